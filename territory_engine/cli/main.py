@@ -1,0 +1,130 @@
+"""The ``territory-engine`` command: argument parsing and progress only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from territory_engine.cli.errors import EXIT_INFEASIBLE, user_errors
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Sales territory design and quota optimisation.",
+)
+console = Console(stderr=True)
+
+
+@app.callback()
+def _root() -> None:
+    """Sales territory design and quota optimisation."""
+
+
+class _Progress:
+    """Prints solver progress as short lines on stderr."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def __call__(self, step: str, info: dict) -> None:
+        if self.quiet:
+            return
+        if step == "load":
+            console.print("[bold]1/4[/] loading data")
+        elif step == "solve":
+            console.print("[bold]2/4[/] solving")
+        elif step == "seed":
+            console.print(
+                f"      seed LP round {info['round']}/{info['rounds']}: "
+                f"{info['lp_variables']:,} variables, {info['lp_fractional_vars']} fractional"
+            )
+        elif step == "contiguity":
+            console.print(f"      contiguity repaired; {info['violations']} bands to restore")
+        elif step == "search":
+            console.print(
+                f"      local search pass {info['pass']}: {info['moves']} moves, "
+                f"violation {info['violation']:.4f}"
+            )
+        elif step == "plan":
+            console.print("[bold]3/4[/] quotas, scorecard, map")
+        elif step == "write":
+            console.print(f"[bold]4/4[/] writing {info['folder']}")
+
+
+def _summary(result) -> Table:
+    card = result.scorecard
+    table = Table(title=f"Plan: {result.plan_dir}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("territories", str(card["n_territories"]))
+    table.add_row("accounts", f"{card['n_accounts']:,}")
+    table.add_row("feasible", "yes" if result.alignment.feasible else "[red]no[/]")
+    for name, stats in card["balance"].items():
+        table.add_row(
+            f"{name}: max deviation / out of band",
+            f"{100 * stats['max_rel_dev']:.1f} % / {stats['territories_out_of_band']}",
+        )
+        table.add_row(f"{name}: balance index", f"{stats['balance_index']:.1f}")
+    table.add_row(
+        "travel: mean / max km", f"{card['travel']['mean_km']:.0f} / {card['travel']['max_km']:.0f}"
+    )
+    d = card["disruption"]
+    table.add_row(
+        "moved: accounts / potential",
+        f"{d['moved_accounts']:,} ({100 * d['moved_accounts_share']:.1f} %) / "
+        f"{100 * d['moved_potential_share']:.1f} %",
+    )
+    if "contiguity" in card:
+        table.add_row("territories in pieces", str(card["contiguity"]["territories_in_pieces"]))
+    if "quota" in card:
+        table.add_row("quota total", f"${card['quota']['total']:,.0f}")
+    table.add_row("solve seconds", f"{result.alignment.stats['seconds']:.1f}")
+    return table
+
+
+@app.command()
+@user_errors
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Plan folder (overrides the scenario's).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Override solver.seed.")] = None,
+    time_limit: Annotated[
+        float | None, typer.Option(help="Override solver.time_limit (s).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Run SCENARIO and write its plan folder."""
+    from territory_engine.config import load_scenario
+    from territory_engine.pipeline import run_scenario
+
+    sc = load_scenario(scenario)
+    overrides = {}
+    if seed is not None:
+        overrides["seed"] = seed
+    if time_limit is not None:
+        overrides["time_limit"] = time_limit
+    if overrides:
+        sc = sc.model_copy(update={"solver": sc.solver.model_copy(update=overrides)})
+    result = run_scenario(sc, output=output, source=scenario, progress=_Progress(quiet))
+    Console().print(_summary(result))
+    if not result.alignment.feasible:
+        console.print("[red]The plan does not meet every hard rule:[/]")
+        for v in result.alignment.violations[:20]:
+            console.print(f"  - {v}")
+        raise SystemExit(EXIT_INFEASIBLE)
+
+
+def main() -> None:
+    """Entry point of the ``territory-engine`` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

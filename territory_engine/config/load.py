@@ -1,0 +1,179 @@
+"""Read a scenario YAML: resolve ``extends:``, validate, make paths absolute."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from territory_engine.config.scenario import Scenario
+from territory_engine.errors import ScenarioError
+
+PATH_KEYS = {("data", "accounts"), ("data", "reps"), ("data", "units"), ("data", "edges")}
+PATH_KEYS |= {("output", "folder")}
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Return ``base`` updated by ``override``; nested mappings merge, everything else replaces.
+
+    A value of ``None`` in ``override`` replaces too (it is how a variant switches
+    an optional setting off). Lists replace rather than append, so a variant's
+    ``locks:`` is the whole list.
+    """
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ScenarioError(f"{path}: scenario file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ScenarioError(f"{path}{where}: not valid YAML: {exc}") from None
+    if raw is None:
+        raise ScenarioError(f"{path}: scenario file is empty")
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{path}: a scenario is a mapping of keys, got {type(raw).__name__}")
+    return raw
+
+
+def _absolutise(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """Make the file paths of one YAML document absolute, relative to its own folder.
+
+    Done per document before merging so that a variant in another folder can
+    extend a baseline and both keep their own relative paths.
+    """
+    out = copy.deepcopy(raw)
+    for section, key in PATH_KEYS:
+        block = out.get(section)
+        if isinstance(block, dict) and isinstance(block.get(key), str):
+            block[key] = str((base_dir / block[key]).resolve())
+    return out
+
+
+def resolve_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read ``path`` and everything it ``extends``, merged, before validation."""
+    path = Path(path).resolve()
+    if path in _chain:
+        cycle = " -> ".join(p.name for p in (*_chain, path))
+        raise ScenarioError(f"{path}: 'extends' forms a cycle: {cycle}")
+    raw = _absolutise(_read_yaml(path), path.parent)
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path}: 'extends' must be a file path")
+    base = resolve_raw(path.parent / parent, (*_chain, path))
+    return deep_merge(base, raw)
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names valid at ``loc`` (the parent of an unknown key), for did-you-mean."""
+    current: Any = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The BaseModel inside ``X``, ``X | None``, ``list[X]`` or ``dict[str, X]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _explain(exc: ValidationError, path: Path) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        dotted = ".".join(str(p) for p in loc) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            # Keys under list items or dicts of bands: skip the index/name part.
+            parent = tuple(p for p in loc[:-1] if not isinstance(p, int))
+            if parent[:1] == ("balance",):
+                parent = ("balance_band",)
+            valid = (
+                _fields_at(Scenario, ())
+                if not parent
+                else (
+                    list(_BAND_FIELDS)
+                    if parent == ("balance_band",)
+                    else _fields_at(Scenario, parent)
+                )
+            )
+            close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            known = f"; known keys here: {', '.join(valid)}" if valid else ""
+            lines.append(f"unknown key '{dotted}'{hint}{known}")
+        elif err["type"] == "missing":
+            lines.append(f"missing key '{dotted}'")
+        else:
+            lines.append(f"'{dotted}': {err['msg']}")
+    return f"{path}: " + "; ".join(lines)
+
+
+_BAND_FIELDS = ("tolerance", "low", "high")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a scenario file.
+
+    Parameters
+    ----------
+    path
+        The YAML file. ``extends: other.yaml`` (relative to this file) loads the
+        other first and deep-merges this one over it.
+
+    Returns
+    -------
+    Scenario
+        The validated scenario with absolute paths.
+
+    Raises
+    ------
+    ScenarioError
+        Unknown keys (with a did-you-mean), bad values, missing files, cycles.
+    """
+    path = Path(path).resolve()
+    raw = resolve_raw(path)
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(_explain(exc, path)) from None
+    for name in ("accounts", "reps", "units", "edges"):
+        file = getattr(scenario.data, name)
+        if file is not None and not Path(file).exists():
+            raise ScenarioError(f"{path}: data.{name} file not found: {file}")
+    return scenario
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 of the validated scenario (paths included), for provenance."""
+    payload = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()

@@ -1,0 +1,80 @@
+"""Load the reps table (see ``docs/data_format.md``)."""
+
+from __future__ import annotations
+
+import os
+
+import geopandas as gpd
+
+from territory_engine.io.tables import (
+    SEGMENTS,
+    check_choice,
+    check_ids,
+    check_minimum,
+    order_columns,
+    points_from_table,
+    read_table,
+)
+
+REP_COLUMNS = (
+    "rep_id",
+    "name",
+    "home_lat",
+    "home_lon",
+    "home_city",
+    "segment",
+    "capacity_fte",
+    "start_date",
+    "last_year_quota",
+)
+"""Columns of the frame :func:`read_reps` returns, before any extra column."""
+
+_OPTIONAL_TEXT = ("home_city",)  # the contract marks it optional: filled with ""
+_REQUIRED = ("rep_id", "name", "segment", "capacity_fte", "start_date", "last_year_quota")
+
+
+def read_reps(path: str | os.PathLike[str], *, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read and check the reps table.
+
+    Parameters
+    ----------
+    path
+        CSV or Parquet with ``home_lat``/``home_lon`` columns, or a
+        GeoJSON/GeoPackage point layer of home locations (any CRS, reprojected).
+    layer
+        GeoPackage layer, needed only when the file has several.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326 home points with the columns of :data:`REP_COLUMNS` (ids as
+        strings, numbers as float64, ``start_date`` as datetime64, ``segment`` in
+        lower case), then any extra column. The index and ``attrs`` carry row
+        numbers (see :mod:`territory_engine.io.tables`).
+
+    Raises
+    ------
+    InputError
+        On any value that breaks the contract, naming file, row, id and column.
+    """
+    frame = read_table(
+        path,
+        kind="reps",
+        required=_REQUIRED,
+        id_column="rep_id",
+        numeric=("capacity_fte", "last_year_quota"),
+        dates=("start_date",),
+        text=("rep_id", "name", "home_city", "segment"),
+        layer=layer,
+    )
+    for name in _OPTIONAL_TEXT:
+        if name not in frame.columns:
+            frame[name] = ""
+    check_ids(frame, "rep_id", file=path)
+    frame["segment"] = check_choice(frame, "segment", SEGMENTS, file=path, id_column="rep_id")
+    check_minimum(frame, "capacity_fte", 0.0, strict=True, file=path, id_column="rep_id")
+    check_minimum(frame, "last_year_quota", 0.0, file=path, id_column="rep_id")
+    reps = points_from_table(
+        frame, lat="home_lat", lon="home_lon", file=path, kind="reps", id_column="rep_id"
+    )
+    return order_columns(reps, REP_COLUMNS)

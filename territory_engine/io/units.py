@@ -1,0 +1,240 @@
+"""Load the unit layer (counties, ZIP areas, custom polygons) and place accounts in units."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Hashable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from territory_engine.errors import InputError, ScenarioError
+from territory_engine.io.tables import (
+    SOURCE_FILE_ATTR,
+    check_geometry_types,
+    check_ids,
+    has_geometry,
+    keep_source,
+    raise_for_rows,
+    read_table,
+    require_crs,
+)
+
+_POLYGONS = ("Polygon", "MultiPolygon")
+# Conformal, metric and worldwide: it ranks nearby candidate units correctly
+# anywhere but near the poles; the reported distance is then measured on the
+# ellipsoid, so the projection's scale error does not reach the planner.
+_NEAREST_CRS = "EPSG:3395"
+
+
+def read_units(
+    path: str | os.PathLike[str], *, id_column: str = "unit_id", layer: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read and check a polygon layer of units.
+
+    Parameters
+    ----------
+    path
+        GeoPackage, GeoJSON, Shapefile or GeoParquet with a CRS.
+    id_column
+        The column holding the unit ids; renamed ``unit_id``.
+    layer
+        GeoPackage layer, needed only when the file has several.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In EPSG:4326, column ``unit_id`` (strings, unique, non-empty) first, the
+        other attributes next, ``geometry`` (valid Polygon/MultiPolygon) last.
+        Invalid polygons are repaired with :func:`shapely.make_valid`, keeping
+        their polygonal part. The index and ``attrs`` carry feature numbers.
+
+    Raises
+    ------
+    InputError
+        On a layer without geometry or CRS, a missing, empty or repeated id, or
+        a feature whose geometry is missing, not a polygon, or empty.
+    """
+    frame = read_table(path, kind="units", required=[id_column], id_column=id_column, layer=layer)
+    if not has_geometry(frame):
+        raise InputError(
+            "has no polygons; units must be a polygon layer (GeoPackage, GeoJSON, Shapefile "
+            "or GeoParquet)",
+            file=str(path),
+        )
+    if id_column != "unit_id" and "unit_id" in frame.columns:
+        raise InputError(
+            f"has both the id column {id_column!r} and a column 'unit_id'; rename or drop "
+            "'unit_id'",
+            file=str(path),
+            column="unit_id",
+        )
+    require_crs(frame, file=path)
+    check_ids(frame, id_column, file=path)
+    check_geometry_types(frame, _POLYGONS, noun="a polygon", file=path, id_column=id_column)
+    frame = _repair(frame, file=path, id_column=id_column)
+    units = frame.to_crs("EPSG:4326")
+    # Reprojection can bend a barely valid ring into a self-touching one.
+    units = _repair(units, file=path, id_column=id_column)
+    units = units.rename(columns={id_column: "unit_id"})
+    if units.geometry.name != "geometry":
+        units = units.rename_geometry("geometry")
+    extra = [name for name in units.columns if name not in ("unit_id", "geometry")]
+    return keep_source(units[["unit_id", *extra, "geometry"]], frame)
+
+
+def _repair(
+    frame: gpd.GeoDataFrame, *, file: str | os.PathLike[str], id_column: str
+) -> gpd.GeoDataFrame:
+    """Repair invalid polygons, keeping their polygonal part; raise if none is left."""
+    invalid = ~frame.geometry.is_valid.to_numpy()
+    if not invalid.any():
+        return frame
+    repaired = [
+        _polygonal_part(geometry) for geometry in shapely.make_valid(frame.geometry[invalid])
+    ]
+    geometry = frame.geometry.copy()
+    geometry[invalid] = repaired
+    raise_for_rows(
+        frame,
+        geometry.is_empty,
+        file=file,
+        column="geometry",
+        id_column=id_column,
+        describe=lambda _: "polygon has no area once repaired; fix or remove this feature",
+    )
+    return keep_source(frame.set_geometry(geometry), frame)
+
+
+def _polygonal_part(geometry: shapely.Geometry) -> shapely.Geometry:
+    """Keep the polygons of a repaired geometry (``make_valid`` may add lines or points)."""
+    if geometry.geom_type in _POLYGONS:
+        return geometry
+    parts = [part for part in shapely.get_parts(geometry) if part.geom_type in _POLYGONS]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def locate_accounts(
+    accounts: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    *,
+    accounts_file: str | os.PathLike[str],
+    snap_km: float = 0.0,
+    units_file: str | os.PathLike[str] | None = None,
+) -> pd.Series:
+    """Find the unit of each account by a spatial join.
+
+    A point on a border shared by several units goes to the lowest ``unit_id``
+    (string order), so the answer never depends on the file order.
+
+    Parameters
+    ----------
+    accounts
+        Points, as returned by :func:`~territory_engine.io.accounts.read_accounts`.
+    units
+        Polygons with a ``unit_id`` column, as returned by :func:`read_units`.
+    accounts_file
+        The accounts file, for the messages.
+    snap_km
+        An account outside every unit is given the nearest unit when that unit
+        is at most this many kilometres away (geodesic distance); 0 disables it.
+    units_file
+        The units file, for the messages; by default the file `units` was read
+        from.
+
+    Returns
+    -------
+    pandas.Series
+        ``unit_id`` of each account, named ``unit_id``, with the index of `accounts`.
+
+    Raises
+    ------
+    InputError
+        For an account outside every unit and farther than `snap_km` from the
+        nearest one, naming its row, its id, the nearest unit and its distance.
+    ScenarioError
+        When `snap_km` is negative or not finite.
+    """
+    if not (math.isfinite(snap_km) and snap_km >= 0):
+        raise ScenarioError(f"units.snap_km must be a number >= 0, got {snap_km!r}")
+    units_name = str(units_file or units.attrs.get(SOURCE_FILE_ATTR, "the units layer"))
+    if len(units) == 0:
+        raise InputError("has no units", file=units_name)
+    points = gpd.GeoDataFrame(
+        {"position": np.arange(len(accounts))}, geometry=accounts.geometry.array, crs=accounts.crs
+    )
+    polygons = gpd.GeoDataFrame(
+        {"unit_id": units["unit_id"].to_numpy()}, geometry=units.geometry.array, crs=units.crs
+    ).to_crs(points.crs)
+    hits = gpd.sjoin(points, polygons, how="inner", predicate="intersects")
+    hits = hits.sort_values(["position", "unit_id"]).drop_duplicates("position")
+    found = np.full(len(accounts), None, dtype=object)
+    found[hits["position"].to_numpy()] = hits["unit_id"].to_numpy()
+    outside = np.flatnonzero(pd.isna(found))
+    if len(outside):
+        nearest, km = _nearest_units(points.iloc[outside], polygons)
+        close = km <= snap_km if snap_km > 0 else np.zeros(len(outside), dtype=bool)
+        found[outside[close]] = nearest[close]
+        far = np.zeros(len(accounts), dtype=bool)
+        far[outside[~close]] = True
+        _raise_outside(accounts, far, outside, nearest, km, accounts_file, units_name, snap_km)
+    return pd.Series(found, index=accounts.index, name="unit_id").astype(str)
+
+
+def _nearest_units(
+    points: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest unit of each point and the geodesic distance to it in kilometres."""
+    projected_points = points.to_crs(_NEAREST_CRS)
+    projected_polygons = polygons.to_crs(_NEAREST_CRS)
+    pairs = gpd.sjoin_nearest(projected_points, projected_polygons, distance_col="distance")
+    # Ties between units at the same distance go to the lowest unit_id.
+    pairs = pairs.sort_values(["position", "distance", "unit_id"]).drop_duplicates("position")
+    pairs = pairs.set_index("position").loc[points["position"].to_numpy()]
+    # Closest point of the unit's boundary, found in the conformal projection and
+    # measured on the WGS84 ellipsoid.
+    lines = shapely.shortest_line(
+        pairs.geometry.array,
+        projected_polygons.geometry.array[pairs["index_right"].to_numpy()],
+    )
+    ends = gpd.GeoSeries(shapely.get_point(lines, 1), crs=_NEAREST_CRS).to_crs("EPSG:4326")
+    starts = points.geometry.to_crs("EPSG:4326")
+    _, _, metres = pyproj.Geod(ellps="WGS84").inv(
+        starts.x.to_numpy(), starts.y.to_numpy(), ends.x.to_numpy(), ends.y.to_numpy()
+    )
+    return pairs["unit_id"].to_numpy(dtype=object), np.asarray(metres) / 1000.0
+
+
+def _raise_outside(
+    accounts: gpd.GeoDataFrame,
+    far: np.ndarray,
+    outside: np.ndarray,
+    nearest: np.ndarray,
+    km: np.ndarray,
+    accounts_file: str | os.PathLike[str],
+    units_name: str,
+    snap_km: float,
+) -> None:
+    """Raise for the first account that is outside every unit and not snapped."""
+    where = {accounts.index[position]: i for i, position in enumerate(outside)}
+    fix = "raise units.snap_km" if snap_km > 0 else "set units.snap_km"
+
+    def describe(label: Hashable) -> str:
+        i = where[label]
+        return (
+            f"lies outside every unit of {units_name} (nearest: {nearest[i]}, "
+            f"{km[i]:.1f} km away); fix its coordinates or {fix}"
+        )
+
+    raise_for_rows(
+        accounts,
+        far,
+        file=accounts_file,
+        column="lat/lon",
+        id_column="account_id",
+        describe=describe,
+    )

@@ -1,0 +1,397 @@
+"""Run a scenario end to end: load -> ProblemData -> solve -> Plan -> scorecard -> render -> write.
+
+Each step is a function of the previous step's output; this module only
+wires them together and records provenance.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+from territory_engine import __version__
+from territory_engine.config import Scenario, scenario_hash
+from territory_engine.errors import InfeasibleError
+from territory_engine.geo.distance import distance_matrix_km
+from territory_engine.io.load import Tables, load_tables
+from territory_engine.io.plan_folder import write_folder_atomically
+from territory_engine.metrics import ScoringInputs, scorecard
+from territory_engine.metrics.fair_share import fair_shares
+from territory_engine.plan import Plan, assignments_frame
+from territory_engine.problem.build import ProblemIndex, build_problem
+from territory_engine.problem.data import ProblemData
+from territory_engine.problem.diagnose import diagnose
+from territory_engine.quota import QuotaInputs, allocate_quotas
+from territory_engine.solve import Alignment, align
+
+Progress = Callable[[str, dict], None]
+
+PLAN_FILES = (
+    "assignments.csv",
+    "territories.csv",
+    "territories.geojson",
+    "quotas.csv",
+    "scorecard.json",
+    "map.html",
+    "plan.json",
+)
+
+_VERSIONED = ("numpy", "scipy", "pandas", "geopandas", "shapely", "networkx", "ortools", "folium")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What :func:`run_scenario` produced."""
+
+    plan_dir: Path
+    plan: Plan
+    scorecard: dict
+    alignment: Alignment
+
+
+def _versions() -> dict[str, str]:
+    out = {"territory_engine": __version__, "python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
+def match_reps(
+    problem: ProblemData, index: ProblemIndex, tables: Tables, alignment: Alignment
+) -> ProblemIndex:
+    """With free centres, give each territory the rep living nearest its centre.
+
+    A min-cost perfect matching (Hungarian method, ``linear_sum_assignment``)
+    of reps to territories on home-to-centre distance; territories left
+    without a rep (more territories than reps) get ``rep_id`` "".
+    """
+    if not problem.free_centres or len(tables.reps) == 0:
+        return index
+    homes = np.column_stack([tables.reps.geometry.x, tables.reps.geometry.y])
+    d = distance_matrix_km(alignment.centres, homes)
+    rows, cols = linear_sum_assignment(d)
+    reps = [""] * problem.n_territories
+    rep_ids = tables.reps["rep_id"].astype(str).to_numpy()
+    for t, r in zip(rows, cols, strict=True):
+        reps[t] = rep_ids[r]
+    return ProblemIndex(
+        account_unit=index.account_unit,
+        unit_geo_id=index.unit_geo_id,
+        unit_group_name=index.unit_group_name,
+        territory_rep=tuple(reps),
+        rep_territory={r: t for t, r in enumerate(reps) if r},
+        exception_unit=index.exception_unit,
+    )
+
+
+def make_plan(
+    scenario: Scenario,
+    tables: Tables,
+    problem: ProblemData,
+    index: ProblemIndex,
+    alignment: Alignment,
+) -> tuple[Plan, dict]:
+    """Build the plan tables and its scorecard from a solved alignment."""
+    accounts, reps = tables.accounts, tables.reps
+    account_territory = alignment.assign[index.account_unit]
+    assignments = assignments_frame(
+        accounts["account_id"].to_numpy(),
+        account_territory,
+        problem.territory_ids,
+        index.territory_rep,
+        accounts["unit_id"].to_numpy(),
+        accounts["current_rep_id"].to_numpy(),
+    )
+    measures = list(dict.fromkeys([*problem.measure_names, "potential"]))
+    values = np.column_stack(
+        [
+            np.ones(len(accounts)) if m == "accounts" else accounts[m].to_numpy(float)
+            for m in measures
+        ]
+    )
+    capacity = _territory_capacity(scenario, problem, index, reps)
+    account_group = problem.unit_group[index.account_unit]
+    fair = fair_shares(values, account_group, problem.territory_group, capacity)
+    lower = np.full_like(fair, -np.inf)
+    upper = np.full_like(fair, np.inf)
+    m = problem.n_measures
+    lower[:, :m], upper[:, :m] = problem.lower, problem.upper
+    unit_territory = alignment.assign.copy()
+    inputs = ScoringInputs(
+        territory_ids=list(problem.territory_ids),
+        rep_ids=list(index.territory_rep),
+        centres=alignment.centres,
+        fair_share=fair,
+        lower=lower,
+        upper=upper,
+        measure_names=measures,
+        account_territory=account_territory,
+        account_values=values,
+        account_xy=np.column_stack([accounts.geometry.x, accounts.geometry.y]),
+        account_potential=accounts["potential"].to_numpy(float),
+        account_previous=accounts["current_rep_id"].astype(str).to_numpy(),
+        unit_adjacency=problem.adjacency,
+        unit_territory=unit_territory,
+    )
+    k = problem.n_territories
+    history = np.bincount(
+        account_territory, weights=accounts["last_year_revenue"].to_numpy(float), minlength=k
+    )
+    quotas = allocate_quotas(
+        scenario.quota,
+        QuotaInputs(
+            territory_id=list(problem.territory_ids),
+            rep_id=list(index.territory_rep),
+            history=history,
+            potential=np.bincount(
+                account_territory, weights=accounts["potential"].to_numpy(float), minlength=k
+            ),
+            capacity=capacity,
+            last_year_revenue_total=float(accounts["last_year_revenue"].sum()),
+        ),
+    )
+    card = scorecard(inputs, quotas)
+    territories = pd.DataFrame(card["territories"])
+    rep_info = reps.set_index(reps["rep_id"].astype(str))
+    territories.insert(
+        2,
+        "rep_name",
+        [rep_info["name"].get(r, "") if r else "" for r in index.territory_rep],
+    )
+    territories.insert(3, "segment", [problem.group_names[g] for g in problem.territory_group])
+    territories.insert(4, "centre_lon", np.round(alignment.centres[:, 0], 6))
+    territories.insert(5, "centre_lat", np.round(alignment.centres[:, 1], 6))
+    geometry = territory_geometry(tables.units, problem, index, alignment, territories)
+    plan = Plan(
+        assignments=assignments,
+        territories=territories,
+        quotas=quotas,
+        geometry=geometry,
+    )
+    return plan, card
+
+
+def _territory_capacity(
+    scenario: Scenario, problem: ProblemData, index: ProblemIndex, reps: pd.DataFrame
+) -> np.ndarray:
+    if not scenario.scale_by_capacity:
+        return np.ones(problem.n_territories)
+    fte = dict(zip(reps["rep_id"].astype(str), reps["capacity_fte"].astype(float), strict=True))
+    return np.array([fte.get(r, 1.0) if r else 1.0 for r in index.territory_rep])
+
+
+def territory_geometry(
+    units: gpd.GeoDataFrame,
+    problem: ProblemData,
+    index: ProblemIndex,
+    alignment: Alignment,
+    territories: pd.DataFrame,
+) -> gpd.GeoDataFrame:
+    """Dissolve each territory's geo units into one (multi)polygon.
+
+    Exception units (a locked account far from its rep) add no polygon: the
+    county is drawn in the territory that holds it geographically.
+    """
+    geo = ~index.exception_unit
+    frame = gpd.GeoDataFrame(
+        {
+            "territory_id": np.asarray(problem.territory_ids, dtype=object)[alignment.assign[geo]],
+            "unit_id": index.unit_geo_id[geo],
+        },
+        geometry=units.set_index(units["unit_id"].astype(str))
+        .geometry.loc[index.unit_geo_id[geo]]
+        .values,
+        crs=units.crs,
+    )
+    dissolved = frame.dissolve(by="territory_id", as_index=False)[["territory_id", "geometry"]]
+    out = territories.merge(dissolved, on="territory_id", how="left")
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=units.crs).to_crs(4326)
+
+
+def solve_scenario(
+    scenario: Scenario, tables: Tables, progress: Progress | None = None
+) -> tuple[ProblemData, ProblemIndex, Alignment]:
+    """Build the problem, diagnose it, solve it."""
+    problem, index = build_problem(scenario, tables)
+    reasons = diagnose(problem)
+    if reasons:
+        raise InfeasibleError("the scenario cannot be satisfied:\n  - " + "\n  - ".join(reasons))
+    alignment = align(
+        problem,
+        seed=scenario.solver.seed,
+        time_limit=scenario.solver.time_limit,
+        candidates=scenario.solver.candidates,
+        lns_rounds=scenario.solver.lns_rounds,
+        progress=progress,
+    )
+    index = match_reps(problem, index, tables, alignment)
+    return problem, index, alignment
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    output: Path | None = None,
+    source: Path | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run ``scenario`` and write its plan folder.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario.
+    output
+        Plan folder; defaults to ``scenario.output.folder``.
+    source
+        The scenario file (recorded in the manifest).
+    progress
+        Called with ``(step, info)``.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    InputError, ScenarioError, InfeasibleError
+        Bad input or an impossible scenario (nothing is written).
+    """
+
+    def step(name: str, **info: object) -> None:
+        if progress is not None:
+            progress(name, dict(info))
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    step("load")
+    tables = load_tables(scenario)
+    timings["load"] = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    step("solve")
+    problem, index, alignment = solve_scenario(scenario, tables, progress)
+    timings["solve"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    step("plan")
+    plan, card = make_plan(scenario, tables, problem, index, alignment)
+    timings["plan"] = time.perf_counter() - t2
+
+    manifest = {
+        "scenario_name": scenario.name,
+        "scenario_file": str(source) if source else None,
+        "scenario_hash": scenario_hash(scenario),
+        "scenario": scenario.model_dump(mode="json"),
+        "seed": scenario.solver.seed,
+        "feasible": alignment.feasible,
+        "violations": alignment.violations,
+        "solver": alignment.stats,
+        "problem": {
+            "units": problem.n_units,
+            "territories": problem.n_territories,
+            "measures": list(problem.measure_names),
+            "accounts": len(tables.accounts),
+            "contiguity": problem.contiguity,
+        },
+        "versions": _versions(),
+        "files": list(PLAN_FILES),
+    }
+    plan = Plan(
+        assignments=plan.assignments,
+        territories=plan.territories,
+        quotas=plan.quotas,
+        geometry=plan.geometry,
+        provenance=manifest,
+    )
+    target = Path(output) if output is not None else Path(scenario.output.folder)
+
+    t3 = time.perf_counter()
+    step("write", folder=str(target))
+
+    def write(folder: Path) -> None:
+        write_plan(folder, plan, card, tables, scenario)
+        timings["write"] = time.perf_counter() - t3
+        manifest["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
+        (folder / "plan.json").write_text(
+            json.dumps(manifest, indent=2, default=_json_default), encoding="utf-8"
+        )
+
+    plan_dir = write_folder_atomically(target, write)
+    return RunResult(plan_dir=plan_dir, plan=plan, scorecard=card, alignment=alignment)
+
+
+def _json_default(obj: object) -> object:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def write_plan(folder: Path, plan: Plan, card: dict, tables: Tables, scenario: Scenario) -> None:
+    """Write every plan file but ``plan.json`` into ``folder`` (which exists)."""
+    from territory_engine.render.plan_map import render_plan_map, save_map
+
+    plan.assignments.to_csv(folder / "assignments.csv", index=False, lineterminator="\n")
+    plan.territories.to_csv(
+        folder / "territories.csv", index=False, lineterminator="\n", float_format="%.6g"
+    )
+    plan.quotas.to_csv(folder / "quotas.csv", index=False, lineterminator="\n")
+    plan.geometry.to_file(folder / "territories.geojson", driver="GeoJSON")
+    (folder / "scorecard.json").write_text(
+        json.dumps(card, indent=2, default=_json_default, allow_nan=False), encoding="utf-8"
+    )
+    accounts = tables.accounts
+    acc = pd.DataFrame(
+        {
+            "account_id": accounts["account_id"].astype(str).to_numpy(),
+            "name": accounts["name"].astype(str).to_numpy(),
+            "lat": accounts.geometry.y.to_numpy(),
+            "lon": accounts.geometry.x.to_numpy(),
+            "segment": accounts["segment"].astype(str).to_numpy(),
+            "potential": accounts["potential"].to_numpy(float),
+        }
+    )
+    acc = acc.merge(plan.assignments[["account_id", "territory_id", "rep_id", "moved"]])
+    reps = tables.reps
+    rep_territory = dict(
+        zip(plan.territories["rep_id"], plan.territories["territory_id"], strict=True)
+    )
+    rep_frame = pd.DataFrame(
+        {
+            "rep_id": reps["rep_id"].astype(str).to_numpy(),
+            "name": reps["name"].astype(str).to_numpy(),
+            "home_lat": reps.geometry.y.to_numpy(),
+            "home_lon": reps.geometry.x.to_numpy(),
+            "segment": reps["segment"].astype(str).to_numpy(),
+        }
+    )
+    rep_frame["territory_id"] = rep_frame["rep_id"].map(rep_territory).fillna("")
+    measures = [c for c in scenario.balance]
+    m = render_plan_map(
+        plan.geometry,
+        acc,
+        rep_frame,
+        measures=measures,
+        title=scenario.name,
+        tiles=scenario.output.tiles,
+    )
+    save_map(m, folder / "map.html")

@@ -1,0 +1,392 @@
+"""Turn a scenario and its loaded tables into :class:`ProblemData`.
+
+Units of the problem are geo units × eligibility groups: with
+``eligibility: segment`` every segment is an overlay layer of its own (an
+enterprise rep and an SMB rep may both cover Fulton County, each for their own
+accounts). Every geo unit appears in every layer, even where it holds no
+account of that segment, so that each layer's adjacency graph stays whole and
+contiguity means what a planner sees on the map.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from territory_engine.config.scenario import Scenario
+from territory_engine.errors import InfeasibleError, ScenarioError
+from territory_engine.geo.adjacency import join_islands, polygon_adjacency
+from territory_engine.io.load import Tables
+from territory_engine.problem.data import ProblemData
+
+ACCOUNT_COUNT = "accounts"
+"""Name of the built-in measure that counts accounts."""
+
+EMPTY_UNIT_TRAVEL_SHARE = 0.02
+"""Travel weight of an empty unit, as a share of the mean potential per unit of
+its layer: enough that empty counties prefer near territories, too little to
+matter for balance or travel of real accounts."""
+
+
+@dataclass(frozen=True)
+class ProblemIndex:
+    """How the problem's arrays map back to accounts, units and reps.
+
+    Attributes
+    ----------
+    account_unit
+        (N,) problem-unit index of each account, in the accounts table's row order.
+    unit_geo_id
+        (n,) geo unit id of each problem unit.
+    unit_group_name
+        (n,) group (segment) name of each problem unit.
+    territory_rep
+        (k,) rep id of each territory ("" when no rep is matched yet).
+    rep_territory
+        rep id -> territory index.
+    exception_unit
+        (n,) true for units that hold one locked account outside the geography.
+    """
+
+    account_unit: np.ndarray
+    unit_geo_id: np.ndarray
+    unit_group_name: np.ndarray
+    territory_rep: tuple[str, ...]
+    rep_territory: dict[str, int]
+    exception_unit: np.ndarray
+
+
+def _groups(scenario: Scenario, tables: Tables) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Group names, group of each account, group of each rep."""
+    accounts, reps = tables.accounts, tables.reps
+    if scenario.territories.eligibility == "none":
+        return ["all"], np.zeros(len(accounts), int), np.zeros(len(reps), int)
+    names = sorted(set(accounts["segment"]) | set(reps["segment"]))
+    code = {g: i for i, g in enumerate(names)}
+    acc_g = accounts["segment"].map(code).to_numpy(dtype=int)
+    rep_g = reps["segment"].map(code).to_numpy(dtype=int)
+    return names, acc_g, rep_g
+
+
+def _measure_matrix(scenario: Scenario, accounts: pd.DataFrame) -> np.ndarray:
+    """(N, m) per-account values of the balance measures."""
+    numeric = [c for c in accounts.columns if pd.api.types.is_numeric_dtype(accounts[c])]
+    cols = []
+    for name in scenario.balance:
+        if name == ACCOUNT_COUNT:
+            cols.append(np.ones(len(accounts)))
+        elif name in accounts.columns and name in numeric:
+            cols.append(accounts[name].to_numpy(dtype=float))
+        else:
+            options = [*numeric, ACCOUNT_COUNT]
+            close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ScenarioError(
+                f"balance measure '{name}' is not a numeric column of the accounts{hint}; "
+                f"numeric columns: {', '.join(options)}"
+            )
+    return np.column_stack(cols)
+
+
+def build_problem(scenario: Scenario, tables: Tables) -> tuple[ProblemData, ProblemIndex]:
+    """Build the arrays the solver works on.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario.
+    tables
+        Loaded, cross-checked tables; ``accounts.unit_id`` set.
+
+    Returns
+    -------
+    (ProblemData, ProblemIndex)
+
+    Raises
+    ------
+    InfeasibleError
+        A group with accounts but no rep, a lock to a rep of another segment,
+        two locks on one unit.
+    ScenarioError
+        A balance measure that is not a numeric account column, a lock naming
+        an unknown account, unit or rep.
+    """
+    accounts, reps, units = tables.accounts, tables.reps, tables.units
+    group_names, acc_group, rep_group = _groups(scenario, tables)
+    n_groups = len(group_names)
+    n_geo = len(units)
+    geo_ids = units["unit_id"].astype(str).to_numpy()
+    geo_pos = {u: i for i, u in enumerate(geo_ids)}
+    acc_geo = accounts["unit_id"].map(geo_pos).to_numpy(dtype=int)
+
+    # Problem unit of (geo unit g, group s) is s * n_geo + g. An account with
+    # an account lock becomes an exception unit of its own after those: a lock
+    # keeps that account with its rep without pulling its county (or a
+    # corridor to it) into the rep's territory.
+    locked_accounts = _locked_account_rows(scenario, accounts)
+    n_layered = n_groups * n_geo
+    n = n_layered + len(locked_accounts)
+    account_unit = acc_group * n_geo + acc_geo
+    account_unit[locked_accounts] = n_layered + np.arange(len(locked_accounts))
+    unit_group = np.concatenate([np.repeat(np.arange(n_groups), n_geo), acc_group[locked_accounts]])
+    unit_geo = np.concatenate([np.tile(np.arange(n_geo), n_groups), acc_geo[locked_accounts]])
+
+    values = _measure_matrix(scenario, accounts)
+    m = values.shape[1]
+    weights = np.zeros((n, m))
+    np.add.at(weights, account_unit, values)
+    potential = accounts["potential"].to_numpy(dtype=float)
+    unit_potential = np.bincount(account_unit, weights=potential, minlength=n)
+    unit_accounts = np.bincount(account_unit, minlength=n).astype(float)
+
+    # Unit centre: potential-weighted mean of its accounts, else a point inside the polygon.
+    rep_points = units.geometry.representative_point()
+    poly_xy = np.column_stack([rep_points.x.to_numpy(), rep_points.y.to_numpy()])
+    xy = poly_xy[unit_geo].copy()
+    lon = accounts.geometry.x.to_numpy()
+    lat = accounts.geometry.y.to_numpy()
+    w = potential + 1e-9  # zero-potential accounts still locate their unit
+    wsum = np.bincount(account_unit, weights=w, minlength=n)
+    has = wsum > 0
+    cx = np.bincount(account_unit, weights=w * lon, minlength=n)
+    cy = np.bincount(account_unit, weights=w * lat, minlength=n)
+    xy[has, 0] = cx[has] / wsum[has]
+    xy[has, 1] = cy[has] / wsum[has]
+
+    travel_weight = unit_potential.copy()
+    for g in range(n_groups):
+        in_g = unit_group == g
+        floor = EMPTY_UNIT_TRAVEL_SHARE * unit_potential[in_g].sum() / max(in_g.sum(), 1)
+        travel_weight[in_g] += floor
+
+    # Adjacency: the geo graph (islands joined to their nearest unit), once per
+    # layer; exception units have no neighbours (exempt from contiguity).
+    geo_adj, _ = join_islands(polygon_adjacency(units), poly_xy)
+    blocks = [geo_adj] * n_groups
+    if len(locked_accounts):
+        blocks.append(sp.csr_matrix((len(locked_accounts), len(locked_accounts)), dtype=bool))
+    adjacency = sp.block_diag(blocks, format="csr").astype(bool)
+
+    # Territories.
+    if scenario.territories.mode == "per_rep":
+        rep_ids = reps["rep_id"].astype(str).tolist()
+        territory_ids = tuple(f"T-{r}" for r in rep_ids)
+        territory_rep = tuple(rep_ids)
+        territory_group = rep_group.copy()
+        centres = np.column_stack([reps.geometry.x.to_numpy(), reps.geometry.y.to_numpy()])
+        capacity = (
+            reps["capacity_fte"].to_numpy(dtype=float)
+            if scenario.scale_by_capacity
+            else np.ones(len(reps))
+        )
+    else:
+        if n_groups != 1:
+            raise ScenarioError(
+                "territories.mode 'count' (free centres) needs territories.eligibility: none"
+            )
+        k = int(scenario.territories.count)
+        territory_ids = tuple(f"T{t + 1:03d}" for t in range(k))
+        territory_rep = tuple("" for _ in range(k))
+        territory_group = np.zeros(k, int)
+        centres = None
+        capacity = np.ones(k)
+    k = len(territory_ids)
+    rep_territory = {r: t for t, r in enumerate(territory_rep) if r}
+
+    for g, name in enumerate(group_names):
+        n_acc = int((acc_group == g).sum())
+        if n_acc and not (territory_group == g).any():
+            raise InfeasibleError(
+                f"segment '{name}' has {n_acc} accounts but no rep of that segment; "
+                "add a rep of that segment or set territories.eligibility: none"
+            )
+
+    lower, upper = _bands(scenario, weights, unit_group, territory_group, capacity)
+
+    locked = _locks(
+        scenario,
+        accounts,
+        account_unit,
+        geo_pos,
+        rep_territory,
+        territory_group,
+        n_geo,
+        unit_group,
+        group_names,
+    )
+
+    # Last year's owners, as (unit, territory) sums.
+    current_rep = accounts["current_rep_id"].astype(str).to_numpy()
+    cur_t = np.array([rep_territory.get(r, -1) for r in current_rep], dtype=int)
+    owned = cur_t >= 0
+    owned_potential = sp.csr_matrix(
+        (potential[owned], (account_unit[owned], cur_t[owned])), shape=(n, k)
+    )
+    owned_count = sp.csr_matrix(
+        (np.ones(int(owned.sum())), (account_unit[owned], cur_t[owned])), shape=(n, k)
+    )
+    owned_potential.sum_duplicates()
+    owned_count.sum_duplicates()
+    current = np.full(n, -1, dtype=int)
+    rows_with = np.flatnonzero(np.diff(owned_potential.indptr) > 0)
+    if len(rows_with):
+        dense_best = owned_potential[rows_with].toarray() + 1e-9 * owned_count[rows_with].toarray()
+        current[rows_with] = np.argmax(dense_best, axis=1)
+
+    total_p = float(potential.sum())
+    cons = scenario.constraints
+    obj = scenario.objective
+    problem = ProblemData(
+        unit_ids=np.array(
+            [f"{geo_ids[unit_geo[i]]}|{group_names[unit_group[i]]}" for i in range(n_layered)]
+            + [f"account {accounts['account_id'].iloc[r]}" for r in locked_accounts]
+        ),
+        xy=xy,
+        weights=weights,
+        measure_names=tuple(scenario.balance),
+        travel_weight=travel_weight,
+        territory_ids=territory_ids,
+        centres=centres,
+        lower=lower,
+        upper=upper,
+        unit_group=unit_group,
+        territory_group=territory_group,
+        adjacency=adjacency,
+        locked=locked,
+        current=current,
+        unit_potential=unit_potential,
+        unit_accounts=unit_accounts,
+        owned_potential=owned_potential,
+        owned_count=owned_count,
+        contiguity=cons.contiguity,
+        max_moved_potential=None
+        if cons.max_moved_potential is None
+        else cons.max_moved_potential * total_p,
+        max_moved_accounts=None
+        if cons.max_moved_accounts is None
+        else cons.max_moved_accounts * len(accounts),
+        objective_weights={
+            "travel": obj.travel,
+            "compactness": obj.compactness,
+            "disruption": obj.disruption,
+        },
+        group_names=tuple(group_names),
+    )
+    index = ProblemIndex(
+        account_unit=account_unit,
+        unit_geo_id=geo_ids[unit_geo],
+        unit_group_name=np.array(group_names)[unit_group],
+        territory_rep=territory_rep,
+        rep_territory=rep_territory,
+        exception_unit=np.arange(n) >= n_layered,
+    )
+    return problem, index
+
+
+def _locked_account_rows(scenario: Scenario, accounts: pd.DataFrame) -> np.ndarray:
+    """Sorted row positions of the accounts that account locks name (unknown ids skipped)."""
+    pos = {a: i for i, a in enumerate(accounts["account_id"].astype(str))}
+    rows = {pos[lock.account] for lock in scenario.constraints.locks if lock.account in pos}
+    return np.array(sorted(rows), dtype=int)
+
+
+def _bands(
+    scenario: Scenario,
+    weights: np.ndarray,
+    unit_group: np.ndarray,
+    territory_group: np.ndarray,
+    capacity: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(k, m) lower and upper bands.
+
+    Relative band of measure j for territory t in group g:
+    ``target = W_gj · c_t / Σ_{s in g} c_s`` and ``[target (1 - tol), target (1 + tol)]``,
+    where ``c`` is capacity (FTE) when bands scale by capacity, else 1.
+    Absolute bands are ``[low · c_t, high · c_t]``.
+    """
+    k, m = len(territory_group), weights.shape[1]
+    lower = np.zeros((k, m))
+    upper = np.full((k, m), np.inf)
+    for g in np.unique(territory_group):
+        in_t = territory_group == g
+        totals = weights[unit_group == g].sum(axis=0)
+        share = capacity[in_t] / capacity[in_t].sum()
+        for j, band in enumerate(scenario.balance.values()):
+            if band.tolerance is not None:
+                target = totals[j] * share
+                lower[in_t, j] = target * (1 - band.tolerance)
+                upper[in_t, j] = target * (1 + band.tolerance)
+            else:
+                scale = capacity[in_t]
+                if band.low is not None:
+                    lower[in_t, j] = band.low * scale
+                if band.high is not None:
+                    upper[in_t, j] = band.high * scale
+    return lower, upper
+
+
+def _locks(
+    scenario: Scenario,
+    accounts: pd.DataFrame,
+    account_unit: np.ndarray,
+    geo_pos: dict[str, int],
+    rep_territory: dict[str, int],
+    territory_group: np.ndarray,
+    n_geo: int,
+    unit_group: np.ndarray,
+    group_names: list[str],
+) -> np.ndarray:
+    """(n,) territory each unit is locked to, or -1.
+
+    An account lock pins the account's own exception unit; a unit lock pins
+    the geo unit in the rep's segment layer.
+    """
+    n = len(unit_group)
+    locked = np.full(n, -1, dtype=int)
+    reason: dict[int, str] = {}
+    acc_pos = {a: i for i, a in enumerate(accounts["account_id"].astype(str))}
+    for lock in scenario.constraints.locks:
+        if lock.rep not in rep_territory:
+            close = difflib.get_close_matches(lock.rep, list(rep_territory), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ScenarioError(
+                f"constraints.locks: rep '{lock.rep}' is not in the reps table{hint}"
+            )
+        t = rep_territory[lock.rep]
+        if lock.account is not None:
+            if lock.account not in acc_pos:
+                close = difflib.get_close_matches(lock.account, list(acc_pos), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ScenarioError(
+                    f"constraints.locks: account '{lock.account}' is not in the accounts "
+                    f"table{hint}"
+                )
+            units_of = [int(account_unit[acc_pos[lock.account]])]
+            what = f"account {lock.account}"
+        else:
+            if lock.unit not in geo_pos:
+                close = difflib.get_close_matches(lock.unit, list(geo_pos), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ScenarioError(f"constraints.locks: unit '{lock.unit}' is not a unit{hint}")
+            g = geo_pos[lock.unit]
+            # A unit lock applies in the rep's own layer.
+            units_of = [int(territory_group[t]) * n_geo + g]
+            what = f"unit {lock.unit}"
+        for i in units_of:
+            if unit_group[i] != territory_group[t]:
+                raise InfeasibleError(
+                    f"constraints.locks: {what} is in segment '{group_names[unit_group[i]]}' "
+                    f"but rep {lock.rep} sells to '{group_names[territory_group[t]]}'"
+                )
+            if locked[i] >= 0 and locked[i] != t:
+                raise InfeasibleError(
+                    f"constraints.locks: {what} and {reason[i]} share a unit but are locked "
+                    "to different reps; a unit goes to one rep"
+                )
+            locked[i] = t
+            reason[i] = f"{what} (rep {lock.rep})"
+    return locked

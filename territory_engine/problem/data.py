@@ -1,0 +1,124 @@
+"""``ProblemData``: the solver's whole view of a scenario, as plain arrays.
+
+The solver never sees a GeoDataFrame. Everything it needs is here: unit
+weights per measure, territory bands, centres, eligibility, locks, the current
+owner (for disruption), and the unit adjacency (for contiguity and cut edges).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from territory_engine.geo.distance import distance_matrix_km, haversine_km
+
+
+@dataclass(frozen=True)
+class ProblemData:
+    """Arrays describing an alignment problem.
+
+    Shapes: ``n`` units, ``k`` territories, ``m`` balance measures.
+
+    Attributes
+    ----------
+    unit_ids
+        (n,) labels of the units (for messages and outputs).
+    xy
+        (n, 2) lon/lat of each unit's centre (potential-weighted where accounts exist).
+    weights
+        (n, m) the balance measures of each unit.
+    measure_names
+        (m,) names of the measures.
+    travel_weight
+        (n,) the weight that multiplies a unit's distance in the travel term
+        (its potential, plus a small floor so empty units still prefer near territories).
+    territory_ids
+        (k,) labels of the territories.
+    centres
+        (k, 2) lon/lat of territory centres (rep homes), or ``None`` when the
+        solver chooses centres (``free_centres``).
+    lower, upper
+        (k, m) hard band of each territory for each measure.
+    unit_group, territory_group
+        (n,), (k,) eligibility groups: unit i may join territory t only when
+        ``unit_group[i] == territory_group[t]``.
+    adjacency
+        (n, n) symmetric boolean CSR adjacency of units (only within a group).
+    locked
+        (n,) territory index a unit is locked to, or -1.
+    current
+        (n,) territory owning most of the unit's potential last year, or -1.
+    owned_potential, owned_count
+        (n, k) sparse CSR: potential / number of the unit's accounts currently
+        owned by each territory; a unit assigned to ``t`` moves
+        ``moved_potential[i] - owned_potential[i, t]`` of potential.
+    contiguity
+        Whether every territory must be connected in ``adjacency``.
+    max_moved_potential, max_moved_accounts
+        Absolute caps on potential / accounts changing owner, or ``None``.
+    objective_weights
+        ``{"travel", "compactness", "disruption"}`` weights (terms normalised).
+    group_names
+        Names of the eligibility groups, for messages.
+    """
+
+    unit_ids: np.ndarray
+    xy: np.ndarray
+    weights: np.ndarray
+    measure_names: tuple[str, ...]
+    travel_weight: np.ndarray
+    territory_ids: tuple[str, ...]
+    centres: np.ndarray | None
+    lower: np.ndarray
+    upper: np.ndarray
+    unit_group: np.ndarray
+    territory_group: np.ndarray
+    adjacency: sp.csr_matrix
+    locked: np.ndarray
+    current: np.ndarray
+    unit_potential: np.ndarray
+    unit_accounts: np.ndarray
+    owned_potential: sp.csr_matrix
+    owned_count: sp.csr_matrix
+    contiguity: bool = False
+    max_moved_potential: float | None = None
+    max_moved_accounts: float | None = None
+    objective_weights: dict[str, float] = field(
+        default_factory=lambda: {"travel": 1.0, "compactness": 0.0, "disruption": 0.0}
+    )
+    group_names: tuple[str, ...] = ("all",)
+
+    @property
+    def n_units(self) -> int:
+        """Number of units ``n``."""
+        return len(self.unit_ids)
+
+    @property
+    def n_territories(self) -> int:
+        """Number of territories ``k``."""
+        return len(self.territory_ids)
+
+    @property
+    def n_measures(self) -> int:
+        """Number of balance measures ``m``."""
+        return len(self.measure_names)
+
+    @property
+    def free_centres(self) -> bool:
+        """True when the solver chooses territory centres."""
+        return self.centres is None
+
+    def distances_to(self, centres: np.ndarray, units: np.ndarray | None = None) -> np.ndarray:
+        """Distances (km) from units (all, or the given indices) to ``centres`` (k, 2)."""
+        xy = self.xy if units is None else self.xy[units]
+        return distance_matrix_km(xy, centres)
+
+    def distance(self, unit: int, centre_xy: np.ndarray) -> float:
+        """Distance (km) from one unit to one point."""
+        return float(haversine_km(self.xy[unit, 0], self.xy[unit, 1], centre_xy[0], centre_xy[1]))
+
+    def eligible(self) -> np.ndarray:
+        """(n, k) boolean: unit may join territory (group match)."""
+        return self.unit_group[:, None] == self.territory_group[None, :]

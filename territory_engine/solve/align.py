@@ -1,0 +1,192 @@
+"""``align``: the solver's entry point — seed, repair, improve, report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from territory_engine.geo.pieces import pieces_per_territory
+from territory_engine.problem.data import ProblemData
+from territory_engine.solve.candidates import nearest_candidates
+from territory_engine.solve.centres import choose_centres, recentre
+from territory_engine.solve.contiguity import repair_contiguity
+from territory_engine.solve.costs import CostModel
+from territory_engine.solve.lns import lns_improve, lns_repair
+from territory_engine.solve.local_search import EPS, LocalSearch
+from territory_engine.solve.seed import lp_seed
+
+ProgressFn = Callable[[str, dict], None]
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """A solved assignment of units to territories.
+
+    Attributes
+    ----------
+    assign
+        (n,) territory index of each unit.
+    centres
+        (k, 2) lon/lat of territory centres used by the travel term.
+    feasible
+        True when every band, the disruption cap and (if on) contiguity hold.
+    violations
+        Human-readable list of what does not hold (empty when feasible).
+    stats
+        Solver statistics (timings, objective terms, stop reason).
+    """
+
+    assign: np.ndarray
+    centres: np.ndarray
+    feasible: bool
+    violations: list[str] = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+
+
+def band_violations(problem: ProblemData, assign: np.ndarray, rtol: float = 1e-9) -> list[str]:
+    """Every (territory, measure) whose total lies outside its band, in words."""
+    loads = np.zeros((problem.n_territories, problem.n_measures))
+    np.add.at(loads, assign, problem.weights)
+    out = []
+    for t, j in zip(*np.nonzero(loads < problem.lower * (1 - rtol) - 1e-9), strict=True):
+        out.append(
+            f"{problem.territory_ids[t]}: {problem.measure_names[j]} {loads[t, j]:,.1f} "
+            f"below its band's low {problem.lower[t, j]:,.1f}"
+        )
+    for t, j in zip(*np.nonzero(loads > problem.upper * (1 + rtol) + 1e-9), strict=True):
+        out.append(
+            f"{problem.territory_ids[t]}: {problem.measure_names[j]} {loads[t, j]:,.1f} "
+            f"above its band's high {problem.upper[t, j]:,.1f}"
+        )
+    return out
+
+
+def check_alignment(problem: ProblemData, assign: np.ndarray, costs: CostModel) -> list[str]:
+    """Every hard rule of ``problem`` that ``assign`` breaks, in words."""
+    out = band_violations(problem, assign)
+    bad_elig = np.flatnonzero(problem.unit_group != problem.territory_group[assign])
+    out += [f"unit {problem.unit_ids[i]} is assigned to an ineligible territory" for i in bad_elig]
+    bad_lock = np.flatnonzero((problem.locked >= 0) & (problem.locked != assign))
+    out += [f"unit {problem.unit_ids[i]} is not with its locked territory" for i in bad_lock]
+    if problem.contiguity:
+        pieces = pieces_per_territory(problem.adjacency, assign, problem.n_territories)
+        out += [
+            f"{problem.territory_ids[t]} is in {pieces[t]} separate pieces"
+            for t in np.flatnonzero(pieces > 1)
+        ]
+    if problem.max_moved_potential is not None:
+        moved = float(costs.moved_potential(np.arange(problem.n_units), assign).sum())
+        if moved > problem.max_moved_potential * (1 + 1e-9):
+            out.append(
+                f"potential changing owner {moved:,.0f} exceeds the cap "
+                f"{problem.max_moved_potential:,.0f}"
+            )
+    return out
+
+
+def align(
+    problem: ProblemData,
+    *,
+    seed: int = 0,
+    time_limit: float = 30.0,
+    candidates: int = 8,
+    lns_rounds: int = 0,
+    progress: ProgressFn | None = None,
+) -> Alignment:
+    """Assign units to territories: balanced, optionally contiguous, low travel.
+
+    Steps: (1) territory centres — rep homes, or chosen by weighted k-means++
+    and refined by alternating assignment and re-centring when free;
+    (2) the LP seed on the ``candidates`` nearest eligible territories per unit
+    (:mod:`territory_engine.solve.seed`), rounded; (3) contiguity repair when
+    contiguity is on; (4) local search (:mod:`territory_engine.solve.local_search`)
+    until a local optimum or the time limit.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    seed
+        Seeds every random choice: the same problem and seed give the same
+        alignment whenever the search converges before the time limit
+        (``stats["stop_reason"] == "converged"``).
+    time_limit
+        Seconds for the whole solve; the best assignment found is returned.
+    candidates
+        Nearest eligible territories a unit considers in the seed.
+    lns_rounds
+        Regions (a territory and up to three neighbours) re-solved exactly by
+        CP-SAT to improve a feasible plan; CP-SAT always repairs bands that
+        local search cannot.
+    progress
+        Called with ``(phase, info)`` as the solve advances.
+
+    Returns
+    -------
+    Alignment
+    """
+    start = time.perf_counter()
+    deadline = start + time_limit
+    rng = np.random.default_rng(seed)
+    stats: dict = {"seed": seed, "time_limit": time_limit, "candidates": candidates}
+
+    def report(phase: str, info: dict) -> None:
+        if progress is not None:
+            progress(phase, info)
+
+    if problem.free_centres:
+        centres = choose_centres(problem, rng)
+    else:
+        centres = np.asarray(problem.centres, dtype=float)
+
+    rounds = 4 if problem.free_centres else 1
+    for r in range(rounds):
+        costs = CostModel(problem, centres)
+        cands = nearest_candidates(problem, centres, candidates)
+        t0 = time.perf_counter()
+        assign, lp_stats = lp_seed(problem, costs, cands)
+        stats.update(lp_stats)
+        stats["seed_seconds"] = round(time.perf_counter() - t0, 3)
+        report("seed", {"round": r + 1, "rounds": rounds, **lp_stats})
+        if problem.free_centres and r < rounds - 1:
+            new_centres = recentre(problem, assign, centres)
+            if np.allclose(new_centres, centres):
+                break
+            centres = new_centres
+    stats["seed_objective"] = costs.objective(assign)
+    stats["seed_violation_count"] = len(band_violations(problem, assign))
+
+    if problem.contiguity:
+        assign = repair_contiguity(problem, assign, costs)
+        report("contiguity", {"violations": len(band_violations(problem, assign))})
+
+    search = LocalSearch(problem, costs, assign, cands)
+    t0 = time.perf_counter()
+    stop = search.run(rng, deadline, progress=lambda info: report("search", info))
+    if search.violation() > EPS and time.perf_counter() < deadline:
+        repaired = lns_repair(search, costs, deadline, seed)
+        report("repair", {"feasible": repaired, "violation": search.violation()})
+        stop = search.run(rng, deadline, progress=lambda info: report("search", info))
+    lns_gain = 0
+    if search.violation() <= EPS and lns_rounds > 0 and time.perf_counter() < deadline:
+        lns_gain = lns_improve(search, costs, rng, deadline, seed, lns_rounds)
+        report("lns", {"improved_regions": lns_gain, "rounds": lns_rounds})
+        stop = search.run(rng, deadline, progress=lambda info: report("search", info))
+    stats["lns_improved_regions"] = lns_gain
+    assign = np.asarray(search.assign, dtype=int)
+    stats["search_seconds"] = round(time.perf_counter() - t0, 3)
+    stats["search_moves"] = search.moves
+    stats["stop_reason"] = stop
+    stats["objective"] = costs.objective(assign)
+    stats["seconds"] = round(time.perf_counter() - start, 3)
+    violations = check_alignment(problem, assign, costs)
+    return Alignment(
+        assign=assign,
+        centres=centres,
+        feasible=not violations,
+        violations=violations,
+        stats=stats,
+    )

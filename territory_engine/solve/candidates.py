@@ -1,0 +1,47 @@
+"""Candidate territories per unit: the pruning that keeps the solver linear in n."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from territory_engine.problem.data import ProblemData
+
+
+def nearest_candidates(problem: ProblemData, centres: np.ndarray, q: int) -> list[np.ndarray]:
+    """The ``q`` nearest eligible territories of each unit, plus its current and locked one.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    centres
+        (k, 2) lon/lat of territory centres.
+    q
+        How many nearest territories a unit considers.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``cands[i]``: sorted territory indices unit ``i`` may take in the seed.
+        A locked unit has only its lock.
+    """
+    n = problem.n_units
+    cands: list[np.ndarray] = [np.empty(0, dtype=int)] * n
+    for g in np.unique(problem.unit_group):
+        units = np.flatnonzero(problem.unit_group == g)
+        terr = np.flatnonzero(problem.territory_group == g)
+        if len(terr) == 0:
+            continue
+        d = problem.distances_to(centres[terr], units)
+        take = min(q, len(terr))
+        nearest = np.argpartition(d, take - 1, axis=1)[:, :take] if take < len(terr) else None
+        for row, i in enumerate(units):
+            if problem.locked[i] >= 0:
+                cands[i] = np.array([problem.locked[i]])
+                continue
+            chosen = terr if nearest is None else terr[nearest[row]]
+            cur = problem.current[i]
+            if cur >= 0 and problem.territory_group[cur] == g:
+                chosen = np.append(chosen, cur)
+            cands[i] = np.unique(chosen)
+    return cands

@@ -1,0 +1,192 @@
+"""Large-neighbourhood search: re-solve groups of adjacent territories exactly.
+
+Repair: a territory that breaks a band is re-solved together with its
+neighbouring territories (then the neighbours of those) by CP-SAT
+(:mod:`territory_engine.solve.subproblem`), which either finds a feasible
+re-assignment of the region or proves there is none inside it.
+
+Improvement: once feasible, a random territory and its neighbours are
+re-solved for a lower objective; the result is kept when the whole plan's
+objective improves. The number of rounds is fixed (not the clock), so a seed
+gives one plan.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from territory_engine.solve.costs import CostModel
+from territory_engine.solve.local_search import EPS, LocalSearch
+from territory_engine.solve.subproblem import resolve_region
+
+MAX_REGION = 8
+
+
+def territory_neighbours(search: LocalSearch, t: int) -> set[int]:
+    """Territories that share an adjacency edge with territory ``t``."""
+    out: set[int] = set()
+    for i in search.members[t]:
+        for j in search.nbrs[i]:
+            out.add(search.assign[j])
+    out.discard(t)
+    return out
+
+
+def _roots(search: LocalSearch, region: list[int]) -> dict[int, int]:
+    """Root unit per territory: a locked unit if any, else the member nearest the centre."""
+    roots = {}
+    for t in region:
+        members = sorted(search.members[t])
+        if not members:
+            continue
+        locked = [i for i in members if search.locked[i] == t]
+        roots[t] = locked[0] if locked else min(members, key=lambda i: (search._dist(i, t), i))
+    return roots
+
+
+def _resolve(
+    search: LocalSearch, costs: CostModel, region: list[int], seed: int, dt: float, reach: int
+):
+    assign = np.asarray(search.assign)
+    in_region = np.isin(assign, region)
+    outside = np.flatnonzero(~in_region)
+    moved_outside = (
+        float(costs.moved_potential(outside, assign[outside]).sum()) if len(outside) else 0.0
+    )
+    return resolve_region(
+        search.p,
+        assign,
+        region,
+        costs.assignment_cost,
+        moved_fn=costs.moved_potential,
+        moved_outside=moved_outside,
+        roots=_roots(search, region),
+        reach=reach,
+        deterministic_time=dt,
+        seed=seed,
+    )
+
+
+def _aggregate_gap(search: LocalSearch, region: set[int]) -> float:
+    """How far the region's totals are from fitting the sum of its bands (relative, 0 = fits)."""
+    gap = 0.0
+    for j in range(search.m):
+        total = sum(search.loads[t][j] for t in region)
+        lo = sum(search.lo[t][j] for t in region)
+        hi = sum(search.hi[t][j] for t in region)
+        ref = max(sum(search.tau[t][j] for t in region), 1e-12)
+        gap += max(0.0, lo - total, total - hi) / ref
+    return gap
+
+
+def _grow_region(search: LocalSearch, s: int, min_size: int) -> list[int]:
+    """Territory ``s`` plus neighbours, added greedily until the region's totals fit its bands.
+
+    A region whose total lies outside the sum of its bands cannot be
+    repaired inside it, so neighbours that close the aggregate gap are added
+    first (ties by index); at least ``min_size`` territories, at most
+    :data:`MAX_REGION`.
+    """
+    region = {s}
+    while len(region) < MAX_REGION:
+        gap = _aggregate_gap(search, region)
+        if gap <= EPS and len(region) >= min_size:
+            break
+        frontier = set()
+        for t in region:
+            frontier |= search.territory_neighbours(t)
+        frontier -= region
+        if not frontier:
+            break
+        best = min(sorted(frontier), key=lambda u: _aggregate_gap(search, region | {u}))
+        region.add(best)
+    return sorted(region)
+
+
+def lns_repair(search: LocalSearch, costs: CostModel, deadline: float, seed: int) -> bool:
+    """Re-solve regions around violating territories until the bands hold.
+
+    For each violating territory (worst first) a region is grown until its
+    totals fit its bands (:func:`_grow_region`) and re-solved exactly; when
+    CP-SAT finds no feasible re-assignment the region grows and is tried
+    again.
+
+    Returns
+    -------
+    bool
+        True when the violation reached zero.
+    """
+    tried: set[tuple[int, ...]] = set()
+    while search.violation() > EPS and time.perf_counter() < deadline:
+        bad = sorted(range(search.k), key=lambda t: (-search.viol_t[t], t))
+        progress = False
+        for s in bad:
+            if search.viol_t[s] <= EPS or time.perf_counter() > deadline:
+                break
+            for min_size in (3, 5, MAX_REGION):
+                region = tuple(_grow_region(search, s, min_size))
+                if region in tried:
+                    continue
+                tried.add(region)
+                before = search.violation()
+                for reach, dt in ((4, 5.0), (8, 10.0)):
+                    new = _resolve(search, costs, list(region), seed, dt=dt, reach=reach)
+                    if new is None:
+                        continue
+                    old = list(search.assign)
+                    search.reset(new.tolist())
+                    if search.violation() < before - EPS:
+                        progress = True
+                        break
+                    search.reset(old)
+                if progress:
+                    break
+                if time.perf_counter() > deadline:
+                    break
+            if progress:
+                break
+        if not progress:
+            return False
+    return search.violation() <= EPS
+
+
+def lns_improve(
+    search: LocalSearch,
+    costs: CostModel,
+    rng: np.random.Generator,
+    deadline: float,
+    seed: int,
+    rounds: int,
+) -> int:
+    """Re-solve random regions (a territory and its neighbours) for a lower objective.
+
+    Returns
+    -------
+    int
+        Number of regions whose re-solve improved the plan.
+    """
+    improved = 0
+    for r in range(rounds):
+        if time.perf_counter() > deadline:
+            break
+        t = int(rng.integers(search.k))
+        neigh = sorted(territory_neighbours(search, t))
+        if not neigh:
+            continue
+        pick = rng.permutation(neigh)[: min(len(neigh), 3)].tolist()
+        region = sorted({t, *pick})
+        before = costs.objective(np.asarray(search.assign))["total"]
+        new = _resolve(search, costs, region, seed + r, dt=1.0, reach=3)
+        if new is None:
+            continue
+        after = costs.objective(new)["total"]
+        if after < before - 1e-9:
+            old = list(search.assign)
+            search.reset(new.tolist())
+            if search.violation() > EPS:  # never trade feasibility for objective
+                search.reset(old)
+                continue
+            improved += 1
+    return improved

@@ -1,0 +1,612 @@
+"""Local search over unit moves with incremental evaluation.
+
+State: the assignment ``a``, the loads ``L[t, j] = Σ_{i: a_i = t} w_ij`` and the
+running objective terms. A move of unit i from s to t changes two rows of
+``L`` and is evaluated in O(m + deg(i)):
+
+* band violation ``V = Σ_t Σ_j (max(0, lo_tj − L_tj) + max(0, L_tj − hi_tj)) / τ_tj``
+  plus the relative excess over the disruption cap;
+* objective ``f`` (see :mod:`territory_engine.solve.costs`).
+
+Moves are compared lexicographically on ``(V, f)``: first reach the bands,
+then improve the objective without leaving them. With contiguity on, only
+boundary units move, a unit joins only a territory it touches, and it leaves
+only when its territory stays connected without it (a breadth-first search
+limited to that territory, run only for moves that would be accepted).
+
+The scan order comes from the seeded generator; the search stops at a local
+optimum (then the result does not depend on the clock) or at the deadline.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+
+import numpy as np
+
+from territory_engine.problem.data import ProblemData
+from territory_engine.solve.costs import CostModel
+
+EPS = 1e-9
+
+
+class LocalSearch:
+    """Unit-move local search; see the module docstring for the model.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    costs
+        Cost model with the territory centres.
+    assign
+        Starting assignment (copied).
+    candidates
+        Extra territories each unit may join besides its neighbours' (ignored
+        with contiguity on, where only touching territories may be joined).
+    """
+
+    def __init__(
+        self,
+        problem: ProblemData,
+        costs: CostModel,
+        assign: np.ndarray,
+        candidates: list[np.ndarray],
+    ) -> None:
+        self.p = problem
+        self.c = costs
+        self.assign = [int(a) for a in assign]
+        n, k, m = problem.n_units, problem.n_territories, problem.n_measures
+        self.n, self.k, self.m = n, k, m
+        self.w = problem.weights.tolist()
+        self.lo = problem.lower.tolist()
+        self.hi = problem.upper.tolist()
+        tgt = np.where(
+            np.isfinite(problem.upper), (problem.lower + problem.upper) / 2, problem.lower
+        )
+        self.tau = np.where(tgt > 0, tgt, 1.0).tolist()
+        loads = np.zeros((k, m))
+        np.add.at(loads, np.asarray(self.assign), problem.weights)
+        self.loads = loads.tolist()
+        self.size = np.bincount(np.asarray(self.assign), minlength=k).tolist()
+        self.members: list[set[int]] = [set() for _ in range(k)]
+        for i, t in enumerate(self.assign):
+            self.members[t].add(i)
+        ind, ptr = problem.adjacency.indices, problem.adjacency.indptr
+        self.nbrs = [ind[ptr[i] : ptr[i + 1]].tolist() for i in range(n)]
+        self.cands = [c.tolist() for c in candidates]
+        self.locked = problem.locked.tolist()
+        self.xy = problem.xy.tolist()
+        self.z = costs.centres.tolist()
+        self.tw = problem.travel_weight.tolist()
+        # Disruption: potential owned by each territory within each unit.
+        op = problem.owned_potential.tocsr()
+        self.owned = [
+            dict(
+                zip(
+                    op.indices[op.indptr[i] : op.indptr[i + 1]].tolist(),
+                    op.data[op.indptr[i] : op.indptr[i + 1]].tolist(),
+                    strict=True,
+                )
+            )
+            for i in range(n)
+        ]
+        self.owned_tot = costs.owned_total.tolist()
+        self.cap = problem.max_moved_potential
+        self.moved = sum(
+            self.owned_tot[i] - self.owned[i].get(self.assign[i], 0.0) for i in range(n)
+        )
+        self.wT = costs.w_travel / costs.travel_norm
+        self.wC = costs.w_compact / costs.n_edges
+        self.wD = costs.w_disrupt / costs.total_potential
+        self.cap_scale = max(self.cap or 0.0, 1e-9 * costs.total_potential, 1e-9)
+        self.viol_t = [self._viol(t, self.loads[t]) for t in range(k)]
+        self.moves = 0
+
+    # -- evaluation -------------------------------------------------------------------------
+    def _viol(self, t: int, load: list[float]) -> float:
+        v = 0.0
+        lo, hi, tau = self.lo[t], self.hi[t], self.tau[t]
+        for j in range(self.m):
+            x = load[j]
+            if x < lo[j]:
+                v += (lo[j] - x) / tau[j]
+            elif x > hi[j]:
+                v += (x - hi[j]) / tau[j]
+        return v
+
+    def _cap_viol(self, moved: float) -> float:
+        if self.cap is None or moved <= self.cap:
+            return 0.0
+        return (moved - self.cap) / self.cap_scale
+
+    def violation(self) -> float:
+        """Current total band violation ``V`` (relative units) including the disruption cap."""
+        return sum(self.viol_t) + self._cap_viol(self.moved)
+
+    def _dist(self, i: int, t: int) -> float:
+        lon1, lat1 = self.xy[i]
+        lon2, lat2 = self.z[t]
+        p1, p2 = math.radians(lat1), math.radians(lat2)
+        dp, dl = p2 - p1, math.radians(lon2 - lon1)
+        a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+        return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+
+    def delta(self, i: int, t: int) -> tuple[float, float]:
+        """``(ΔV, Δf)`` of moving unit ``i`` to territory ``t``."""
+        s = self.assign[i]
+        wi = self.w[i]
+        ls = [a - b for a, b in zip(self.loads[s], wi, strict=True)]
+        lt = [a + b for a, b in zip(self.loads[t], wi, strict=True)]
+        dv = self._viol(s, ls) + self._viol(t, lt) - self.viol_t[s] - self.viol_t[t]
+        own = self.owned[i]
+        dm = own.get(s, 0.0) - own.get(t, 0.0)
+        if self.cap is not None:
+            dv += self._cap_viol(self.moved + dm) - self._cap_viol(self.moved)
+        df = 0.0
+        if self.wT:
+            df += self.wT * self.tw[i] * (self._dist(i, t) - self._dist(i, s))
+        if self.wC:
+            ns = nt = 0
+            for j in self.nbrs[i]:
+                a = self.assign[j]
+                if a == s:
+                    ns += 1
+                elif a == t:
+                    nt += 1
+            df += self.wC * (ns - nt)
+        if self.wD:
+            df += self.wD * dm
+        return dv, df
+
+    def apply(self, i: int, t: int) -> None:
+        """Move unit ``i`` to territory ``t`` and update the running state."""
+        s = self.assign[i]
+        wi = self.w[i]
+        self.loads[s] = [a - b for a, b in zip(self.loads[s], wi, strict=True)]
+        self.loads[t] = [a + b for a, b in zip(self.loads[t], wi, strict=True)]
+        self.viol_t[s] = self._viol(s, self.loads[s])
+        self.viol_t[t] = self._viol(t, self.loads[t])
+        own = self.owned[i]
+        self.moved += own.get(s, 0.0) - own.get(t, 0.0)
+        self.size[s] -= 1
+        self.size[t] += 1
+        self.members[s].discard(i)
+        self.members[t].add(i)
+        self.assign[i] = t
+        self.moves += 1
+
+    # -- contiguity -------------------------------------------------------------------------
+    def can_leave(self, i: int) -> bool:
+        """Whether territory ``a_i`` stays connected (and non-empty) without unit ``i``."""
+        s = self.assign[i]
+        if self.size[s] <= 1:
+            return False
+        assign = self.assign
+        same = [j for j in self.nbrs[i] if assign[j] == s]
+        if len(same) <= 1:
+            return True
+        todo = set(same[1:])
+        seen = {i, same[0]}
+        queue = deque([same[0]])
+        while queue:
+            u = queue.popleft()
+            for v in self.nbrs[u]:
+                if v not in seen and assign[v] == s:
+                    if v in todo:
+                        todo.discard(v)
+                        if not todo:
+                            return True
+                    seen.add(v)
+                    queue.append(v)
+        return False
+
+    def targets(self, i: int, contiguity: bool) -> set[int]:
+        """Territories unit ``i`` may move to."""
+        s = self.assign[i]
+        touch = {self.assign[j] for j in self.nbrs[i]}
+        if not contiguity:
+            touch.update(self.cands[i])
+        touch.discard(s)
+        return touch
+
+    # -- search -----------------------------------------------------------------------------
+    def _best_single(self, i: int, contiguity: bool, lam: float) -> tuple[int, float, float]:
+        """Best target of unit ``i`` by ``λ·ΔV + Δf`` among moves that never raise ``V``.
+
+        ``lam = inf`` is the lexicographic order ``(ΔV, Δf)``.
+        """
+        best_t, best_dv, best_df, best_score = -1, 0.0, 0.0, -EPS
+        for t in sorted(self.targets(i, contiguity)):
+            dv, df = self.delta(i, t)
+            if dv > EPS:
+                continue
+            if math.isinf(lam):
+                if dv < best_dv - EPS or (dv <= best_dv + EPS and df < best_df - EPS):
+                    best_t, best_dv, best_df = t, dv, df
+            else:
+                score = lam * min(dv, 0.0) + df
+                if score < best_score:
+                    best_t, best_dv, best_df, best_score = t, dv, df, score
+        return best_t, best_dv, best_df
+
+    def single_pass(
+        self, rng: np.random.Generator, deadline: float, lam: float = math.inf
+    ) -> int | None:
+        """One sweep of improving unit moves in random order; ``None`` at the deadline."""
+        contiguity = self.p.contiguity
+        improved = 0
+        for step, i in enumerate(rng.permutation(self.n).tolist()):
+            if step % 256 == 0 and time.perf_counter() > deadline:
+                return None
+            if self.locked[i] >= 0:
+                continue
+            best_t, _, _ = self._best_single(i, contiguity, lam)
+            if best_t < 0 or (contiguity and not self.can_leave(i)):
+                continue
+            self.apply(i, best_t)
+            improved += 1
+        return improved
+
+    def chain_pass(self, deadline: float) -> bool:
+        """Try compound moves ``i: s → t`` then ``j: t' → u`` that reduce the band violation.
+
+        Single moves stall when every neighbour of an over-full territory is
+        itself near its high (or a unit fixes one measure while breaking
+        another). A chain passes the excess one step further. Only run when
+        single moves have converged with violation left; applies the best
+        chain found around the first violating territory that has one.
+        """
+        contiguity = self.p.contiguity
+        bad = sorted(range(self.k), key=lambda t: -self.viol_t[t])
+        for s in bad:
+            if self.viol_t[s] <= EPS:
+                break
+            if time.perf_counter() > deadline:
+                return False
+            # First moves: units of s leaving, and units next to s joining it.
+            firsts: set[tuple[int, int]] = set()
+            for i in self.members[s]:
+                for t in self.targets(i, contiguity):
+                    firsts.add((i, t))
+                for j in self.nbrs[i]:
+                    if self.assign[j] != s:
+                        firsts.add((j, s))
+            best: tuple[float, float, tuple[int, int], tuple[int, int]] | None = None
+            for i, t in sorted(firsts):
+                if self.locked[i] >= 0 or (contiguity and not self.can_leave(i)):
+                    continue
+                a = self.assign[i]
+                dv1, df1 = self.delta(i, t)
+                self.apply(i, t)
+                for tt in (t, a):
+                    if tt == s:
+                        continue
+                    for j in sorted(self.members[tt]):
+                        if j == i or self.locked[j] >= 0:
+                            continue
+                        for u in self.targets(j, contiguity):
+                            dv2, df2 = self.delta(j, u)
+                            dv, df = dv1 + dv2, df1 + df2
+                            if dv < -EPS and (
+                                best is None
+                                or dv < best[0] - EPS
+                                or (dv <= best[0] + EPS and df < best[1])
+                            ):
+                                if contiguity and not self.can_leave(j):
+                                    continue
+                                best = (dv, df, (i, t), (j, u))
+                self.apply(i, a)
+                self.moves -= 2
+            if best is not None:
+                (i, t), (j, u) = best[2], best[3]
+                self.apply(i, t)
+                self.apply(j, u)
+                return True
+        return False
+
+    def territory_neighbours(self, t: int) -> set[int]:
+        """Territories sharing an adjacency edge with territory ``t``."""
+        out: set[int] = set()
+        for i in self.members[t]:
+            for j in self.nbrs[i]:
+                out.add(self.assign[j])
+        out.discard(t)
+        return out
+
+    def _transfer(self, src: int, dst: int, contiguity: bool) -> int | None:
+        """Move the unit of ``src`` bordering ``dst`` that leaves ``src`` least violated.
+
+        Returns the moved unit, or ``None`` when no unit can move.
+        """
+        best: tuple[float, float, int] | None = None
+        for i in sorted(self.members[src]):
+            if self.locked[i] >= 0:
+                continue
+            if contiguity and not any(self.assign[j] == dst for j in self.nbrs[i]):
+                continue
+            if (
+                not contiguity
+                and dst not in self.cands[i]
+                and not any(self.assign[j] == dst for j in self.nbrs[i])
+            ):
+                continue
+            wi = self.w[i]
+            after = self._viol(src, [a - b for a, b in zip(self.loads[src], wi, strict=True)])
+            _, df = self.delta(i, dst)
+            key = (after, df, i)
+            if best is not None and key >= best:
+                continue
+            if contiguity and not self.can_leave(i):
+                continue
+            best = key
+        if best is None:
+            return None
+        self.apply(best[2], dst)
+        return best[2]
+
+    def _chunk_candidates(self, src: int, dst: int, max_len: int) -> list[list[int]]:
+        """Connected chunks of ``src`` that can join ``dst``: a unit plus its path to the border.
+
+        Breadth-first search inside ``src`` from its units that touch
+        ``dst``; every reached unit with weight yields the chunk "this unit
+        and the units on its shortest path back to the border". Such a chunk
+        is connected and touches ``dst``, so ``dst`` stays connected; empty
+        units on the way (zero weight, so moving one alone never changes a
+        band) are carried along, which single moves cannot do.
+        """
+        border = [
+            i
+            for i in sorted(self.members[src])
+            if self.locked[i] < 0 and any(self.assign[j] == dst for j in self.nbrs[i])
+        ]
+        parent = dict.fromkeys(border, -1)
+        depth = dict.fromkeys(border, 1)
+        queue = deque(border)
+        chunks = []
+        while queue:
+            u = queue.popleft()
+            if any(self.w[u]):
+                path = [u]
+                while parent[path[-1]] != -1:
+                    path.append(parent[path[-1]])
+                chunks.append(path)
+            if depth[u] >= max_len:
+                continue
+            for v in self.nbrs[u]:
+                if v not in parent and self.assign[v] == src and self.locked[v] < 0:
+                    parent[v] = u
+                    depth[v] = depth[u] + 1
+                    queue.append(v)
+        return chunks
+
+    def _stays_connected(self, src: int, chunk: set[int]) -> bool:
+        """Whether ``src`` minus ``chunk`` is non-empty and connected."""
+        rest = self.members[src] - chunk
+        if not rest:
+            return False
+        start = min(rest)
+        seen = {start}
+        queue = deque([start])
+        while queue:
+            u = queue.popleft()
+            for v in self.nbrs[u]:
+                if v not in seen and v in rest:
+                    seen.add(v)
+                    queue.append(v)
+        return len(seen) == len(rest)
+
+    def chunk_pass(self, deadline: float, max_len: int = 8) -> bool:
+        """Move the best chunk (:meth:`_chunk_candidates`) into or out of a violating territory."""
+        order = sorted(range(self.k), key=lambda t: (-self.viol_t[t], t))
+        for s in order:
+            if self.viol_t[s] <= EPS or time.perf_counter() > deadline:
+                return False
+            best: tuple[float, float, int, list[int]] | None = None
+            for t in sorted(self.territory_neighbours(s)):
+                for src, dst in ((s, t), (t, s)):
+                    for chunk in self._chunk_candidates(src, dst, max_len):
+                        wc = [sum(self.w[i][j] for i in chunk) for j in range(self.m)]
+                        ls = [a - b for a, b in zip(self.loads[src], wc, strict=True)]
+                        ld = [a + b for a, b in zip(self.loads[dst], wc, strict=True)]
+                        dv = (
+                            self._viol(src, ls)
+                            + self._viol(dst, ld)
+                            - self.viol_t[src]
+                            - self.viol_t[dst]
+                        )
+                        if dv >= -EPS or (best is not None and dv > best[0] + EPS):
+                            continue
+                        df = 0.0
+                        if self.wT:
+                            df = self.wT * sum(
+                                self.tw[i] * (self._dist(i, dst) - self._dist(i, src))
+                                for i in chunk
+                            )
+                        if best is not None and dv >= best[0] - EPS and df >= best[1]:
+                            continue
+                        if self.p.contiguity and not self._stays_connected(src, set(chunk)):
+                            continue
+                        best = (dv, df, dst, chunk)
+            if best is not None:
+                # Move from the border inwards so every intermediate state touches dst.
+                for i in reversed(best[3]):
+                    self.apply(i, best[2])
+                return True
+        return False
+
+    def path_pass(self, deadline: float, max_depth: int = 8, max_paths: int = 24) -> bool:
+        """Ejection chains along paths of the territory graph.
+
+        For a violating territory ``s``, breadth-first paths
+        ``s = t0, t1, ..., tr`` lead to territories with room. Along a path,
+        each ``t_q`` hands ``t_{q+1}`` the bordering unit that keeps ``t_q``
+        closest to its band (for an under-full ``s`` the flow runs the other
+        way). The chain is kept when the total violation falls, else undone.
+        """
+        contiguity = self.p.contiguity
+        order = sorted(range(self.k), key=lambda t: (-self.viol_t[t], t))
+        for s in order:
+            if self.viol_t[s] <= EPS:
+                return False
+            if time.perf_counter() > deadline:
+                return False
+            over = any(self.loads[s][j] > self.hi[s][j] for j in range(self.m))
+            parent = {s: -1}
+            queue = deque([(s, 0)])
+            tried = 0
+            while queue and tried < max_paths:
+                t, depth = queue.popleft()
+                if t != s:
+                    path = [t]
+                    while parent[path[-1]] != -1:
+                        path.append(parent[path[-1]])
+                    path.reverse()  # s ... t
+                    tried += 1
+                    before = self.violation()
+                    done: list[tuple[int, int]] = []
+                    steps = itertools.pairwise(path)
+                    if not over:
+                        steps = [(b, a) for a, b in reversed(list(itertools.pairwise(path)))]
+                    ok = True
+                    for a, b in steps:
+                        i = self._transfer(a, b, contiguity)
+                        if i is None:
+                            ok = False
+                            break
+                        done.append((i, a))
+                    if ok and self.violation() < before - EPS:
+                        return True
+                    for i, a in reversed(done):
+                        self.apply(i, a)
+                        self.moves -= 2
+                if depth < max_depth:
+                    for u in sorted(self.territory_neighbours(t)):
+                        if u not in parent:
+                            parent[u] = t
+                            queue.append((u, depth + 1))
+        return False
+
+    def _region(self) -> set[int]:
+        """Violating territories and their neighbours (in the territory graph)."""
+        bad = {t for t in range(self.k) if self.viol_t[t] > EPS}
+        region = set(bad)
+        for t in bad:
+            for i in self.members[t]:
+                for j in self.nbrs[i]:
+                    region.add(self.assign[j])
+        return region
+
+    def tabu_repair(self, rng: np.random.Generator, deadline: float, max_iters: int = 4000) -> bool:
+        """Tabu search on ``λ·V + f`` over the moves around violating territories.
+
+        Where descent stalls, the best non-tabu move is taken even when it
+        worsens the score, and moving a unit back to the territory it just
+        left is tabu for a few iterations (Glover 1989). A tabu move is
+        allowed when it reaches a violation lower than the best seen
+        (aspiration). The best assignment seen (lexicographic ``(V, f)``) is
+        restored at the end. Bounded by iterations so the result does not
+        depend on the clock.
+
+        Returns
+        -------
+        bool
+            True when the violation reached zero.
+        """
+        contiguity = self.p.contiguity
+        lam = 1e3
+        tabu: dict[tuple[int, int], int] = {}
+        best_v = self.violation()
+        best_assign = list(self.assign)
+        it = 0
+        while it < max_iters and best_v > EPS:
+            it += 1
+            if it % 64 == 0 and time.perf_counter() > deadline:
+                break
+            region = self._region()
+            cur_v = self.violation()
+            choice: tuple[float, int, int] | None = None
+            for t_from in sorted(region):
+                for i in sorted(self.members[t_from]):
+                    if self.locked[i] >= 0:
+                        continue
+                    for t in sorted(self.targets(i, contiguity)):
+                        if contiguity and t not in region and t_from not in region:
+                            continue
+                        dv, df = self.delta(i, t)
+                        score = lam * dv + df
+                        if choice is not None and score >= choice[0]:
+                            continue
+                        if tabu.get((i, t), 0) > it and cur_v + dv >= best_v - EPS:
+                            continue
+                        if contiguity and not self.can_leave(i):
+                            continue
+                        choice = (score, i, t)
+            if choice is None:
+                break
+            _, i, t = choice
+            s = self.assign[i]
+            self.apply(i, t)
+            tabu[(i, s)] = it + 7 + int(rng.integers(0, 6))
+            v = self.violation()
+            if v < best_v - EPS:
+                best_v = v
+                best_assign = list(self.assign)
+        if self.violation() > best_v + EPS:
+            self.reset(best_assign)
+        return best_v <= EPS
+
+    def reset(self, assign: list[int]) -> None:
+        """Set the assignment and recompute every running total."""
+        for i, t in enumerate(assign):
+            if self.assign[i] != t:
+                self.apply(i, t)
+
+    def run(
+        self,
+        rng: np.random.Generator,
+        deadline: float,
+        progress: Callable[[dict], None] | None = None,
+    ) -> str:
+        """Improve until a local optimum or the deadline.
+
+        Descent on single moves; when it stalls with violation left, repair
+        chains, then tabu repair; once feasible, descent keeps feasibility.
+
+        Returns
+        -------
+        str
+            ``"converged"``, ``"stalled_infeasible"`` or ``"time_limit"``.
+        """
+        passes = 0
+        # Penalty weight of violation against the objective: low first, so the
+        # repair prefers cheap fixes; raised whenever descent stalls infeasible
+        # (as PyVRP's penalty manager does), up to the lexicographic order.
+        lam = 1.0
+        while True:
+            passes += 1
+            feasible = self.violation() <= EPS
+            improved = self.single_pass(rng, deadline, math.inf if feasible else lam)
+            if improved is None:
+                return "time_limit"
+            if progress is not None:
+                progress({"pass": passes, "moves": improved, "violation": self.violation()})
+            if improved:
+                continue
+            if self.violation() <= EPS:
+                return "converged"
+            if lam < 1e6:
+                lam *= 4.0
+                continue
+            if self.chain_pass(deadline) or self.chunk_pass(deadline) or self.path_pass(deadline):
+                continue
+            if time.perf_counter() > deadline:
+                return "time_limit"
+            before = self.violation()
+            self.tabu_repair(rng, deadline)
+            if self.violation() >= before - EPS:
+                return "time_limit" if time.perf_counter() > deadline else "stalled_infeasible"
