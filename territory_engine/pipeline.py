@@ -187,7 +187,9 @@ def make_plan(
 def _territory_capacity(
     scenario: Scenario, problem: ProblemData, index: ProblemIndex, reps: pd.DataFrame
 ) -> np.ndarray:
-    if not scenario.scale_by_capacity:
+    # Territories with free centres are equal by construction (their bands
+    # ignore FTE); the rep matched afterwards does not change the fair share.
+    if not scenario.scale_by_capacity or problem.free_centres:
         return np.ones(problem.n_territories)
     fte = dict(zip(reps["rep_id"].astype(str), reps["capacity_fte"].astype(float), strict=True))
     return np.array([fte.get(r, 1.0) if r else 1.0 for r in index.territory_rep])

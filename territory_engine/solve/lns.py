@@ -47,8 +47,17 @@ def _roots(search: LocalSearch, region: list[int]) -> dict[int, int]:
 
 
 def _resolve(
-    search: LocalSearch, costs: CostModel, region: list[int], seed: int, dt: float, reach: int
-):
+    search: LocalSearch,
+    costs: CostModel,
+    region: list[int],
+    seed: int,
+    *,
+    dt: float,
+    reach: int,
+    deadline: float,
+    optimise: bool = True,
+) -> np.ndarray | None:
+    """Re-solve ``region`` from the search's current state (see :func:`resolve_region`)."""
     assign = np.asarray(search.assign)
     in_region = np.isin(assign, region)
     outside = np.flatnonzero(~in_region)
@@ -65,7 +74,9 @@ def _resolve(
         roots=_roots(search, region),
         reach=reach,
         deterministic_time=dt,
+        max_seconds=deadline - time.perf_counter(),
         seed=seed,
+        optimise=optimise,
     )
 
 
@@ -132,7 +143,16 @@ def lns_repair(search: LocalSearch, costs: CostModel, deadline: float, seed: int
                 tried.add(region)
                 before = search.violation()
                 for reach, dt in ((4, 5.0), (8, 10.0)):
-                    new = _resolve(search, costs, list(region), seed, dt=dt, reach=reach)
+                    new = _resolve(
+                        search,
+                        costs,
+                        list(region),
+                        seed,
+                        dt=dt,
+                        reach=reach,
+                        deadline=deadline,
+                        optimise=False,
+                    )
                     if new is None:
                         continue
                     old = list(search.assign)
@@ -178,7 +198,7 @@ def lns_improve(
         pick = rng.permutation(neigh)[: min(len(neigh), 3)].tolist()
         region = sorted({t, *pick})
         before = costs.objective(np.asarray(search.assign))["total"]
-        new = _resolve(search, costs, region, seed + r, dt=1.0, reach=3)
+        new = _resolve(search, costs, region, seed + r, dt=1.0, reach=3, deadline=deadline)
         if new is None:
             continue
         after = costs.objective(new)["total"]

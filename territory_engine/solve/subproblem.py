@@ -77,7 +77,9 @@ def resolve_region(
     roots: dict[int, int] | None = None,
     reach: int = 3,
     deterministic_time: float = 2.0,
+    max_seconds: float | None = None,
     seed: int = 0,
+    optimise: bool = True,
 ) -> np.ndarray | None:
     """Re-assign the units of ``region`` optimally among its territories.
 
@@ -101,9 +103,16 @@ def resolve_region(
     reach
         Adjacency steps a unit may be from a territory to join it.
     deterministic_time
-        CP-SAT deterministic time limit.
+        CP-SAT deterministic time limit (what normally stops the search, so
+        that the result does not depend on machine load).
+    max_seconds
+        Wall-clock cap, so the solve never overruns the caller's deadline.
     seed
         CP-SAT random seed.
+    optimise
+        Minimise the objective; when False, stop at the first feasible
+        re-assignment (repair: feasibility is the hard part, and local search
+        improves the objective afterwards).
 
     Returns
     -------
@@ -182,7 +191,8 @@ def resolve_region(
             sum(round(v * ms) * x[k] for v, k in zip(moved, keys, strict=True))
             <= int(np.floor(budget))
         )
-    model.minimize(sum(int(c) * x[k] for c, k in zip(costs, keys, strict=True)))
+    if optimise:
+        model.minimize(sum(int(c) * x[k] for c, k in zip(costs, keys, strict=True)))
 
     # Hint the current assignment where it lies in the domains.
     for i in units.tolist():
@@ -191,6 +201,8 @@ def resolve_region(
 
     solver = cp_model.CpSolver()
     solver.parameters.max_deterministic_time = deterministic_time
+    if max_seconds is not None:
+        solver.parameters.max_time_in_seconds = max(max_seconds, 0.01)
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = seed
     status = solver.solve(model)
