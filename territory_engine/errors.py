@@ -8,6 +8,36 @@ id, column) and *what to do*.
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections.abc import Iterable
+
+
+def _normal(word: str) -> str:
+    """Lower case, leading zeros of numbers dropped: 'R6', 'r06' and 'R006' are one name."""
+    return re.sub(r"\d+", lambda m: str(int(m.group())), str(word).lower())
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """Suggest the candidate closest to ``word``.
+
+    A candidate equal to ``word`` up to case and leading zeros wins ('R6' ->
+    'R06', not 'R36'); otherwise the closest by :func:`difflib.get_close_matches`.
+
+    Returns
+    -------
+    str
+        ``" (did you mean 'x'?)"``, or ``""`` when nothing is close enough.
+    """
+    by_normal: dict[str, str] = {}
+    for candidate in candidates:
+        by_normal.setdefault(_normal(candidate), str(candidate))
+    key = _normal(word)
+    if key in by_normal:
+        return f" (did you mean {by_normal[key]!r}?)"
+    match = difflib.get_close_matches(key, list(by_normal), n=1, cutoff=0.6)
+    return f" (did you mean {by_normal[match[0]]!r}?)" if match else ""
+
 
 class TerritoryEngineError(Exception):
     """Base class of every error meant for the user rather than the developer."""

@@ -353,9 +353,8 @@ def write_plan(folder: Path, plan: Plan, card: dict, tables: Tables, scenario: S
     from territory_engine.render.plan_map import render_plan_map, save_map
 
     plan.assignments.to_csv(folder / "assignments.csv", index=False, lineterminator="\n")
-    plan.territories.to_csv(
-        folder / "territories.csv", index=False, lineterminator="\n", float_format="%.6g"
-    )
+    # Full precision: every total must be recomputable from assignments.csv.
+    plan.territories.to_csv(folder / "territories.csv", index=False, lineterminator="\n")
     plan.quotas.to_csv(folder / "quotas.csv", index=False, lineterminator="\n")
     plan.geometry.to_file(folder / "territories.geojson", driver="GeoJSON")
     (folder / "scorecard.json").write_text(

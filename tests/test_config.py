@@ -123,3 +123,11 @@ def test_deep_merge_replaces_lists_and_merges_dicts():
     out = deep_merge(base, {"a": {"y": [3]}, "c": 2})
     assert out == {"a": {"x": 1, "y": [3]}, "b": 1, "c": 2}
     assert base["a"]["y"] == [1, 2]  # not mutated
+
+
+def test_did_you_mean_prefers_same_name_up_to_zeros_and_case():
+    from territory_engine.errors import did_you_mean
+
+    assert did_you_mean("R6", ["R36", "R06", "R60"]) == " (did you mean 'R06'?)"
+    assert did_you_mean("contiguty", ["contiguity", "locks"]) == " (did you mean 'contiguity'?)"
+    assert did_you_mean("zzz", ["contiguity"]) == ""

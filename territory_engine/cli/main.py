@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from territory_engine.cli.errors import EXIT_INFEASIBLE, user_errors
+from territory_engine.errors import InfeasibleError, ScenarioError
 
 app = typer.Typer(
     add_completion=False,
@@ -112,7 +113,12 @@ def run(
         overrides["time_limit"] = time_limit
     if overrides:
         sc = sc.model_copy(update={"solver": sc.solver.model_copy(update=overrides)})
-    result = run_scenario(sc, output=output, source=scenario, progress=_Progress(quiet))
+    try:
+        result = run_scenario(sc, output=output, source=scenario, progress=_Progress(quiet))
+    except (ScenarioError, InfeasibleError) as exc:
+        # Problems found after validation (a lock naming an unknown rep, an
+        # impossible band) still say which scenario they come from.
+        raise type(exc)(f"{scenario}: {exc}") from None
     Console().print(_summary(result))
     if not result.alignment.feasible:
         console.print("[red]The plan does not meet every hard rule:[/]")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import json
 from pathlib import Path
@@ -13,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from territory_engine.config.scenario import Scenario
-from territory_engine.errors import ScenarioError
+from territory_engine.errors import ScenarioError, did_you_mean
 
 PATH_KEYS = {("data", "accounts"), ("data", "reps"), ("data", "units"), ("data", "edges")}
 PATH_KEYS |= {("output", "folder")}
@@ -127,8 +126,7 @@ def _explain(exc: ValidationError, path: Path) -> str:
                     else _fields_at(Scenario, parent)
                 )
             )
-            close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = did_you_mean(key, valid)
             known = f"; known keys here: {', '.join(valid)}" if valid else ""
             lines.append(f"unknown key '{dotted}'{hint}{known}")
         elif err["type"] == "missing":

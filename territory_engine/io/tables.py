@@ -17,7 +17,6 @@ back to the record's id rather than showing a wrong row.
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from pathlib import Path
@@ -31,7 +30,7 @@ import pyogrio
 import pyogrio.errors
 import shapely
 
-from territory_engine.errors import InputError
+from territory_engine.errors import InputError, did_you_mean
 
 ROW_OFFSET_ATTR = "territory_engine.row_offset"
 """Key of ``frame.attrs`` holding the offset from index label to displayed row."""
@@ -53,28 +52,6 @@ _FORMATS = {
 _CSV_ROW_OFFSET = 2  # the header is row 1, so the first record is row 2
 _FEATURE_OFFSET = 1  # features are numbered from 1
 _MAX_EXACT_INT = 2**53  # floats above this are not exact integers
-
-
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """Suggest the candidate closest to `word`, ignoring case.
-
-    Parameters
-    ----------
-    word
-        The unknown name or value.
-    candidates
-        The names or values that would have been accepted.
-
-    Returns
-    -------
-    str
-        ``" (did you mean 'x'?)"``, or ``""`` when nothing is close enough.
-    """
-    by_lower: dict[str, str] = {}
-    for candidate in candidates:
-        by_lower.setdefault(str(candidate).lower(), str(candidate))
-    match = difflib.get_close_matches(str(word).lower(), list(by_lower), n=1, cutoff=0.6)
-    return f" (did you mean {by_lower[match[0]]!r}?)" if match else ""
 
 
 def row_number(frame: pd.DataFrame, label: Hashable) -> int | None:

@@ -10,7 +10,6 @@ contiguity means what a planner sees on the map.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from territory_engine.config.scenario import Scenario
-from territory_engine.errors import InfeasibleError, ScenarioError
+from territory_engine.errors import InfeasibleError, ScenarioError, did_you_mean
 from territory_engine.geo.adjacency import join_islands, polygon_adjacency
 from territory_engine.io.load import Tables
 from territory_engine.problem.data import ProblemData
@@ -83,8 +82,7 @@ def _measure_matrix(scenario: Scenario, accounts: pd.DataFrame) -> np.ndarray:
             cols.append(accounts[name].to_numpy(dtype=float))
         else:
             options = [*numeric, ACCOUNT_COUNT]
-            close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = did_you_mean(name, options)
             raise ScenarioError(
                 f"balance measure '{name}' is not a numeric column of the accounts{hint}; "
                 f"numeric columns: {', '.join(options)}"
@@ -351,16 +349,14 @@ def _locks(
     acc_pos = {a: i for i, a in enumerate(accounts["account_id"].astype(str))}
     for lock in scenario.constraints.locks:
         if lock.rep not in rep_territory:
-            close = difflib.get_close_matches(lock.rep, list(rep_territory), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = did_you_mean(lock.rep, list(rep_territory))
             raise ScenarioError(
                 f"constraints.locks: rep '{lock.rep}' is not in the reps table{hint}"
             )
         t = rep_territory[lock.rep]
         if lock.account is not None:
             if lock.account not in acc_pos:
-                close = difflib.get_close_matches(lock.account, list(acc_pos), n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                hint = did_you_mean(lock.account, list(acc_pos))
                 raise ScenarioError(
                     f"constraints.locks: account '{lock.account}' is not in the accounts "
                     f"table{hint}"
@@ -369,8 +365,7 @@ def _locks(
             what = f"account {lock.account}"
         else:
             if lock.unit not in geo_pos:
-                close = difflib.get_close_matches(lock.unit, list(geo_pos), n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                hint = did_you_mean(lock.unit, list(geo_pos))
                 raise ScenarioError(f"constraints.locks: unit '{lock.unit}' is not a unit{hint}")
             g = geo_pos[lock.unit]
             # A unit lock applies in the rep's own layer.

@@ -24,16 +24,6 @@ from territory_engine.solve.subproblem import resolve_region
 MAX_REGION = 8
 
 
-def territory_neighbours(search: LocalSearch, t: int) -> set[int]:
-    """Territories that share an adjacency edge with territory ``t``."""
-    out: set[int] = set()
-    for i in search.members[t]:
-        for j in search.nbrs[i]:
-            out.add(search.assign[j])
-    out.discard(t)
-    return out
-
-
 def _roots(search: LocalSearch, region: list[int]) -> dict[int, int]:
     """Root unit per territory: a locked unit if any, else the member nearest the centre."""
     roots = {}
@@ -192,7 +182,7 @@ def lns_improve(
         if time.perf_counter() > deadline:
             break
         t = int(rng.integers(search.k))
-        neigh = sorted(territory_neighbours(search, t))
+        neigh = sorted(search.territory_neighbours(t))
         if not neigh:
             continue
         pick = rng.permutation(neigh)[: min(len(neigh), 3)].tolist()

@@ -1,0 +1,49 @@
+"""Shared fixtures of the end-to-end tests (``test_pipeline.py`` and ``test_cli.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = REPO_ROOT / "data"
+BASELINE_SCENARIO = REPO_ROOT / "scenarios" / "fy_baseline.yaml"
+
+# Id columns stay strings (FIPS "01001" keeps its zero); empty cells stay "".
+_ACCOUNT_TEXT = ("account_id", "county_fips", "segment", "current_rep_id", "parent_account_id")
+_REP_TEXT = ("rep_id", "name", "segment")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    return SAMPLE_DIR
+
+
+@pytest.fixture(scope="session")
+def baseline_scenario_file() -> Path:
+    return BASELINE_SCENARIO
+
+
+@pytest.fixture(scope="session")
+def sample_accounts() -> pd.DataFrame:
+    """``data/accounts.csv`` as pandas reads it plainly (read-only: do not mutate)."""
+    return pd.read_csv(
+        SAMPLE_DIR / "accounts.csv",
+        dtype=dict.fromkeys(_ACCOUNT_TEXT, str),
+        keep_default_na=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def sample_reps() -> pd.DataFrame:
+    """``data/reps.csv`` as pandas reads it plainly (read-only: do not mutate)."""
+    return pd.read_csv(
+        SAMPLE_DIR / "reps.csv", dtype=dict.fromkeys(_REP_TEXT, str), keep_default_na=False
+    )
