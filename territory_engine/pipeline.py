@@ -6,6 +6,7 @@ wires them together and records provenance.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import time
@@ -26,12 +27,13 @@ from territory_engine.geo.distance import distance_matrix_km
 from territory_engine.io.load import Tables, load_tables
 from territory_engine.io.plan_folder import write_folder_atomically
 from territory_engine.metrics import ScoringInputs, scorecard
+from territory_engine.metrics.adapters import rep_account_ties, territory_compactness
 from territory_engine.metrics.fair_share import fair_shares
 from territory_engine.plan import Plan, assignments_frame
 from territory_engine.problem.build import ProblemIndex, build_problem
 from territory_engine.problem.data import ProblemData
 from territory_engine.problem.diagnose import diagnose
-from territory_engine.quota import QuotaInputs, allocate_quotas
+from territory_engine.quota.inputs import plan_quotas
 from territory_engine.solve import Alignment, align
 
 Progress = Callable[[str, dict], None]
@@ -41,8 +43,13 @@ PLAN_FILES = (
     "territories.csv",
     "territories.geojson",
     "quotas.csv",
+    "quota_splits.csv",
+    "units.csv",
     "scorecard.json",
+    "accounts.csv",
+    "reps.csv",
     "map.html",
+    "report.html",
     "plan.json",
 )
 
@@ -130,6 +137,7 @@ def make_plan(
     m = problem.n_measures
     lower[:, :m], upper[:, :m] = problem.lower, problem.upper
     unit_territory = alignment.assign.copy()
+    tie_rep, tie_account = rep_account_ties(tables.edges)
     inputs = ScoringInputs(
         territory_ids=list(problem.territory_ids),
         rep_ids=list(index.territory_rep),
@@ -145,25 +153,24 @@ def make_plan(
         account_previous=accounts["current_rep_id"].astype(str).to_numpy(),
         unit_adjacency=problem.adjacency,
         unit_territory=unit_territory,
+        account_ids=accounts["account_id"].astype(str).to_numpy(),
+        tie_rep=tie_rep,
+        tie_account=tie_account,
     )
-    k = problem.n_territories
-    history = np.bincount(
-        account_territory, weights=accounts["last_year_revenue"].to_numpy(float), minlength=k
+    # Quotas (issue 4): method, regional pools, caps, ramp, seasonality; then the scorecard
+    # with expected attainment.
+    quota_result = plan_quotas(
+        scenario,
+        tables,
+        account_territory,
+        problem.territory_ids,
+        index.territory_rep,
+        alignment.centres,
     )
-    quotas = allocate_quotas(
-        scenario.quota,
-        QuotaInputs(
-            territory_id=list(problem.territory_ids),
-            rep_id=list(index.territory_rep),
-            history=history,
-            potential=np.bincount(
-                account_territory, weights=accounts["potential"].to_numpy(float), minlength=k
-            ),
-            capacity=capacity,
-            last_year_revenue_total=float(accounts["last_year_revenue"].sum()),
-        ),
-    )
-    card = scorecard(inputs, quotas)
+    quotas = quota_result.quotas
+    card = scorecard(inputs, quotas, attainment=quota_result.attainment)
+    if "quota" in card:
+        card["quota"]["allocation"] = quota_result.summary
     territories = pd.DataFrame(card["territories"])
     rep_info = reps.set_index(reps["rep_id"].astype(str))
     territories.insert(
@@ -175,13 +182,28 @@ def make_plan(
     territories.insert(4, "centre_lon", np.round(alignment.centres[:, 0], 6))
     territories.insert(5, "centre_lat", np.round(alignment.centres[:, 1], 6))
     geometry = territory_geometry(tables.units, problem, index, alignment, territories)
+    card["compactness"] = territory_compactness(geometry, problem.territory_ids)
     plan = Plan(
         assignments=assignments,
         territories=territories,
         quotas=quotas,
         geometry=geometry,
+        quota_splits=quota_result.splits,
+        units=unit_table(problem, index, alignment),
     )
     return plan, card
+
+
+def unit_table(problem: ProblemData, index: ProblemIndex, alignment: Alignment) -> pd.DataFrame:
+    """``units.csv``: the territory of every (geo unit, segment layer); exception units left out."""
+    geo = ~index.exception_unit
+    return pd.DataFrame(
+        {
+            "unit_id": index.unit_geo_id[geo],
+            "segment": index.unit_group_name[geo],
+            "territory_id": np.asarray(problem.territory_ids, dtype=object)[alignment.assign[geo]],
+        }
+    )
 
 
 def _territory_capacity(
@@ -312,13 +334,7 @@ def run_scenario(
         "versions": _versions(),
         "files": list(PLAN_FILES),
     }
-    plan = Plan(
-        assignments=plan.assignments,
-        territories=plan.territories,
-        quotas=plan.quotas,
-        geometry=plan.geometry,
-        provenance=manifest,
-    )
+    plan = dataclasses.replace(plan, provenance=manifest)
     target = Path(output) if output is not None else Path(scenario.output.folder)
 
     t3 = time.perf_counter()
@@ -351,48 +367,99 @@ def _json_default(obj: object) -> object:
 def write_plan(folder: Path, plan: Plan, card: dict, tables: Tables, scenario: Scenario) -> None:
     """Write every plan file but ``plan.json`` into ``folder`` (which exists)."""
     from territory_engine.render.plan_map import render_plan_map, save_map
+    from territory_engine.render.report import render_report
 
     plan.assignments.to_csv(folder / "assignments.csv", index=False, lineterminator="\n")
     # Full precision: every total must be recomputable from assignments.csv.
     plan.territories.to_csv(folder / "territories.csv", index=False, lineterminator="\n")
     plan.quotas.to_csv(folder / "quotas.csv", index=False, lineterminator="\n")
+    plan.quota_splits.to_csv(folder / "quota_splits.csv", index=False, lineterminator="\n")
+    plan.units.to_csv(folder / "units.csv", index=False, lineterminator="\n")
     plan.geometry.to_file(folder / "territories.geojson", driver="GeoJSON")
     (folder / "scorecard.json").write_text(
         json.dumps(card, indent=2, default=_json_default, allow_nan=False), encoding="utf-8"
     )
-    accounts = tables.accounts
-    acc = pd.DataFrame(
-        {
-            "account_id": accounts["account_id"].astype(str).to_numpy(),
-            "name": accounts["name"].astype(str).to_numpy(),
-            "lat": accounts.geometry.y.to_numpy(),
-            "lon": accounts.geometry.x.to_numpy(),
-            "segment": accounts["segment"].astype(str).to_numpy(),
-            "potential": accounts["potential"].to_numpy(float),
-        }
-    )
-    acc = acc.merge(plan.assignments[["account_id", "territory_id", "rep_id", "moved"]])
-    reps = tables.reps
-    rep_territory = dict(
-        zip(plan.territories["rep_id"], plan.territories["territory_id"], strict=True)
-    )
-    rep_frame = pd.DataFrame(
-        {
-            "rep_id": reps["rep_id"].astype(str).to_numpy(),
-            "name": reps["name"].astype(str).to_numpy(),
-            "home_lat": reps.geometry.y.to_numpy(),
-            "home_lon": reps.geometry.x.to_numpy(),
-            "segment": reps["segment"].astype(str).to_numpy(),
-        }
-    )
-    rep_frame["territory_id"] = rep_frame["rep_id"].map(rep_territory).fillna("")
-    measures = [c for c in scenario.balance]
+    # The views (compare, rep pages) work from the plan folder alone, so it keeps the
+    # account and rep attributes they show.
+    measures = list(scenario.balance)
+    account_info = account_attributes(tables.accounts, measures)
+    rep_info = rep_attributes(tables.reps, plan.territories)
+    account_info.to_csv(folder / "accounts.csv", index=False, lineterminator="\n")
+    rep_info.to_csv(folder / "reps.csv", index=False, lineterminator="\n")
+    acc = account_info.merge(plan.assignments[["account_id", "territory_id", "rep_id", "moved"]])
     m = render_plan_map(
         plan.geometry,
         acc,
-        rep_frame,
+        rep_info,
         measures=measures,
         title=scenario.name,
         tiles=scenario.output.tiles,
     )
     save_map(m, folder / "map.html")
+    report = render_report(
+        card,
+        plan.territories,
+        plan.quotas,
+        measures=measures,
+        title=scenario.name,
+    )
+    (folder / "report.html").write_text(report, encoding="utf-8")
+
+
+def account_attributes(accounts: pd.DataFrame, measures: list[str]) -> pd.DataFrame:
+    """The account attributes the plan's views show (``accounts.csv`` of a plan folder).
+
+    Parameters
+    ----------
+    accounts
+        The validated accounts (point geometry in EPSG:4326).
+    measures
+        The scenario's balance measures; each account column among them is kept.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``account_id, name, segment, industry (when present), lat, lon, potential,
+        last_year_revenue (when present)`` and the balance measure columns.
+    """
+    out = pd.DataFrame(
+        {
+            "account_id": accounts["account_id"].astype(str).to_numpy(),
+            "name": accounts["name"].astype(str).to_numpy(),
+            "segment": accounts["segment"].astype(str).to_numpy(),
+        }
+    )
+    if "industry" in accounts.columns:
+        out["industry"] = accounts["industry"].astype(str).to_numpy()
+    out["lat"] = accounts.geometry.y.to_numpy()
+    out["lon"] = accounts.geometry.x.to_numpy()
+    for column in dict.fromkeys(["potential", "last_year_revenue", *measures]):
+        if column in accounts.columns and column not in out.columns:
+            out[column] = accounts[column].to_numpy(float)
+    return out
+
+
+def rep_attributes(reps: pd.DataFrame, territories: pd.DataFrame) -> pd.DataFrame:
+    """The rep attributes the plan's views show (``reps.csv`` of a plan folder).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rep_id, name, segment, home_lat, home_lon, home_city (when present),
+        capacity_fte (when present), territory_id`` ("" for a rep without one).
+    """
+    out = pd.DataFrame(
+        {
+            "rep_id": reps["rep_id"].astype(str).to_numpy(),
+            "name": reps["name"].astype(str).to_numpy(),
+            "segment": reps["segment"].astype(str).to_numpy(),
+            "home_lat": reps.geometry.y.to_numpy(),
+            "home_lon": reps.geometry.x.to_numpy(),
+        }
+    )
+    for column in ("home_city", "capacity_fte"):
+        if column in reps.columns:
+            out[column] = reps[column].to_numpy()
+    rep_territory = dict(zip(territories["rep_id"], territories["territory_id"], strict=True))
+    out["territory_id"] = out["rep_id"].map(rep_territory).fillna("")
+    return out

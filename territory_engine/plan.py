@@ -35,6 +35,14 @@ class Plan:
         Territory polygons (EPSG:4326), one row per territory.
     provenance
         Manifest: scenario, hash, seed, solver statistics, versions, timings.
+    quota_splits
+        One row per territory and period: ``territory_id, rep_id, period,
+        period_start, quota, ramp_factor`` (``quota_splits.csv``); each
+        territory's periods sum exactly to its quota.
+    units
+        The plan's geography: one row per (geo unit, segment layer) with the
+        territory holding it, empty units included (``units.csv``), so that
+        contiguity can be audited independently.
     """
 
     assignments: pd.DataFrame
@@ -42,6 +50,8 @@ class Plan:
     quotas: pd.DataFrame
     geometry: gpd.GeoDataFrame
     provenance: dict = field(default_factory=dict)
+    quota_splits: pd.DataFrame = field(default_factory=pd.DataFrame)
+    units: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def assignments_frame(

@@ -1,4 +1,4 @@
-"""Shared fixtures of the end-to-end tests (``test_pipeline.py`` and ``test_cli.py``)."""
+"""Shared fixtures of the end-to-end tests: the sample, and the baseline solved once."""
 
 from __future__ import annotations
 
@@ -47,3 +47,22 @@ def sample_reps() -> pd.DataFrame:
     return pd.read_csv(
         SAMPLE_DIR / "reps.csv", dtype=dict.fromkeys(_REP_TEXT, str), keep_default_na=False
     )
+
+
+@pytest.fixture(scope="session")
+def baseline(baseline_scenario_file):
+    """The validated baseline scenario."""
+    from territory_engine.config import load_scenario
+
+    return load_scenario(baseline_scenario_file)
+
+
+@pytest.fixture(scope="session")
+def plan_dir(baseline, baseline_scenario_file, tmp_path_factory) -> Path:
+    """The baseline solved once per test session (about 10 s); read-only."""
+    from territory_engine.pipeline import run_scenario
+
+    out = tmp_path_factory.mktemp("baseline") / "fy_baseline"
+    result = run_scenario(baseline, output=out, source=baseline_scenario_file)
+    assert result.plan_dir == out.resolve()
+    return out

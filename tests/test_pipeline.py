@@ -17,7 +17,7 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components
 
-from territory_engine.config import load_scenario, scenario_hash
+from territory_engine.config import scenario_hash
 from territory_engine.io.plan_folder import write_folder_atomically
 from territory_engine.pipeline import PLAN_FILES, run_scenario
 from territory_engine.plan import ASSIGNMENT_COLUMNS
@@ -34,19 +34,6 @@ BALANCED = ("potential", "workload_hours")
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="session")
-def baseline(baseline_scenario_file):
-    return load_scenario(baseline_scenario_file)
-
-
-@pytest.fixture(scope="session")
-def plan_dir(baseline, baseline_scenario_file, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("baseline") / "fy_baseline"
-    result = run_scenario(baseline, output=out, source=baseline_scenario_file)
-    assert result.plan_dir == out.resolve()
-    return out
 
 
 @pytest.fixture(scope="session")

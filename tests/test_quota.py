@@ -118,3 +118,25 @@ def test_growth_target_from_last_year():
     out = allocate_quotas(QuotaConfig(method="history", growth=0.5, rounding=1), inputs)
     assert out["quota"].sum() == pytest.approx(600.0)
     assert out["quota"].tolist() == [150.0, 450.0]
+
+
+def test_equitable_growth_shares_growth_by_capacity():
+    # growth T − ΣS = 600, split 1 : 2 by FTE -> [100 + 200, 300 + 400]
+    q, _, _ = raw_quotas("equitable_growth", 1000.0, S, P, np.array([0.5, 1.0]))
+    np.testing.assert_allclose(q, [300, 700])
+
+
+def test_history_without_any_revenue_falls_back_to_capacity_shares():
+    q, _, _ = raw_quotas("history", 1000.0, np.zeros(2), P, np.array([1.0, 3.0]))
+    np.testing.assert_allclose(q, [250, 750])
+
+
+def test_blended_sentence_names_both_shares():
+    inputs = QuotaInputs(["T1", "T2"], ["R1", "R2"], S, P, C, last_year_revenue_total=400.0)
+    out = allocate_quotas(QuotaConfig(method="blended", target=1000, rounding=1), inputs)
+    # T1: 125 from history, 200 from potential of 325 -> 62 % / 38 %
+    assert out["explanation"][0] == (
+        "62 % from your territory's potential, 38 % from last year's revenue of your "
+        "accounts; rounded to $1 (+$0)."
+    )
+    assert out["method_share_pct"].tolist() == [32.5, 67.5]

@@ -153,6 +153,8 @@ def test_diagnose_heavy_unit_and_locks():
 
 def test_diagnose_split_graph_with_contiguity():
     xy = np.column_stack([np.arange(6) * 0.1, np.zeros(6)])
-    adj = sp.csr_matrix(([True, True], ([0, 3], [1, 4])), shape=(6, 6))  # 4 pieces
+    # Three pieces {0,1}, {2,3}, {4,5} for two territories (isolated units would be
+    # exempt from contiguity, so every piece here has an edge).
+    adj = sp.csr_matrix(([True, True, True], ([0, 2, 4], [1, 3, 5])), shape=(6, 6))
     p = problem_from_arrays(np.ones(6), xy, adj, centres=xy[[0, 5]], tolerance=0.5, contiguity=True)
     assert any("falls apart" in r for r in diagnose(p))

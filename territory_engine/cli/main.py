@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from territory_engine.cli import partition_cmd, quota_cmd, validate_cmd, views_cmd
 from territory_engine.cli.errors import EXIT_INFEASIBLE, user_errors
 from territory_engine.errors import InfeasibleError, ScenarioError
 
@@ -19,6 +20,12 @@ app = typer.Typer(
     help="Sales territory design and quota optimisation.",
 )
 console = Console(stderr=True)
+
+
+partition_cmd.register(app)
+validate_cmd.register(app)
+views_cmd.register(app)
+quota_cmd.register(app)
 
 
 @app.callback()

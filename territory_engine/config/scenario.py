@@ -9,6 +9,7 @@ never silently ignored.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -103,13 +104,141 @@ class ConstraintsConfig(_Strict):
     max_moved_accounts: float | None = Field(
         None, ge=0.0, le=1.0, description="max share of accounts whose owner changes"
     )
+    keep_families: bool = Field(
+        False, description="accounts with the same top-level parent go to one rep"
+    )
+
+
+class QuotaCapsConfig(_Strict):
+    """Bounds on each quota, as shares.
+
+    ``growth_min``/``growth_max`` bound a quota against the rep's
+    ``last_year_quota`` (``-0.10`` = at most 10 % below it, ``0.25`` = at most
+    25 % above); reps without a last-year quota (new hires) are not bound.
+    ``potential_floor``/``potential_ceiling`` bound a quota as a share of the
+    territory's potential (the floor is scaled by the rep's ramp factor).
+    """
+
+    growth_min: float | None = Field(None, gt=-1.0)
+    growth_max: float | None = Field(None, gt=-1.0)
+    potential_floor: float | None = Field(None, ge=0.0)
+    potential_ceiling: float | None = Field(None, gt=0.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> QuotaCapsConfig:
+        pairs = (("growth_min", "growth_max"), ("potential_floor", "potential_ceiling"))
+        for low, high in pairs:
+            lo, hi = getattr(self, low), getattr(self, high)
+            if lo is not None and hi is not None and lo > hi:
+                raise ValueError(f"{low} {lo} is above {high} {hi}")
+        return self
+
+
+class RampConfig(_Strict):
+    """Quota ramp of new hires by quarter in seat.
+
+    ``schedule[j]`` is the share of a full quota a rep carries in their
+    ``j``-th quarter in seat (0-based; months in seat counted at each plan
+    month); after the schedule ends the last value holds. ``by_segment``
+    overrides the schedule for a segment. ``shortfall``: ``respread`` gives
+    what ramping reps do not carry to the other reps of their pool (the
+    target is still met); ``hold_back`` keeps it unassigned (reported as
+    ``held_back``; the quotas then sum to the target minus it).
+    """
+
+    schedule: list[float] = Field(default_factory=lambda: [0.25, 0.5, 0.75, 1.0], min_length=1)
+    by_segment: dict[str, list[float]] = Field(default_factory=dict)
+    shortfall: Literal["respread", "hold_back"] = "respread"
+
+    @model_validator(mode="after")
+    def _shares(self) -> RampConfig:
+        for name, schedule in {"schedule": self.schedule, **self.by_segment}.items():
+            if not schedule:
+                raise ValueError(f"ramp schedule '{name}' is empty")
+            if any(not 0.0 <= x <= 1.0 for x in schedule):
+                raise ValueError(f"ramp schedule '{name}' needs shares in [0, 1], got {schedule}")
+        return self
+
+
+class SeasonalityConfig(_Strict):
+    """How annual quotas split into periods.
+
+    ``profile``: 4 (quarters) or 12 (months) non-negative weights, normalised;
+    a quarter's weight spreads evenly over its months. ``source: history``
+    takes each territory's shares from its accounts' monthly revenue columns
+    ``revenue_m01`` ... ``revenue_m12`` (month 1 is the plan's first month),
+    falling back to the profile where a territory has none. Default: flat.
+    """
+
+    period: Literal["quarter", "month"] = "quarter"
+    profile: list[float] | None = None
+    source: Literal["profile", "history"] = "profile"
+
+    @model_validator(mode="after")
+    def _profile(self) -> SeasonalityConfig:
+        p = self.profile
+        if p is not None:
+            if len(p) not in (4, 12):
+                raise ValueError(f"profile needs 4 (quarters) or 12 (months) numbers, got {len(p)}")
+            if any(x < 0 for x in p) or sum(p) <= 0:
+                raise ValueError("profile weights must be >= 0 with a positive sum")
+        return self
+
+
+class DistrictConfig(_Strict):
+    """A district: the region-key values it holds (e.g. states) and an optional target."""
+
+    members: list[str] = Field(min_length=1)
+    target: float | None = Field(None, ge=0.0)
+
+
+class RegionConfig(_Strict):
+    """A region: its members (or districts) and an optional target in $."""
+
+    members: list[str] = Field(default_factory=list)
+    districts: dict[str, DistrictConfig] = Field(default_factory=dict)
+    target: float | None = Field(None, ge=0.0)
+
+    @model_validator(mode="after")
+    def _members_or_districts(self) -> RegionConfig:
+        if bool(self.members) == bool(self.districts):
+            raise ValueError("a region lists either 'members' or 'districts'")
+        return self
+
+    def member_values(self) -> list[str]:
+        """Every region-key value of the region, its districts' included."""
+        if self.members:
+            return list(self.members)
+        return [m for d in self.districts.values() for m in d.members]
+
+
+class AttainmentConfig(_Strict):
+    """Model of next year's sales, for the expected-attainment simulation.
+
+    Expected sales of territory i: ``E_i = P_i · expected_capture`` when a
+    capture is given, else ``S_i · (1 + g)`` (last year's revenue of its
+    accounts grown by ``expected_growth``; ``null``: the growth the target
+    implies, so the company is expected to meet its target); times the rep's
+    ramp factor. Realised sales are lognormal with mean ``E_i`` and
+    coefficient of variation ``cv``, with pairwise ``correlation`` between
+    territories (a common market shock).
+    """
+
+    expected_capture: float | None = Field(None, ge=0.0)
+    expected_growth: float | None = Field(None, gt=-1.0)
+    cv: float = Field(0.15, ge=0.0)
+    correlation: float = Field(0.0, ge=0.0, le=1.0)
+    draws: int = Field(4000, ge=1)
+    healthy_low: float = Field(0.55, ge=0.0, le=1.0)
+    healthy_high: float = Field(0.65, ge=0.0, le=1.0)
 
 
 class QuotaConfig(_Strict):
     """How the company target is split into quotas.
 
-    The target is ``target`` when given, else ``(1 + growth)`` × last year's
-    total revenue of all accounts.
+    The target is ``target`` when given, else the sum of the region targets
+    when every region has one, else ``(1 + growth)`` × last year's total
+    revenue of all accounts. See ``territory_engine.quota`` for the formulas.
     """
 
     method: Literal["flat", "history", "equitable_growth", "potential", "blended"] = "blended"
@@ -118,6 +247,27 @@ class QuotaConfig(_Strict):
     history_weight: float = Field(0.5, ge=0.0, le=1.0)
     rounding: float = Field(1000.0, gt=0.0)
     scale_by_capacity: bool = True
+    plan_start: date | None = Field(None, description="first day of the plan year")
+    caps: QuotaCapsConfig = QuotaCapsConfig()
+    ramp: RampConfig | None = None
+    seasonality: SeasonalityConfig = SeasonalityConfig()
+    region_key: str = Field(
+        "state", description="reps column, else units column at the rep's home, naming its region"
+    )
+    regions: dict[str, RegionConfig] = Field(default_factory=dict)
+    attainment: AttainmentConfig = AttainmentConfig()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> QuotaConfig:
+        if self.ramp is not None and self.plan_start is None:
+            raise ValueError("quota.ramp needs quota.plan_start (the first day of the plan year)")
+        seen: dict[str, str] = {}
+        for name, region in self.regions.items():
+            for member in region.member_values():
+                if member in seen:
+                    raise ValueError(f"'{member}' is in both region '{seen[member]}' and '{name}'")
+                seen[member] = name
+        return self
 
 
 class SolverConfig(_Strict):

@@ -1,5 +1,17 @@
 """Fairness and quality metrics: pure functions of a plan and its inputs."""
 
+from territory_engine.metrics.attainment import (
+    AttainmentModel,
+    attainment_summary,
+    expected_sales,
+    probability_at_or_above,
+    simulate_attainment,
+)
+from territory_engine.metrics.compactness import (
+    compactness_stats,
+    local_equal_area_crs,
+    polsby_popper,
+)
 from territory_engine.metrics.kernels import (
     balance_index,
     coefficient_of_variation,
@@ -7,16 +19,36 @@ from territory_engine.metrics.kernels import (
     max_min_ratio,
     measure_balance,
 )
-from territory_engine.metrics.scorecard import ScoringInputs, disruption, scorecard, territory_table
+from territory_engine.metrics.relationships import has_tie, relationship_retention
+from territory_engine.metrics.scorecard import (
+    ScoringInputs,
+    disruption,
+    quota_equity,
+    quota_section,
+    scorecard,
+    territory_table,
+)
 
 __all__ = [
+    "AttainmentModel",
     "ScoringInputs",
+    "attainment_summary",
     "balance_index",
     "coefficient_of_variation",
+    "compactness_stats",
     "disruption",
+    "expected_sales",
     "gini",
+    "has_tie",
+    "local_equal_area_crs",
     "max_min_ratio",
     "measure_balance",
+    "polsby_popper",
+    "probability_at_or_above",
+    "quota_equity",
+    "quota_section",
+    "relationship_retention",
     "scorecard",
+    "simulate_attainment",
     "territory_table",
 ]

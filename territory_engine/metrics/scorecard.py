@@ -13,10 +13,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from territory_engine.geo.distance import haversine_km
 from territory_engine.geo.pieces import pieces_per_territory
-from territory_engine.metrics.kernels import measure_balance, per_group_mean_max
+from territory_engine.metrics.attainment import AttainmentModel, attainment_summary
+from territory_engine.metrics.kernels import (
+    coefficient_of_variation,
+    gini,
+    measure_balance,
+    per_group_mean_max,
+)
+from territory_engine.metrics.relationships import relationship_retention
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,10 @@ class ScoringInputs:
         (N,) problem unit per account, or ``None``.
     unit_territory
         (n,) territory per unit (-1 where a unit holds no account), or ``None``.
+    account_ids
+        (N,) account ids, or ``None``; needed for relationship retention.
+    tie_rep, tie_account
+        (E,) rep–account edges of the relationship graph, or ``None``.
     """
 
     territory_ids: list[str]
@@ -65,6 +77,9 @@ class ScoringInputs:
     account_previous: np.ndarray
     unit_adjacency: sp.csr_matrix | None = None
     unit_territory: np.ndarray | None = None
+    account_ids: np.ndarray | None = None
+    tie_rep: np.ndarray | None = None
+    tie_account: np.ndarray | None = None
 
 
 def account_travel_km(inputs: ScoringInputs) -> np.ndarray:
@@ -99,8 +114,23 @@ def territory_table(inputs: ScoringInputs) -> pd.DataFrame:
     return out
 
 
-def scorecard(inputs: ScoringInputs, quotas: pd.DataFrame | None = None) -> dict:
+def scorecard(
+    inputs: ScoringInputs,
+    quotas: pd.DataFrame | None = None,
+    *,
+    attainment: AttainmentModel | None = None,
+) -> dict:
     """Plan-level and per-territory fairness numbers.
+
+    Parameters
+    ----------
+    inputs
+        The plan at account level.
+    quotas
+        ``territory_id, quota`` (``quotas.csv``), or ``None``.
+    attainment
+        The expected-attainment model (its ``expected_sales`` aligned with
+        ``inputs.territory_ids``), or ``None`` to skip the simulation.
 
     Returns
     -------
@@ -109,10 +139,14 @@ def scorecard(inputs: ScoringInputs, quotas: pd.DataFrame | None = None) -> dict
         :func:`territory_engine.metrics.kernels.measure_balance`, plus
         ``territories_out_of_band``), ``travel`` (account-weighted mean km,
         max km, potential-weighted mean km), ``disruption`` (accounts and
-        potential whose owner changes, and their shares; reps affected),
-        ``contiguity`` (territories in more than one piece, cut edges) when a
-        unit graph is given, ``quota`` (quota-to-potential ratio CV) when
-        quotas are given, and ``territories`` (the per-territory table as records).
+        potential whose owner changes, and their shares; reps affected, with
+        what each lost and gained), ``contiguity`` (territories in more than
+        one piece, cut edges) when a unit graph is given, ``quota``
+        (:func:`quota_equity`, plus ``attainment``:
+        :func:`~territory_engine.metrics.attainment.attainment_summary`) when
+        quotas are given, ``relationships``
+        (:func:`~territory_engine.metrics.relationships.relationship_retention`)
+        when ties are given, and ``territories`` (the per-territory table as records).
     """
     table = territory_table(inputs)
     card: dict = {
@@ -145,12 +179,21 @@ def scorecard(inputs: ScoringInputs, quotas: pd.DataFrame | None = None) -> dict
         q = table[["territory_id", "potential"]].merge(
             quotas[["territory_id", "quota"]], how="left"
         )
-        q2p = q["quota"].to_numpy(float) / np.maximum(q["potential"].to_numpy(float), 1e-9)
-        card["quota"] = {
-            "total": float(quotas["quota"].sum()),
-            "quota_to_potential_mean": float(np.nanmean(q2p)),
-            "quota_to_potential_cv": float(np.nanstd(q2p) / np.nanmean(q2p)),
-        }
+        card["quota"] = quota_section(
+            q["quota"].to_numpy(float),
+            q["potential"].to_numpy(float),
+            inputs.territory_ids,
+            attainment,
+        )
+    if inputs.tie_rep is not None and inputs.account_ids is not None:
+        card["relationships"] = relationship_retention(
+            inputs.account_ids,
+            np.asarray(inputs.rep_ids)[inputs.account_territory],
+            inputs.account_previous,
+            pot,
+            inputs.tie_rep,
+            inputs.tie_account,
+        )
     card["territories"] = table.replace({np.inf: None}).to_dict(orient="records")
     return card
 
@@ -158,21 +201,96 @@ def scorecard(inputs: ScoringInputs, quotas: pd.DataFrame | None = None) -> dict
 def disruption(previous: np.ndarray, new: np.ndarray, potential: np.ndarray) -> dict:
     """Accounts and potential whose owner changes (accounts with no previous owner never count).
 
-    ``reps_affected`` counts reps who lose or gain at least one account.
+    An account *moves* when it had an owner ``prev_i ≠ ""`` and ``new_i ≠ prev_i``.
+    ``moved_accounts_share`` is over accounts that had an owner,
+    ``moved_potential_share`` over all potential. ``reps_affected`` counts reps
+    who lose or gain at least one account; ``reps_affected_detail`` lists, per
+    such rep (sorted by id), the accounts and potential lost and gained.
     """
     prev = np.asarray(previous).astype(str)
     new = np.asarray(new).astype(str)
+    potential = np.asarray(potential, dtype=float)
     had = prev != ""
     moved = had & (prev != new)
     total_p = float(np.sum(potential))
-    affected = set(prev[moved].tolist()) | set(new[moved].tolist())
+    affected = sorted((set(prev[moved].tolist()) | set(new[moved].tolist())) - {""})
+    lost = pd.DataFrame({"rep": prev[moved], "p": potential[moved]}).groupby("rep")["p"]
+    gained = pd.DataFrame({"rep": new[moved], "p": potential[moved]}).groupby("rep")["p"]
+    lost_n, lost_p = lost.size(), lost.sum()
+    gained_n, gained_p = gained.size(), gained.sum()
+    detail = [
+        {
+            "rep_id": r,
+            "accounts_lost": int(lost_n.get(r, 0)),
+            "accounts_gained": int(gained_n.get(r, 0)),
+            "potential_lost": float(lost_p.get(r, 0.0)),
+            "potential_gained": float(gained_p.get(r, 0.0)),
+        }
+        for r in affected
+    ]
     return {
         "moved_accounts": int(moved.sum()),
         "moved_accounts_share": float(moved.sum() / max(had.sum(), 1)),
         "moved_potential": float(np.sum(potential[moved])),
         "moved_potential_share": float(np.sum(potential[moved]) / total_p) if total_p > 0 else 0.0,
-        "reps_affected": len(affected - {""}),
+        "reps_affected": len(affected),
+        "reps_affected_detail": detail,
     }
+
+
+def quota_section(
+    quota: np.ndarray,
+    potential: np.ndarray,
+    territory_ids: list[str],
+    attainment: AttainmentModel | None = None,
+) -> dict:
+    """The ``quota`` part of the scorecard.
+
+    ``total`` (``Σ q``), :func:`quota_equity`, and ``attainment``
+    (:func:`~territory_engine.metrics.attainment.attainment_summary`) when a
+    model is given. Inputs are aligned with ``territory_ids``.
+    """
+    q = np.asarray(quota, dtype=float)
+    out = {"total": float(np.nansum(q)), **quota_equity(q, potential, territory_ids)}
+    if attainment is not None:
+        out["attainment"] = attainment_summary(np.nan_to_num(q), attainment, territory_ids)
+    return out
+
+
+def quota_equity(
+    quota: np.ndarray, potential: np.ndarray, territory_ids: list[str] | None = None
+) -> dict:
+    """Equity of quota: the quota-to-potential ratio ``ρ_t = q_t / P_t`` across territories.
+
+    Territories without potential (``P_t = 0``) are left out of the statistics.
+
+    Returns
+    -------
+    dict
+        ``quota_to_potential_mean`` (``μ = mean ρ``), ``quota_to_potential_cv``
+        (``σ(ρ)/μ``, population σ), ``quota_to_potential_min``/``max``,
+        ``quota_to_potential_gini`` (see :func:`~territory_engine.metrics.kernels.gini`)
+        and ``quota_to_potential`` (territory id -> ``ρ_t``) when ids are given.
+    """
+    q = np.asarray(quota, dtype=float)
+    p = np.asarray(potential, dtype=float)
+    ok = (p > 0) & np.isfinite(q)
+    ratio = np.full(len(q), np.nan)
+    ratio[ok] = q[ok] / p[ok]
+    r = ratio[ok]
+    out = {
+        "quota_to_potential_mean": float(r.mean()) if len(r) else 0.0,
+        "quota_to_potential_cv": coefficient_of_variation(r),
+        "quota_to_potential_min": float(r.min()) if len(r) else 0.0,
+        "quota_to_potential_max": float(r.max()) if len(r) else 0.0,
+        "quota_to_potential_gini": gini(r),
+    }
+    if territory_ids is not None:
+        out["quota_to_potential"] = {
+            str(t): (float(v) if np.isfinite(v) else None)
+            for t, v in zip(territory_ids, ratio, strict=True)
+        }
+    return out
 
 
 def contiguity_stats(adjacency: sp.csr_matrix, unit_territory: np.ndarray, k: int) -> dict:
@@ -192,3 +310,59 @@ def contiguity_stats(adjacency: sp.csr_matrix, unit_territory: np.ndarray, k: in
         "max_pieces": int(pieces.max()) if len(pieces) else 0,
         "cut_edges": cut,
     }
+
+
+def pieces_through_empty_units(adjacency: sp.csr_matrix, owner: np.ndarray, k: int) -> np.ndarray:
+    """(k,) pieces of each territory when units without accounts may join any territory.
+
+    A plan given only as account assignments does not say who holds the units
+    without accounts. A territory is then one piece when its units are
+    connected through its own units *or* units without accounts (``owner ==
+    -1``): the plan can be drawn contiguous. Each connected region of empty
+    units is contracted to one node per territory touching it, so one
+    connected-components pass over ``O(edges)`` nodes answers for every
+    territory at once. Units with no neighbour at all (exception units) are
+    not counted, as in :func:`contiguity_stats`.
+
+    Parameters
+    ----------
+    adjacency
+        (n, n) symmetric unit adjacency.
+    owner
+        (n,) territory of each unit holding accounts, -1 for empty units.
+    k
+        Number of territories.
+    """
+    owner = np.asarray(owner)
+    n = len(owner)
+    coo = adjacency.tocoo()
+    empty = owner < 0
+    # Components of the empty units among themselves.
+    ee = empty[coo.row] & empty[coo.col]
+    empty_graph = sp.csr_matrix(
+        (np.ones(int(ee.sum()), dtype=bool), (coo.row[ee], coo.col[ee])), shape=(n, n)
+    )
+    _, empty_comp = connected_components(empty_graph, directed=False)
+    # Owned–owned edges inside one territory.
+    same = ~empty[coo.row] & ~empty[coo.col] & (owner[coo.row] == owner[coo.col])
+    rows, cols = [coo.row[same]], [coo.col[same]]
+    # Owned unit u touching empty component c: an edge to the node (owner[u], c).
+    touch = ~empty[coo.row] & empty[coo.col]
+    u = coo.row[touch]
+    pair = (
+        owner[u].astype(np.int64) * (int(empty_comp.max()) + 1 if n else 1)
+        + empty_comp[coo.col[touch]]
+    )
+    uniq, pair_node = np.unique(pair, return_inverse=True)
+    rows.append(u)
+    cols.append(n + pair_node)
+    m = n + len(uniq)
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    graph = sp.csr_matrix((np.ones(len(r), dtype=bool), (r, c)), shape=(m, m))
+    _, labels = connected_components(graph, directed=False)
+    has_neighbour = np.diff(adjacency.indptr) > 0
+    counted = ~empty & has_neighbour
+    count = np.zeros(k, dtype=int)
+    first = np.unique(labels[:n][counted], return_index=True)[1]
+    np.add.at(count, owner[counted][first], 1)
+    return count

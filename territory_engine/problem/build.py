@@ -125,13 +125,15 @@ def build_problem(scenario: Scenario, tables: Tables) -> tuple[ProblemData, Prob
     # an account lock becomes an exception unit of its own after those: a lock
     # keeps that account with its rep without pulling its county (or a
     # corridor to it) into the rep's territory.
-    locked_accounts = _locked_account_rows(scenario, accounts)
     n_layered = n_groups * n_geo
-    n = n_layered + len(locked_accounts)
     account_unit = acc_group * n_geo + acc_geo
-    account_unit[locked_accounts] = n_layered + np.arange(len(locked_accounts))
-    unit_group = np.concatenate([np.repeat(np.arange(n_groups), n_geo), acc_group[locked_accounts]])
-    unit_geo = np.concatenate([np.tile(np.arange(n_geo), n_groups), acc_geo[locked_accounts]])
+    exceptions = exception_groups(scenario, accounts, account_unit)
+    n = n_layered + len(exceptions)
+    leads = np.array([lead for lead, _, _ in exceptions], dtype=int)
+    for e, (_, rows, _) in enumerate(exceptions):
+        account_unit[rows] = n_layered + e
+    unit_group = np.concatenate([np.repeat(np.arange(n_groups), n_geo), acc_group[leads]])
+    unit_geo = np.concatenate([np.tile(np.arange(n_geo), n_groups), acc_geo[leads]])
 
     values = _measure_matrix(scenario, accounts)
     m = values.shape[1]
@@ -165,8 +167,8 @@ def build_problem(scenario: Scenario, tables: Tables) -> tuple[ProblemData, Prob
     # layer; exception units have no neighbours (exempt from contiguity).
     geo_adj, _ = join_islands(polygon_adjacency(units), poly_xy)
     blocks = [geo_adj] * n_groups
-    if len(locked_accounts):
-        blocks.append(sp.csr_matrix((len(locked_accounts), len(locked_accounts)), dtype=bool))
+    if exceptions:
+        blocks.append(sp.csr_matrix((len(exceptions), len(exceptions)), dtype=bool))
     adjacency = sp.block_diag(blocks, format="csr").astype(bool)
 
     # Territories.
@@ -241,7 +243,7 @@ def build_problem(scenario: Scenario, tables: Tables) -> tuple[ProblemData, Prob
     problem = ProblemData(
         unit_ids=np.array(
             [f"{geo_ids[unit_geo[i]]}|{group_names[unit_group[i]]}" for i in range(n_layered)]
-            + [f"account {accounts['account_id'].iloc[r]}" for r in locked_accounts]
+            + [f"{kind} {accounts['account_id'].iloc[lead]}" for lead, _, kind in exceptions]
         ),
         xy=xy,
         weights=weights,
@@ -285,11 +287,54 @@ def build_problem(scenario: Scenario, tables: Tables) -> tuple[ProblemData, Prob
     return problem, index
 
 
-def _locked_account_rows(scenario: Scenario, accounts: pd.DataFrame) -> np.ndarray:
-    """Sorted row positions of the accounts that account locks name (unknown ids skipped)."""
-    pos = {a: i for i, a in enumerate(accounts["account_id"].astype(str))}
-    rows = {pos[lock.account] for lock in scenario.constraints.locks if lock.account in pos}
-    return np.array(sorted(rows), dtype=int)
+def top_parent(accounts: pd.DataFrame) -> pd.Series:
+    """The top-level parent of each account (itself when it has no parent).
+
+    Families are one level deep in the data contract; deeper chains are
+    followed to the top, and a cycle stops where it closes.
+    """
+    ids = accounts["account_id"].astype(str)
+    parent = dict(zip(ids, accounts["parent_account_id"].astype(str), strict=True))
+    tops = []
+    for a in ids:
+        seen = {a}
+        while parent.get(a, "") and parent[a] not in seen:
+            a = parent[a]
+            seen.add(a)
+        tops.append(a)
+    return pd.Series(tops, index=accounts.index)
+
+
+def exception_groups(
+    scenario: Scenario, accounts: pd.DataFrame, account_unit: np.ndarray
+) -> list[tuple[int, np.ndarray, str]]:
+    """Accounts that leave the geography as units of their own: ``(lead row, rows, kind)``.
+
+    * With ``constraints.keep_families``, a family (accounts sharing a
+      top-level parent) spread over several units becomes one unit, led by the
+      parent: the whole family goes to one rep, of the parent's segment.
+    * An account named by an account lock becomes a unit of its own (unless
+      its family already is one).
+
+    Such units have no neighbours, so contiguity does not apply to them.
+    """
+    out: list[tuple[int, np.ndarray, str]] = []
+    taken: set[int] = set()
+    ids = accounts["account_id"].astype(str).to_numpy()
+    if scenario.constraints.keep_families:
+        tops = top_parent(accounts).to_numpy()
+        pos = {a: i for i, a in enumerate(ids)}
+        for top, rows in pd.Series(np.arange(len(ids))).groupby(tops, sort=True):
+            rows = rows.to_numpy()
+            if len(rows) > 1 and len(np.unique(account_unit[rows])) > 1:
+                out.append((pos.get(top, int(rows[0])), rows, "family"))
+                taken.update(rows.tolist())
+    pos = {a: i for i, a in enumerate(ids)}
+    locked = sorted(
+        {pos[lk.account] for lk in scenario.constraints.locks if lk.account in pos} - taken
+    )
+    out += [(r, np.array([r]), "account") for r in locked]
+    return out
 
 
 def _bands(

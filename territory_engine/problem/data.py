@@ -62,6 +62,12 @@ class ProblemData:
         ``{"travel", "compactness", "disruption"}`` weights (terms normalised).
     group_names
         Names of the eligibility groups, for messages.
+    planar
+        Coordinates are planar (Euclidean distance) rather than lon/lat
+        (great-circle km).
+    travel_power
+        Exponent of distance in the travel term: 1 for travel (Hess et al.'s
+        potential-weighted distance), 2 for the moment of inertia.
     """
 
     unit_ids: np.ndarray
@@ -89,6 +95,8 @@ class ProblemData:
         default_factory=lambda: {"travel": 1.0, "compactness": 0.0, "disruption": 0.0}
     )
     group_names: tuple[str, ...] = ("all",)
+    planar: bool = False
+    travel_power: float = 1.0
 
     @property
     def n_units(self) -> int:
@@ -111,13 +119,19 @@ class ProblemData:
         return self.centres is None
 
     def distances_to(self, centres: np.ndarray, units: np.ndarray | None = None) -> np.ndarray:
-        """Distances (km) from units (all, or the given indices) to ``centres`` (k, 2)."""
+        """Distances from units (all, or the given indices) to ``centres`` (k, 2): a matrix."""
         xy = self.xy if units is None else self.xy[units]
+        if self.planar:
+            return np.hypot(
+                xy[:, None, 0] - centres[None, :, 0], xy[:, None, 1] - centres[None, :, 1]
+            )
         return distance_matrix_km(xy, centres)
 
-    def distance(self, unit: int, centre_xy: np.ndarray) -> float:
-        """Distance (km) from one unit to one point."""
-        return float(haversine_km(self.xy[unit, 0], self.xy[unit, 1], centre_xy[0], centre_xy[1]))
+    def paired_distances(self, xy_a: np.ndarray, xy_b: np.ndarray) -> np.ndarray:
+        """Distances between paired rows of ``xy_a`` and ``xy_b`` (both (N, 2))."""
+        if self.planar:
+            return np.hypot(xy_a[:, 0] - xy_b[:, 0], xy_a[:, 1] - xy_b[:, 1])
+        return haversine_km(xy_a[:, 0], xy_a[:, 1], xy_b[:, 0], xy_b[:, 1])
 
     def eligible(self) -> np.ndarray:
         """(n, k) boolean: unit may join territory (group match)."""

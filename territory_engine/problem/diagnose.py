@@ -56,8 +56,10 @@ def diagnose(problem: ProblemData) -> list[str]:
                     f"segment '{gname}': total {name} {totals[j]:,.0f} is above the sum of the "
                     f"territories' highs ({high_sum:,.0f}); raise the bands or add territories"
                 )
-        if problem.contiguity and len(units) > 1:
-            sub = problem.adjacency[units][:, units]
+        # Units without neighbours (locked accounts, families) are exempt from contiguity.
+        graph_units = units[np.diff(problem.adjacency.indptr)[units] > 0]
+        if problem.contiguity and len(graph_units) > 1:
+            sub = problem.adjacency[graph_units][:, graph_units]
             n_comp, _ = connected_components(sub, directed=False)
             if n_comp > len(terr):
                 out.append(

@@ -14,8 +14,10 @@ overlay sales teams cover the same ground and would hide each other):
 
 On top: a title, a legend that follows the visible overlays, a layer switcher,
 a full-screen button and one search box for reps (their territories) and accounts.
-Without ``tiles`` the map has no basemap and loads no tiles; the Leaflet scripts
-themselves still come from the CDNs that folium links to.
+Without ``tiles`` the map has no basemap and loads no tiles, and :func:`save_map`
+inlines the Leaflet scripts and styles, so the page works without any network.
+Territory outlines are simplified for display with a coverage simplification
+(shared borders stay shared, so no gaps or slivers appear between neighbours).
 """
 
 from __future__ import annotations
@@ -35,12 +37,17 @@ import pandas as pd
 import shapely
 import shapely.errors
 import shapely.geometry
-from branca.element import MacroElement
+from branca.element import Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import CustomPane
 from folium.plugins import FastMarkerCluster, Fullscreen, Search
 from folium.template import Template
 
+from territory_engine.render.assets import (
+    OfflineAssetError,
+    external_references,
+    inline_assets,
+)
 from territory_engine.render.colors import (
     MOVED_COLOR,
     OUT_OF_BAND_BORDER,
@@ -54,8 +61,10 @@ __all__ = [
     "ACCOUNT_COLUMNS",
     "REP_COLUMNS",
     "TERRITORY_COLUMNS",
+    "offline_html",
     "render_plan_map",
     "save_map",
+    "simplify_outlines",
 ]
 
 #: Columns ``territories`` must have besides the geometry and the per-measure
@@ -89,6 +98,11 @@ COORD_DECIMALS = 5
 
 #: Leaflet pane holding the account markers (between polygons and rep markers).
 ACCOUNT_PANE = "te-accounts"
+
+#: Default simplification tolerance of territory outlines, as a share of the diagonal
+#: of the plan's bounding box: about a pixel of a map that shows the whole plan on a
+#: large screen, so the outlines look the same while the page holds fewer vertices.
+SIMPLIFY_SHARE = 1 / 3000
 
 #: Accounts overlays start visible only up to this many accounts; above it they start
 #: hidden so the territories stay readable and the page stays responsive.
@@ -192,7 +206,7 @@ _ACCOUNT_CALLBACK_JS = """
                 + (t ? t[0] : '__DASH__') + '</td></tr>'
                 + '<tr><th>potential</th><td class="te-l">' + potential + '</td></tr>'
                 + (moved ? '<tr><th>moved</th><td class="te-l te-out">'
-                    + 'changes territory in this plan</td></tr>' : '')
+                    + '__MOVED_NOTE__</td></tr>' : '')
                 + '</table>';
         });
         return marker;
@@ -207,7 +221,7 @@ class _PlanChrome(MacroElement):
     Parameters
     ----------
     title_html
-        Escaped title text.
+        Escaped title text; empty for no title box (a page that titles the map).
     legend_html
         Escaped legend body; sections carry ``data-te-layer="<i>"``.
     sections
@@ -220,8 +234,10 @@ class _PlanChrome(MacroElement):
         {% macro script(this, kwargs) %}
         (function () {
             var map = {{ this._parent.get_name() }};
+            {%- if this.title_html %}
             var title = L.DomUtil.create('div', 'te-title', map.getContainer());
             title.innerHTML = {{ this.title_html|tojson }};
+            {%- endif %}
             var legend = L.control({position: 'bottomright'});
             legend.onAdd = function () {
                 var div = L.DomUtil.create('div', 'te-legend');
@@ -369,6 +385,10 @@ def render_plan_map(
     tiles: str | None = None,
     layer_column: str = "segment",
     show_accounts: bool | None = None,
+    simplify: float | None = None,
+    title_box: bool = True,
+    moved_label: str = "moved account",
+    moved_note: str = "changes territory in this plan",
 ) -> folium.Map:
     """Draw a territory plan as an interactive Leaflet map.
 
@@ -405,6 +425,20 @@ def render_plan_map(
     show_accounts
         Whether the accounts overlays of visible layers start visible; ``None``
         shows them when the plan has at most :data:`AUTO_SHOW_ACCOUNTS_MAX` accounts.
+    simplify
+        Tolerance (degrees) of the simplification of territory outlines; ``None``
+        uses :data:`SIMPLIFY_SHARE` of the plan's bounding-box diagonal, ``0`` keeps
+        every vertex. The territories of one layer are simplified together as a
+        coverage (:func:`shapely.coverage_simplify`), so a border two territories
+        share stays one line; a layer whose territories overlap falls back to
+        simplifying each territory on its own, topology preserved.
+    title_box
+        Show ``title`` in a box on the map (pages that head the map with their own
+        title turn it off).
+    moved_label, moved_note
+        Legend entry and popup line of accounts flagged ``moved`` (plain text): a
+        plan map says they change territory, a compare page that they change rep
+        between the plans, a rep's page that they are new to the rep.
 
     Returns
     -------
@@ -459,6 +493,7 @@ def render_plan_map(
     rep_table = [rep_label.get(r, _esc(r)) for r in rep_ids]
     rep_index = {r: i for i, r in enumerate(rep_ids)}
 
+    tolerance = _simplify_tolerance(terr, simplify)
     territory_overlays: list[tuple[folium.FeatureGroup, folium.GeoJson]] = []
     account_overlays: list[tuple[folium.FeatureGroup, FastMarkerCluster]] = []
     sections: list[tuple[int, folium.FeatureGroup]] = []
@@ -467,7 +502,7 @@ def render_plan_map(
         in_layer = terr[terr["_layer"] == key]
         group = folium.FeatureGroup(name=f"{_esc(key)} · territories", show=key in visible)
         group.add_to(m)
-        geo = _territory_geojson(in_layer, group, measures, layer_column)
+        geo = _territory_geojson(in_layer, group, measures, layer_column, tolerance)
         if geo is not None:
             geo.add_to(group)
             territory_overlays.append((group, geo))
@@ -486,7 +521,7 @@ def render_plan_map(
             acc_group.add_to(m)
             cluster = FastMarkerCluster(
                 rows,
-                callback=_account_callback(territory_table, rep_table),
+                callback=_account_callback(territory_table, rep_table, _esc(moved_note)),
                 control=False,
                 icon_create_function=_CLUSTER_ICON_JS,
                 showCoverageOnHover=False,
@@ -496,8 +531,8 @@ def render_plan_map(
             cluster.add_to(acc_group)
             account_overlays.append((acc_group, cluster))
 
-    legend_html = _legend_html(legend_sections)
-    _PlanChrome(_esc(title), legend_html, sections).add_to(m)
+    legend_html = _legend_html(legend_sections, _esc(moved_label))
+    _PlanChrome(_esc(title) if title_box else "", legend_html, sections).add_to(m)
     if territory_overlays or account_overlays:
         _PlanSearch(territory_overlays, account_overlays).add_to(m)
     Fullscreen(position="topleft").add_to(m)
@@ -505,8 +540,12 @@ def render_plan_map(
     return m
 
 
-def save_map(m: folium.Map, path: pathlib.Path | str) -> None:
+def save_map(m: folium.Map, path: pathlib.Path | str) -> int:
     """Write the map as one self-contained HTML file, creating parent folders.
+
+    Leaflet and its plugins are inlined (see :mod:`territory_engine.render.assets`),
+    so the page draws without any network; only a tile layer, when one was asked
+    for, fetches tiles.
 
     Parameters
     ----------
@@ -514,10 +553,49 @@ def save_map(m: folium.Map, path: pathlib.Path | str) -> None:
         A map from :func:`render_plan_map`.
     path
         Destination ``.html`` file; overwritten if it exists.
+
+    Returns
+    -------
+    int
+        Size of the written file in bytes.
+
+    Raises
+    ------
+    OfflineAssetError
+        If the page would still load a script or stylesheet from elsewhere.
     """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    m.save(str(path))
+    html = offline_html(m.get_root())
+    data = html.encode("utf-8")
+    path.write_bytes(data)
+    return len(data)
+
+
+def offline_html(root: Figure) -> str:
+    """Render a page with its scripts and styles inlined, checking nothing is linked.
+
+    Parameters
+    ----------
+    root
+        The page's figure (``folium_map.get_root()``).
+
+    Returns
+    -------
+    str
+        The complete HTML document.
+
+    Raises
+    ------
+    OfflineAssetError
+        If the rendered page still loads a file through ``src`` or ``href``.
+    """
+    inline_assets(root)
+    html = root.render()
+    external = external_references(html)
+    if external:
+        raise OfflineAssetError(f"the page would load {external[:3]} from the network")
+    return html
 
 
 # --------------------------------------------------------------------------- input
@@ -680,6 +758,54 @@ def _base_map(
     return m
 
 
+def _simplify_tolerance(terr: geopandas.GeoDataFrame, simplify: float | None) -> float:
+    if simplify is not None:
+        if simplify < 0 or not math.isfinite(simplify):
+            raise ValueError(f"simplify must be a tolerance >= 0 in degrees, got {simplify}")
+        return float(simplify)
+    drawable = terr.geometry[[_drawable(g) for g in terr.geometry]]
+    if not len(drawable):
+        return 0.0
+    minx, miny, maxx, maxy = drawable.total_bounds
+    return math.hypot(maxx - minx, maxy - miny) * SIMPLIFY_SHARE
+
+
+def simplify_outlines(geoms: Sequence[Any], tolerance: float) -> np.ndarray:
+    """Simplify the outlines of one layer's territories for display.
+
+    Parameters
+    ----------
+    geoms
+        (Multi)polygons of one layer; ``None`` and empty geometries pass through.
+    tolerance
+        Simplification tolerance in the geometries' units; ``0`` returns them as is.
+
+    Returns
+    -------
+    numpy.ndarray
+        The simplified geometries, in input order. When the layer is a valid coverage
+        (territories meet edge to edge without overlapping, as dissolved units do),
+        the coverage is simplified as a whole, so shared borders stay shared;
+        otherwise each geometry is simplified on its own with its topology preserved.
+    """
+    out = np.asarray(list(geoms), dtype=object)
+    if tolerance <= 0 or not len(out):
+        return out
+    ok = np.array([_drawable(g) for g in out], dtype=bool)
+    if not ok.any():
+        return out
+    part = out[ok]
+    try:
+        coverage = bool(shapely.coverage_is_valid(part))
+    except shapely.errors.GEOSException:
+        coverage = False
+    if coverage:
+        out[ok] = shapely.coverage_simplify(part, tolerance)
+    else:
+        out[ok] = shapely.simplify(part, tolerance, preserve_topology=True)
+    return out
+
+
 def _round_geometries(geoms: Any) -> np.ndarray:
     return shapely.transform(
         np.asarray(geoms, dtype=object), lambda xy: np.round(xy, COORD_DECIMALS)
@@ -691,11 +817,12 @@ def _territory_geojson(
     group: folium.FeatureGroup,
     measures: Sequence[str],
     layer_column: str,
+    tolerance: float,
 ) -> folium.GeoJson | None:
     """The layer's territories as one GeoJSON layer, or ``None`` if none can be drawn."""
     features = []
     labels: set[str] = set()
-    rounded = _round_geometries(in_layer.geometry.values)
+    rounded = _round_geometries(simplify_outlines(in_layer.geometry.values, tolerance))
     # folium styles features by id, which must be a unique string: the territory id
     # when the ids are usable, else the row position.
     tids = list(in_layer["_tid"])
@@ -884,7 +1011,9 @@ def _account_rows(
     return rows
 
 
-def _account_callback(territory_table: list[list[str]], rep_table: list[str]) -> str:
+def _account_callback(
+    territory_table: list[list[str]], rep_table: list[str], moved_note: str
+) -> str:
     replacements = {
         "__TERRITORIES__": json.dumps(territory_table),
         "__REPS__": json.dumps(rep_table),
@@ -892,6 +1021,8 @@ def _account_callback(territory_table: list[list[str]], rep_table: list[str]) ->
         "__UNASSIGNED__": UNASSIGNED_COLOR,
         "__DASH__": _DASH,
         "__PANE__": ACCOUNT_PANE,
+        # Escaped text inside a single-quoted JS string: only a quote could break it.
+        "__MOVED_NOTE__": moved_note.replace("\\", "&#92;").replace("'", "&#39;"),
     }
     js = _ACCOUNT_CALLBACK_JS
     for token, value in replacements.items():
@@ -923,12 +1054,12 @@ def _legend_section(index: int, key: str, in_layer: pd.DataFrame, measures: Sequ
     )
 
 
-def _legend_html(sections: Sequence[str]) -> str:
+def _legend_html(sections: Sequence[str], moved_label: str) -> str:
     symbols = (
         '<div class="te-legend-head">Symbols</div><ul>'
         '<li><span class="te-rep-key"><div class="te-rep"></div></span>rep home</li>'
         '<li><span class="te-dot"></span>account (territory colour)</li>'
-        '<li><span class="te-dot te-dot-moved"></span>moved account</li>'
+        f'<li><span class="te-dot te-dot-moved"></span>{moved_label}</li>'
         '<li><span class="te-dashed"></span>measure out of band</li>'
         "</ul>"
     )

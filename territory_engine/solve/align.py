@@ -87,6 +87,39 @@ def check_alignment(problem: ProblemData, assign: np.ndarray, costs: CostModel) 
     return out
 
 
+def _lp_seed_rounds(
+    problem: ProblemData,
+    rng: np.random.Generator,
+    candidates: int,
+    stats: dict,
+    report: Callable[[str, dict], None],
+) -> tuple[np.ndarray, np.ndarray, CostModel, list[np.ndarray]]:
+    """LP seed, with re-centring rounds when centres are free.
+
+    Returns the rounded assignment, the centres, their cost model and the
+    candidate territories per unit.
+    """
+    if problem.free_centres:
+        centres = choose_centres(problem, rng)
+    else:
+        centres = np.asarray(problem.centres, dtype=float)
+    rounds = 4 if problem.free_centres else 1
+    for r in range(rounds):
+        costs = CostModel(problem, centres)
+        cands = nearest_candidates(problem, centres, candidates)
+        t0 = time.perf_counter()
+        assign, lp_stats = lp_seed(problem, costs, cands)
+        stats.update(lp_stats)
+        stats["seed_seconds"] = round(time.perf_counter() - t0, 3)
+        report("seed", {"round": r + 1, "rounds": rounds, **lp_stats})
+        if problem.free_centres and r < rounds - 1:
+            new_centres = recentre(problem, assign, centres)
+            if np.allclose(new_centres, centres):
+                break
+            centres = new_centres
+    return assign, centres, costs, cands
+
+
 def align(
     problem: ProblemData,
     *,
@@ -94,6 +127,11 @@ def align(
     time_limit: float = 30.0,
     candidates: int = 8,
     lns_rounds: int = 0,
+    lns_parts: int = 4,
+    lns_reach: int = 3,
+    lns_seconds: float = 1.0,
+    lns_workers: int = 1,
+    initial: np.ndarray | None = None,
     progress: ProgressFn | None = None,
 ) -> Alignment:
     """Assign units to territories: balanced, optionally contiguous, low travel.
@@ -121,6 +159,14 @@ def align(
         Regions (a territory and up to three neighbours) re-solved exactly by
         CP-SAT to improve a feasible plan; CP-SAT always repairs bands that
         local search cannot.
+    lns_parts, lns_reach, lns_seconds
+        Territories per LNS region (``>= k``: the whole instance), adjacency
+        steps a unit may move, CP-SAT deterministic seconds per region.
+    lns_workers
+        CP-SAT workers in LNS (more than one: faster, not deterministic).
+    initial
+        A starting assignment (for example a spanning-tree seed); replaces
+        the LP seed and the contiguity repair.
     progress
         Called with ``(phase, info)`` as the solve advances.
 
@@ -137,31 +183,24 @@ def align(
         if progress is not None:
             progress(phase, info)
 
-    if problem.free_centres:
-        centres = choose_centres(problem, rng)
-    else:
-        centres = np.asarray(problem.centres, dtype=float)
-
-    rounds = 4 if problem.free_centres else 1
-    for r in range(rounds):
+    if initial is not None:
+        assign = np.asarray(initial, dtype=int).copy()
+        centres = (
+            recentre(problem, assign, problem.xy[np.zeros(problem.n_territories, dtype=int)])
+            if problem.free_centres
+            else np.asarray(problem.centres, dtype=float)
+        )
         costs = CostModel(problem, centres)
         cands = nearest_candidates(problem, centres, candidates)
-        t0 = time.perf_counter()
-        assign, lp_stats = lp_seed(problem, costs, cands)
-        stats.update(lp_stats)
-        stats["seed_seconds"] = round(time.perf_counter() - t0, 3)
-        report("seed", {"round": r + 1, "rounds": rounds, **lp_stats})
-        if problem.free_centres and r < rounds - 1:
-            new_centres = recentre(problem, assign, centres)
-            if np.allclose(new_centres, centres):
-                break
-            centres = new_centres
+        stats["start"] = "initial"
+    else:
+        stats["start"] = "lp"
+        assign, centres, costs, cands = _lp_seed_rounds(problem, rng, candidates, stats, report)
+        if problem.contiguity:
+            assign = repair_contiguity(problem, assign, costs)
+            report("contiguity", {"violations": len(band_violations(problem, assign))})
     stats["seed_objective"] = costs.objective(assign)
     stats["seed_violation_count"] = len(band_violations(problem, assign))
-
-    if problem.contiguity:
-        assign = repair_contiguity(problem, assign, costs)
-        report("contiguity", {"violations": len(band_violations(problem, assign))})
 
     search = LocalSearch(problem, costs, assign, cands)
     t0 = time.perf_counter()
@@ -172,7 +211,18 @@ def align(
         stop = search.run(rng, deadline, progress=lambda info: report("search", info))
     lns_gain = 0
     if search.violation() <= EPS and lns_rounds > 0 and time.perf_counter() < deadline:
-        lns_gain = lns_improve(search, costs, rng, deadline, seed, lns_rounds)
+        lns_gain = lns_improve(
+            search,
+            costs,
+            rng,
+            deadline,
+            seed,
+            lns_rounds,
+            parts=lns_parts,
+            reach=lns_reach,
+            dt=lns_seconds,
+            workers=lns_workers,
+        )
         report("lns", {"improved_regions": lns_gain, "rounds": lns_rounds})
         stop = search.run(rng, deadline, progress=lambda info: report("search", info))
     stats["lns_improved_regions"] = lns_gain

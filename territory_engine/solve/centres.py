@@ -41,7 +41,7 @@ def recentre(problem: ProblemData, assign: np.ndarray, centres: np.ndarray) -> n
         units = np.flatnonzero(assign == t)
         if len(units) == 0:
             continue
-        d = problem.distances_to(problem.xy[units], units)
+        d = problem.distances_to(problem.xy[units], units) ** problem.travel_power
         cost = problem.travel_weight[units] @ d
         new[t] = problem.xy[units[int(np.argmin(cost))]]
     return new

@@ -3,7 +3,7 @@
 With territory centres ``z_t`` fixed (rep homes, or the solver's chosen
 centres), the objective of an assignment ``a`` is::
 
-    f(a) = w_T · Σ_i ω_i d(i, z_{a_i}) / T*          (travel)
+    f(a) = w_T · Σ_i ω_i d(i, z_{a_i})^p / T*        (travel, p = 1; inertia, p = 2)
          + w_C · cut(a) / |E|                          (compactness: cut edges)
          + w_D · Σ_i δ_i(a_i) / P                      (disruption)
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from territory_engine.geo.distance import haversine_km
 from territory_engine.problem.data import ProblemData
 
 
@@ -46,7 +45,8 @@ class CostModel:
             units = np.flatnonzero(problem.unit_group == g)
             terr = np.flatnonzero(problem.territory_group == g)
             if len(terr):
-                best[units] = problem.distances_to(self.centres[terr], units).min(axis=1)
+                d = problem.distances_to(self.centres[terr], units).min(axis=1)
+                best[units] = d**problem.travel_power
         best[~np.isfinite(best)] = 0.0
         self.travel_norm = max(float(np.sum(problem.travel_weight * best)), 1e-9)
         self.n_edges = max(problem.adjacency.nnz // 2, 1)
@@ -55,10 +55,9 @@ class CostModel:
         self.owned_count_total = np.asarray(problem.owned_count.sum(axis=1)).ravel()
 
     def travel(self, units: np.ndarray, terrs: np.ndarray) -> np.ndarray:
-        """Raw potential-weighted km ``ω_i d(i, z_t)`` for paired units and territories."""
-        xy, z = self.problem.xy[units], self.centres[terrs]
-        d = haversine_km(xy[:, 0], xy[:, 1], z[:, 0], z[:, 1])
-        return self.problem.travel_weight[units] * d
+        """Raw weighted distance ``ω_i d(i, z_t)^p`` for paired units and territories."""
+        d = self.problem.paired_distances(self.problem.xy[units], self.centres[terrs])
+        return self.problem.travel_weight[units] * d**self.problem.travel_power
 
     def moved_potential(self, units: np.ndarray, terrs: np.ndarray) -> np.ndarray:
         """Potential whose owner changes when each unit joins the paired territory."""

@@ -24,15 +24,27 @@ from territory_engine.solve.subproblem import resolve_region
 MAX_REGION = 8
 
 
-def _roots(search: LocalSearch, region: list[int]) -> dict[int, int]:
-    """Root unit per territory: a locked unit if any, else the member nearest the centre."""
+def _roots(
+    search: LocalSearch, region: list[int], rng: np.random.Generator | None = None
+) -> dict[int, int]:
+    """Root unit per territory: a locked unit if any, else the member nearest the centre.
+
+    With ``rng``, a random member instead: fixing roots breaks the symmetry
+    of the exact model, and moving them between rounds lets repeated
+    re-solves of the same region explore different partitions.
+    """
     roots = {}
     for t in region:
         members = sorted(search.members[t])
         if not members:
             continue
         locked = [i for i in members if search.locked[i] == t]
-        roots[t] = locked[0] if locked else min(members, key=lambda i: (search._dist(i, t), i))
+        if locked:
+            roots[t] = locked[0]
+        elif rng is not None:
+            roots[t] = members[int(rng.integers(len(members)))]
+        else:
+            roots[t] = min(members, key=lambda i: (search._dist(i, t), i))
     return roots
 
 
@@ -46,6 +58,8 @@ def _resolve(
     reach: int,
     deadline: float,
     optimise: bool = True,
+    rng: np.random.Generator | None = None,
+    workers: int = 1,
 ) -> np.ndarray | None:
     """Re-solve ``region`` from the search's current state (see :func:`resolve_region`)."""
     assign = np.asarray(search.assign)
@@ -61,12 +75,14 @@ def _resolve(
         costs.assignment_cost,
         moved_fn=costs.moved_potential,
         moved_outside=moved_outside,
-        roots=_roots(search, region),
+        roots=_roots(search, region, rng),
         reach=reach,
         deterministic_time=dt,
         max_seconds=deadline - time.perf_counter(),
         seed=seed,
         optimise=optimise,
+        cut_weight=costs.w_compact / costs.n_edges if optimise else 0.0,
+        workers=workers,
     )
 
 
@@ -169,8 +185,28 @@ def lns_improve(
     deadline: float,
     seed: int,
     rounds: int,
+    *,
+    parts: int = 4,
+    reach: int = 3,
+    dt: float = 1.0,
+    workers: int = 1,
 ) -> int:
-    """Re-solve random regions (a territory and its neighbours) for a lower objective.
+    """Re-solve random regions (a territory and neighbours) for a lower objective.
+
+    Parameters
+    ----------
+    rounds
+        Number of regions to re-solve (the loop also stops at the deadline).
+    parts
+        Territories per region (a random territory and up to ``parts - 1`` of
+        its neighbours); ``parts >= k`` re-solves the whole instance, with
+        roots moved to the new solution each round.
+    reach
+        Adjacency steps a unit may move from its territory.
+    dt
+        CP-SAT deterministic time per region.
+    workers
+        CP-SAT workers (more than one is faster but not deterministic).
 
     Returns
     -------
@@ -181,14 +217,27 @@ def lns_improve(
     for r in range(rounds):
         if time.perf_counter() > deadline:
             break
-        t = int(rng.integers(search.k))
-        neigh = sorted(search.territory_neighbours(t))
-        if not neigh:
-            continue
-        pick = rng.permutation(neigh)[: min(len(neigh), 3)].tolist()
-        region = sorted({t, *pick})
+        if parts >= search.k:
+            region = list(range(search.k))
+        else:
+            t = int(rng.integers(search.k))
+            neigh = sorted(search.territory_neighbours(t))
+            if not neigh:
+                continue
+            pick = rng.permutation(neigh)[: min(len(neigh), parts - 1)].tolist()
+            region = sorted({t, *pick})
         before = costs.objective(np.asarray(search.assign))["total"]
-        new = _resolve(search, costs, region, seed + r, dt=1.0, reach=3, deadline=deadline)
+        new = _resolve(
+            search,
+            costs,
+            region,
+            seed + r,
+            dt=dt,
+            reach=reach,
+            deadline=deadline,
+            rng=rng if r > 0 else None,
+            workers=workers,
+        )
         if new is None:
             continue
         after = costs.objective(new)["total"]

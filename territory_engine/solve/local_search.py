@@ -83,6 +83,8 @@ class LocalSearch:
         self.xy = problem.xy.tolist()
         self.z = costs.centres.tolist()
         self.tw = problem.travel_weight.tolist()
+        self.planar = problem.planar
+        self.power = problem.travel_power
         # Disruption: potential owned by each territory within each unit.
         op = problem.owned_potential.tocsr()
         self.owned = [
@@ -129,12 +131,17 @@ class LocalSearch:
         return sum(self.viol_t) + self._cap_viol(self.moved)
 
     def _dist(self, i: int, t: int) -> float:
+        """``d(i, z_t)^p``: the distance term of the travel objective."""
+        if self.planar:
+            d = math.hypot(self.xy[i][0] - self.z[t][0], self.xy[i][1] - self.z[t][1])
+            return d if self.power == 1 else d**self.power
         lon1, lat1 = self.xy[i]
         lon2, lat2 = self.z[t]
         p1, p2 = math.radians(lat1), math.radians(lat2)
         dp, dl = p2 - p1, math.radians(lon2 - lon1)
         a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-        return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+        d = 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+        return d if self.power == 1 else d**self.power
 
     def delta(self, i: int, t: int) -> tuple[float, float]:
         """``(ΔV, Δf)`` of moving unit ``i`` to territory ``t``."""
@@ -209,7 +216,9 @@ class LocalSearch:
         """Territories unit ``i`` may move to."""
         s = self.assign[i]
         touch = {self.assign[j] for j in self.nbrs[i]}
-        if not contiguity:
+        # A unit without neighbours (a locked account, a family) is exempt from
+        # contiguity: it may join any of its candidate territories.
+        if not contiguity or not self.nbrs[i]:
             touch.update(self.cands[i])
         touch.discard(s)
         return touch

@@ -1,6 +1,6 @@
 """Balanced seed: the LP relaxation of the balanced transportation problem, rounded.
 
-Formulation (solved with HiGHS dual simplex through ``scipy.optimize.linprog``,
+Formulation (solved with HiGHS interior point + crossover through ``scipy.optimize.linprog``,
 built from sparse arrays rather than per-variable calls)::
 
     min  Σ_i Σ_{t∈C_i} c_it x_it  +  M Σ_{t,j} (s⁻_tj + s⁺_tj) / τ_tj  +  M s_D / D
@@ -136,7 +136,7 @@ def lp_seed(
         A_eq=a_eq,
         b_eq=b_eq,
         bounds=(0, None),
-        method="highs-ds",
+        method="highs-ipm",  # with crossover: a basic solution, ~5x faster than dual simplex here
     )
     if res.status != 0 or res.x is None:
         raise RuntimeError(f"seed LP failed: {res.message}")

@@ -66,6 +66,100 @@ def _domains(
     }
 
 
+def tree_flows(
+    indptr: np.ndarray, indices: np.ndarray, members: set[int], root: int
+) -> dict[tuple[int, int], int]:
+    """Flows that certify a part's connectivity: a BFS tree from ``root``, each arc carrying
+    the size of the subtree below it.
+
+    Used as a complete CP-SAT hint: with only the assignment hinted, CP-SAT
+    must rediscover flow values before it can accept the starting solution.
+    Units of ``members`` not reached from ``root`` get no flow.
+    """
+    parent = {root: -1}
+    order = [root]
+    for u in order:
+        for v in indices[indptr[u] : indptr[u + 1]].tolist():
+            if v in members and v not in parent:
+                parent[v] = u
+                order.append(v)
+    size = dict.fromkeys(order, 1)
+    flows = {}
+    for v in reversed(order[1:]):
+        size[parent[v]] += size[v]
+        flows[parent[v], v] = size[v]
+    return flows
+
+
+def integer_band(
+    w: np.ndarray, lo: np.ndarray, hi: np.ndarray, n_terms: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Integer weights and bounds for CP-SAT that never accept a real-infeasible sum.
+
+    Integral weights (populations, counts) are used as they are, with the
+    bounds rounded inwards. Other weights are scaled to about 1e7 per band
+    and rounded; the bounds are then shrunk by the largest possible rounding
+    error of a sum of ``n_terms`` weights (``n_terms / 2``), but never past
+    the middle of the band.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        int64 weights, lower and upper bounds (``-1`` / a huge value where unbounded).
+    """
+    big = np.int64(2**60)
+    w = np.asarray(w, dtype=float)
+    if np.allclose(w, np.rint(w)) and np.abs(w).sum() < 2**50:
+        wi = np.rint(w).astype(np.int64)
+        lo_i = np.where(lo > 0, np.ceil(lo - 1e-9), -1).astype(np.int64)
+        hi_i = np.where(np.isfinite(hi), np.floor(hi + 1e-9), big).astype(np.int64)
+        return wi, lo_i, hi_i
+    finite = hi[np.isfinite(hi)]
+    ref = max(float(finite.max()) if len(finite) else float(w.sum()), 1e-9)
+    scale = 1e7 / ref
+    wi = np.rint(w * scale).astype(np.int64)
+    lo_s = lo * scale
+    hi_s = np.where(np.isfinite(hi), hi * scale, np.inf)
+    half = np.where(np.isfinite(hi_s), np.floor((hi_s - lo_s) / 2), np.inf)
+    margin = np.minimum(n_terms // 2 + 1, half)
+    lo_i = np.where(lo > 0, np.ceil(lo_s + margin), -1).astype(np.int64)
+    hi_i = np.where(np.isfinite(hi_s), np.floor(hi_s - margin), big).astype(np.int64)
+    return wi, lo_i, hi_i
+
+
+def _cut_terms(
+    model: cp_model.CpModel,
+    problem: ProblemData,
+    assign: np.ndarray,
+    units: np.ndarray,
+    dom: dict[int, list[int]],
+    x: dict,
+    weight: float,
+) -> list:
+    """Cut-edge objective terms: ``c_ij ≥ |x_it − x_jt|`` inside, ``1 − x_{i,a_j}`` outside."""
+    coef = max(round(weight), 1)
+    ind, ptr = problem.adjacency.indices, problem.adjacency.indptr
+    in_u = set(units.tolist())
+    terms = []
+    for i in units.tolist():
+        for j in ind[ptr[i] : ptr[i + 1]].tolist():
+            if j in in_u:
+                if j < i:
+                    continue
+                c = model.new_bool_var(f"c{i}_{j}")
+                for t in set(dom[i]) | set(dom[j]):
+                    xi = x.get((i, t), 0)
+                    xj = x.get((j, t), 0)
+                    model.add(c >= xi - xj)
+                    model.add(c >= xj - xi)
+                terms.append(coef * c)
+            else:
+                tj = int(assign[j])
+                if (i, tj) in x:
+                    terms.append(-coef * x[i, tj])  # cut unless i joins j's territory
+    return terms
+
+
 def resolve_region(
     problem: ProblemData,
     assign: np.ndarray,
@@ -80,6 +174,8 @@ def resolve_region(
     max_seconds: float | None = None,
     seed: int = 0,
     optimise: bool = True,
+    cut_weight: float = 0.0,
+    workers: int = 1,
 ) -> np.ndarray | None:
     """Re-assign the units of ``region`` optimally among its territories.
 
@@ -109,6 +205,12 @@ def resolve_region(
         Wall-clock cap, so the solve never overruns the caller's deadline.
     seed
         CP-SAT random seed.
+    cut_weight
+        Objective weight of one cut edge (an adjacency edge whose ends lie in
+        different territories), in the units of ``cost_fn``; edges to units
+        outside the region count too.
+    workers
+        CP-SAT workers; 1 keeps the search deterministic.
     optimise
         Minimise the objective; when False, stop at the first feasible
         re-assignment (repair: feasibility is the hard part, and local search
@@ -133,29 +235,23 @@ def resolve_region(
             x[i, t] = model.new_bool_var(f"x{i}_{t}")
         model.add_exactly_one(x[i, t] for t in dom[i])
 
-    # Balance, integer-scaled with a safety margin for rounding.
-    n_u = len(units)
+    # Balance, in integers (see integer_band).
     w = problem.weights[units]
     for j in range(m):
-        finite_hi = problem.upper[region, j][np.isfinite(problem.upper[region, j])]
-        ref = max(float(np.max(finite_hi)) if len(finite_hi) else float(w[:, j].sum()), 1e-9)
-        scale = 1e7 / ref
-        wj = np.rint(w[:, j] * scale).astype(np.int64)
-        margin = int(np.ceil(n_u / 2)) + 1
-        for t in region:
-            terms = [(int(wj[a]), x[i, t]) for a, i in enumerate(units.tolist()) if (i, t) in x]
-            expr = sum(c * v for c, v in terms)
-            lo = problem.lower[t, j]
-            hi = problem.upper[t, j]
-            if lo > 0:
-                model.add(expr >= int(np.ceil(lo * scale)) + margin)
-            if np.isfinite(hi):
-                model.add(expr <= int(np.floor(hi * scale)) - margin)
+        wj, lo_i, hi_i = integer_band(
+            w[:, j], problem.lower[region, j], problem.upper[region, j], len(units)
+        )
+        for a, t in enumerate(region):
+            expr = sum(int(wj[b]) * x[i, t] for b, i in enumerate(units.tolist()) if (i, t) in x)
+            if lo_i[a] >= 0:
+                model.add(expr >= int(lo_i[a]))
+            if hi_i[a] < 2**60:
+                model.add(expr <= int(hi_i[a]))
 
     # Contiguity by single-commodity flow from each territory's root.
     if problem.contiguity:
         ind, ptr = problem.adjacency.indices, problem.adjacency.indptr
-        big = n_u - 1
+        big = len(units) - 1
         for t in region:
             members = [i for i in units.tolist() if (i, t) in x]
             root = (roots or {}).get(t)
@@ -167,10 +263,12 @@ def resolve_region(
             mem = set(members)
             inflow: dict[int, list] = {i: [] for i in members}
             outflow: dict[int, list] = {i: [] for i in members}
+            hint_flow = tree_flows(ptr, ind, {int(u) for u in units if assign[u] == t}, root)
             for i in members:
                 for h in ind[ptr[i] : ptr[i + 1]].tolist():
                     if h in mem:
                         f = model.new_int_var(0, big, f"f{t}_{i}_{h}")
+                        model.add_hint(f, hint_flow.get((i, h), 0))
                         model.add(f <= big * x[i, t])
                         model.add(f <= big * x[h, t])
                         outflow[i].append(f)
@@ -191,8 +289,11 @@ def resolve_region(
             sum(round(v * ms) * x[k] for v, k in zip(moved, keys, strict=True))
             <= int(np.floor(budget))
         )
+    objective = [int(c) * x[k] for c, k in zip(costs, keys, strict=True)]
+    if cut_weight > 0:
+        objective += _cut_terms(model, problem, assign, units, dom, x, cut_weight * COST_SCALE)
     if optimise:
-        model.minimize(sum(int(c) * x[k] for c, k in zip(costs, keys, strict=True)))
+        model.minimize(sum(objective))
 
     # Hint the current assignment where it lies in the domains.
     for i in units.tolist():
@@ -203,7 +304,7 @@ def resolve_region(
     solver.parameters.max_deterministic_time = deterministic_time
     if max_seconds is not None:
         solver.parameters.max_time_in_seconds = max(max_seconds, 0.01)
-    solver.parameters.num_workers = 1
+    solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

@@ -1,0 +1,69 @@
+"""With contiguity on, every territory is one connected piece of its segment's unit graph.
+
+The plan's ``units.csv`` says which territory holds each (unit, segment) —
+including units without accounts, which connect territories on the map. The
+unit graph is rebuilt here from the polygons (queen adjacency, islands joined
+to their nearest unit, as documented), and every account must lie in a unit
+its territory holds (locked accounts are exceptions to geography).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from territory_engine.constraints import families
+from territory_engine.constraints.view import PlanView
+from territory_engine.geo.adjacency import join_islands, polygon_adjacency
+from territory_engine.geo.pieces import pieces_per_territory
+
+MAX_LISTED = 10
+
+
+def check(view: PlanView) -> list[str]:
+    """Territories in pieces, and accounts outside their territory's units."""
+    if not view.scenario.constraints.contiguity:
+        return []
+    if view.units is None:
+        return ["contiguity is on but the plan has no units.csv to show its geography"]
+    units = view.tables.units
+    geo_ids = units["unit_id"].astype(str).tolist()
+    pos = {u: i for i, u in enumerate(geo_ids)}
+    points = units.geometry.representative_point()
+    adj, _ = join_islands(polygon_adjacency(units), np.column_stack([points.x, points.y]))
+    out = []
+    table = view.units
+    for segment, rows in table.groupby("segment", sort=True):
+        terr = sorted(set(rows["territory_id"]))
+        tpos = {t: i for i, t in enumerate(terr)}
+        assign = np.full(len(geo_ids), -1)
+        for u, t in zip(rows["unit_id"], rows["territory_id"], strict=True):
+            if u in pos:
+                assign[pos[u]] = tpos[t]
+        held = np.flatnonzero(assign >= 0)
+        sub = adj[held][:, held]
+        pieces = pieces_per_territory(sub.tocsr(), assign[held], len(terr))
+        out += [
+            f"{terr[t]} ({segment}) is in {pieces[t]} separate pieces"
+            for t in np.flatnonzero(pieces > 1)
+        ]
+    # Accounts must lie in a unit their territory holds (in their segment layer).
+    by_key = {
+        (u, s): t
+        for u, s, t in zip(table["unit_id"], table["segment"], table["territory_id"], strict=True)
+    }
+    # Locked accounts and kept families are exceptions to geography.
+    locked = {lk.account for lk in view.scenario.constraints.locks if lk.account}
+    locked |= set(families.family_members(view))
+    acc = view.accounts
+    layer = acc["segment"] if view.scenario.territories.eligibility == "segment" else "all"
+    bad = []
+    for a, u, s, t in zip(
+        acc["account_id"], acc["unit_id"], layer, acc["territory_id"], strict=True
+    ):
+        held_by = by_key.get((str(u), s))
+        if held_by is not None and held_by != t and a not in locked:
+            bad.append(f"account {a} is with {t} but its unit {u} ({s}) belongs to {held_by}")
+    out += bad[:MAX_LISTED]
+    if len(bad) > MAX_LISTED:
+        out.append(f"and {len(bad) - MAX_LISTED} more accounts outside their territory's units")
+    return out

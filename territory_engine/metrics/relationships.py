@@ -1,0 +1,80 @@
+"""Relationship retention: do accounts keep a rep they know?
+
+A rep–account edge of the relationship graph is a *tie*. For each account
+with new owner ``r``, ``tie_i = [(r, i) is an edge]``. Retention is the share
+of accounts (and of potential) with a tie to their new rep; the same share for
+last year's owners is reported beside it, and ``ties_broken`` counts accounts
+whose previous owner had a tie and whose new owner has none.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _pair_keys(reps: np.ndarray, accounts: np.ndarray) -> np.ndarray:
+    # A separator that cannot appear in ids read from CSV cells.
+    return np.char.add(
+        np.char.add(np.asarray(reps, dtype=str), "\x1f"), np.asarray(accounts, dtype=str)
+    )
+
+
+def has_tie(
+    rep: np.ndarray, account: np.ndarray, tie_rep: np.ndarray, tie_account: np.ndarray
+) -> np.ndarray:
+    """(N,) true where ``(rep[i], account[i])`` is one of the ties ``(tie_rep, tie_account)``."""
+    if len(rep) == 0:
+        return np.zeros(0, dtype=bool)
+    if len(tie_rep) == 0:
+        return np.zeros(len(rep), dtype=bool)
+    return np.isin(_pair_keys(rep, account), _pair_keys(tie_rep, tie_account))
+
+
+def relationship_retention(
+    account_ids: np.ndarray,
+    new_rep: np.ndarray,
+    previous_rep: np.ndarray,
+    potential: np.ndarray,
+    tie_rep: np.ndarray,
+    tie_account: np.ndarray,
+) -> dict:
+    """Shares of accounts and potential whose (new, previous) rep has a direct tie.
+
+    Parameters
+    ----------
+    account_ids, new_rep, previous_rep, potential
+        (N,) per account (``previous_rep`` "" for none).
+    tie_rep, tie_account
+        (E,) the rep–account edges.
+
+    Returns
+    -------
+    dict
+        ``accounts_with_tie_share``, ``potential_with_tie_share`` (new owners),
+        ``previous_accounts_with_tie_share``, ``previous_potential_with_tie_share``
+        (last year's owners, over accounts that had one), ``ties_kept_share``
+        (of accounts tied to their previous owner, the share still with a
+        tied rep) and ``ties_broken`` (their count that lost it).
+    """
+    p = np.asarray(potential, dtype=float)
+    new_tie = has_tie(new_rep, account_ids, tie_rep, tie_account)
+    prev = np.asarray(previous_rep).astype(str)
+    had_owner = prev != ""
+    prev_tie = has_tie(prev, account_ids, tie_rep, tie_account) & had_owner
+    total_p = p.sum()
+    owned_p = p[had_owner].sum()
+
+    def share(mask: np.ndarray, of: np.ndarray) -> float:
+        return float(mask.sum() / of.sum()) if of.sum() else 0.0
+
+    return {
+        "edges": len(tie_rep),
+        "accounts_with_tie_share": share(new_tie, np.ones(len(p), bool)),
+        "potential_with_tie_share": float(p[new_tie].sum() / total_p) if total_p > 0 else 0.0,
+        "previous_accounts_with_tie_share": share(prev_tie, had_owner),
+        "previous_potential_with_tie_share": float(p[prev_tie].sum() / owned_p)
+        if owned_p > 0
+        else 0.0,
+        "ties_kept_share": share(prev_tie & new_tie, prev_tie),
+        "ties_broken": int((prev_tie & ~new_tie).sum()),
+    }
