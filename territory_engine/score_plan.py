@@ -610,6 +610,31 @@ def rewrite_folder(plan_dir: Path, replace: dict[str, Callable[[Path], None]]) -
     return write_folder_atomically(plan_dir, write)
 
 
+def _report_writer(
+    plan_dir: Path, card: dict, quotas: pd.DataFrame | None, scenario: Scenario
+) -> Callable[[Path], None] | None:
+    """A writer that re-renders ``report.html`` from the new scorecard, or ``None``.
+
+    The report shows the scorecard and the quotas; after re-scoring or
+    re-allocating it would otherwise be stale. Needs the folder's
+    ``territories.csv`` (plans written by ``run``); quotas come from the new
+    allocation or the folder's ``quotas.csv``.
+    """
+    territories_path = plan_dir / "territories.csv"
+    quotas_path = plan_dir / "quotas.csv"
+    if not territories_path.is_file() or (quotas is None and not quotas_path.is_file()):
+        return None
+    from territory_engine.render.report import render_report
+
+    territories = pd.read_csv(territories_path, dtype={"territory_id": str, "rep_id": str})
+    if quotas is None:
+        quotas = pd.read_csv(quotas_path, dtype={"territory_id": str, "rep_id": str})
+    html = render_report(
+        card, territories, quotas, measures=list(scenario.balance), title=scenario.name
+    )
+    return lambda p: p.write_text(html, encoding="utf-8")
+
+
 def score_plan(plan_dir: Path, scenario_file: Path | None = None) -> ScoreResult:
     """Score ``plan_dir`` and (re)write its ``scorecard.json`` atomically.
 
@@ -624,7 +649,13 @@ def score_plan(plan_dir: Path, scenario_file: Path | None = None) -> ScoreResult
     scenario = resolve_scenario(plan_dir, scenario_file)
     result = score_folder(plan_dir, scenario)
     text = _json(result.card)
-    rewrite_folder(plan_dir, {"scorecard.json": lambda p: p.write_text(text, encoding="utf-8")})
+    replace: dict[str, Callable[[Path], None]] = {
+        "scorecard.json": lambda p: p.write_text(text, encoding="utf-8")
+    }
+    report = _report_writer(plan_dir, result.card, None, scenario)
+    if report is not None:
+        replace["report.html"] = report
+    rewrite_folder(plan_dir, replace)
     return result
 
 
@@ -681,6 +712,9 @@ def reallocate_quotas(plan_dir: Path, scenario_file: Path) -> ScoreResult:
         "quota_splits.csv": lambda p: quotas.splits.to_csv(p, index=False, lineterminator="\n"),
         "scorecard.json": lambda p: p.write_text(text, encoding="utf-8"),
     }
+    report = _report_writer(plan_dir, card, quotas.quotas, scenario)
+    if report is not None:
+        replace["report.html"] = report
     manifest_path = plan_dir / "plan.json"
     if manifest_path.is_file():
         try:

@@ -309,6 +309,7 @@ def test_quota_reallocates_on_an_existing_plan(plan, tmp_path, baseline_scenario
     }
     scenario = variant(tmp_path, baseline_scenario_file, quota)
     assignments_before = (plan / "assignments.csv").read_bytes()
+    report_before = (plan / "report.html").read_bytes()
     result = run("quota", plan, "--scenario", scenario)
     assert result.exit_code == 0, result.stderr
     quotas = pd.read_csv(plan / "quotas.csv", dtype={"territory_id": str}, keep_default_na=False)
@@ -334,6 +335,8 @@ def test_quota_reallocates_on_an_existing_plan(plan, tmp_path, baseline_scenario
     manifest = json.loads((plan / "plan.json").read_text(encoding="utf-8"))
     assert manifest["quota"]["scenario_file"] == str(scenario.resolve())
     assert "quota_splits.csv" in manifest["files"]
+    # The report shows quotas: it is re-rendered, not left stale.
+    assert (plan / "report.html").read_bytes() != report_before
 
 
 def test_quota_with_conflicting_caps_exits_3_naming_them_and_writes_nothing(
