@@ -7,7 +7,6 @@ wires them together and records provenance.
 from __future__ import annotations
 
 import dataclasses
-import json
 import platform
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from territory_engine import __version__
 from territory_engine.config import Scenario, scenario_hash
 from territory_engine.errors import InfeasibleError
 from territory_engine.geo.distance import distance_matrix_km
+from territory_engine.io.jsonio import to_json
 from territory_engine.io.load import Tables, load_tables
 from territory_engine.io.plan_folder import write_folder_atomically
 from territory_engine.metrics import ScoringInputs, scorecard
@@ -344,24 +344,10 @@ def run_scenario(
         write_plan(folder, plan, card, tables, scenario)
         timings["write"] = time.perf_counter() - t3
         manifest["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
-        (folder / "plan.json").write_text(
-            json.dumps(manifest, indent=2, default=_json_default), encoding="utf-8"
-        )
+        (folder / "plan.json").write_text(to_json(manifest), encoding="utf-8")
 
     plan_dir = write_folder_atomically(target, write)
     return RunResult(plan_dir=plan_dir, plan=plan, scorecard=card, alignment=alignment)
-
-
-def _json_default(obj: object) -> object:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def write_plan(folder: Path, plan: Plan, card: dict, tables: Tables, scenario: Scenario) -> None:
@@ -376,9 +362,7 @@ def write_plan(folder: Path, plan: Plan, card: dict, tables: Tables, scenario: S
     plan.quota_splits.to_csv(folder / "quota_splits.csv", index=False, lineterminator="\n")
     plan.units.to_csv(folder / "units.csv", index=False, lineterminator="\n")
     plan.geometry.to_file(folder / "territories.geojson", driver="GeoJSON")
-    (folder / "scorecard.json").write_text(
-        json.dumps(card, indent=2, default=_json_default, allow_nan=False), encoding="utf-8"
-    )
+    (folder / "scorecard.json").write_text(to_json(card), encoding="utf-8")
     # The views (compare, rep pages) work from the plan folder alone, so it keeps the
     # account and rep attributes they show.
     measures = list(scenario.balance)

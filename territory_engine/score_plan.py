@@ -41,6 +41,7 @@ import scipy.sparse as sp
 
 from territory_engine.config import Scenario, load_scenario, scenario_hash
 from territory_engine.errors import InputError, did_you_mean
+from territory_engine.io.jsonio import to_json
 from territory_engine.io.load import Tables, load_tables
 from territory_engine.io.plan_folder import write_folder_atomically
 from territory_engine.io.tables import check_ids, is_in, raise_for_rows, read_table, row_number
@@ -557,33 +558,6 @@ def score_folder(plan_dir: Path, scenario: Scenario, tables: Tables | None = Non
     return ScoreResult(card, plan, quotas, "quotas.csv" if from_file is not None else "scenario")
 
 
-def _json(card: dict) -> str:
-    def default(obj: object) -> object:
-        if isinstance(obj, np.integer):
-            return int(obj)
-        if isinstance(obj, np.floating):
-            return float(obj)
-        if isinstance(obj, np.ndarray):
-            return obj.tolist()
-        if isinstance(obj, Path):
-            return str(obj)
-        raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-    clean = _finite(card)
-    return json.dumps(clean, indent=2, default=default, allow_nan=False)
-
-
-def _finite(obj: object) -> object:
-    """Replace NaN and infinities (not JSON) by ``None``, recursively."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, float | np.floating) and not np.isfinite(obj):
-        return None
-    return obj
-
-
 def rewrite_folder(plan_dir: Path, replace: dict[str, Callable[[Path], None]]) -> Path:
     """Rewrite ``plan_dir`` atomically: copy every other entry, then write ``replace``'s files.
 
@@ -648,7 +622,7 @@ def score_plan(plan_dir: Path, scenario_file: Path | None = None) -> ScoreResult
         raise InputError("plan folder not found", file=str(plan_dir))
     scenario = resolve_scenario(plan_dir, scenario_file)
     result = score_folder(plan_dir, scenario)
-    text = _json(result.card)
+    text = to_json(result.card)
     replace: dict[str, Callable[[Path], None]] = {
         "scorecard.json": lambda p: p.write_text(text, encoding="utf-8")
     }
@@ -706,7 +680,7 @@ def reallocate_quotas(plan_dir: Path, scenario_file: Path) -> ScoreResult:
     else:
         # No scorecard yet: score everything but the quotas from quotas.csv.
         card = _score_with(plan_dir, scenario, tables, quotas)
-    text = _json(card)
+    text = to_json(card)
     replace: dict[str, Callable[[Path], None]] = {
         "quotas.csv": lambda p: quotas.quotas.to_csv(p, index=False, lineterminator="\n"),
         "quota_splits.csv": lambda p: quotas.splits.to_csv(p, index=False, lineterminator="\n"),
