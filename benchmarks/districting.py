@@ -70,10 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peer-seconds", type=float, default=20.0)
     parser.add_argument("--level", choices=["county", "tract", "all"], default="all")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--states", default="", help="comma-separated, e.g. MS,NE (default all)")
     args = parser.parse_args(argv)
     rows = list(csv.DictReader((SHARED / "reference.csv").open()))
     if args.level != "all":
         rows = [r for r in rows if r["level"] == args.level]
+    if args.states:
+        wanted = set(args.states.split(","))
+        rows = [r for r in rows if r["state"] in wanted]
     print(
         "| instance | n | k | optimum (bound) | engine cut | ratio | feasible | s | "
         "exact status | peer cut | peer tries |"

@@ -156,3 +156,14 @@ def test_tree_partitions_are_balanced_contiguous_and_seeded():
     # The best of 30 tries is at least as good as every single try we drew with seed 7.
     first = tree_partition(p, np.random.default_rng(7))
     assert first is None or cut(best) <= cut(first)
+
+
+def test_graph_without_coordinates_is_embedded_by_hops(tmp_path):
+    g = nx.grid_2d_graph(3, 4)
+    g = nx.convert_node_labels_to_integers(g, ordering="sorted")
+    nx.set_node_attributes(g, 1, "TOTPOP")
+    path = tmp_path / "bare.json"
+    path.write_text(json.dumps(nx.node_link_data(g, edges="links")))
+    res = run_partition(path, parts=2, balance={"TOTPOP": 0.0}, bounds={}, time_limit=4)
+    assert res["feasible"]
+    assert res["cut_edges"] == 3  # the straight cut between columns 1 and 2

@@ -14,6 +14,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import shortest_path
 
 from territory_engine.errors import InputError, ScenarioError, did_you_mean
 from territory_engine.problem.arrays import problem_from_arrays
@@ -105,7 +106,8 @@ def coordinates(
 
     ``C_X, C_Y`` (census graphs: lon/lat) and ``lon, lat`` are geographic;
     ``x, y`` are planar. Without coordinates, nodes are embedded in the plane
-    from the shortest-path distances ``dist`` when given (:func:`classical_mds`).
+    (:func:`classical_mds`) from the shortest-path distances ``dist`` when
+    given, else from hop counts.
     """
     first = graph.nodes[nodes[0]]
     for cx, cy in COORDINATE_PAIRS:
@@ -114,6 +116,13 @@ def coordinates(
                 [_node_values(graph, nodes, cx, file), _node_values(graph, nodes, cy, file)]
             )
             return xy, cx == "x"
+    if dist is None and graph.number_of_nodes() <= 20_000:
+        # No coordinates and no edge lengths: embed by hop counts.
+        pos = {v: i for i, v in enumerate(nodes)}
+        rows = [pos[u] for u, v in graph.edges]
+        cols = [pos[v] for u, v in graph.edges]
+        hops = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(nodes), len(nodes)))
+        dist = shortest_path(hops, directed=False, unweighted=True)
     if dist is not None and np.isfinite(dist).all():
         return classical_mds(dist), True
     raise InputError(
