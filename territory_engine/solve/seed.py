@@ -136,7 +136,7 @@ def lp_seed(
         A_eq=a_eq,
         b_eq=b_eq,
         bounds=(0, None),
-        method="highs-ipm",  # with crossover: a basic solution, ~5x faster than dual simplex here
+        method="highs-ds",
     )
     if res.status != 0 or res.x is None:
         raise RuntimeError(f"seed LP failed: {res.message}")
