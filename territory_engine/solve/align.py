@@ -120,6 +120,77 @@ def _lp_seed_rounds(
     return assign, centres, costs, cands
 
 
+MAX_RESTARTS = 8
+"""Perturbed LP seeds tried when local search stalls with bands still broken."""
+
+RESTART_NOISE = 0.3
+"""Spread of the multiplicative noise on the seed LP's costs in a restart."""
+
+
+class _NoisyCosts:
+    """A :class:`CostModel` whose linear costs carry fixed multiplicative noise.
+
+    Used only to seed a restart: the LP then rounds to a different vertex (a
+    different basin for local search); the search itself uses the true costs.
+    """
+
+    def __init__(self, base: CostModel, rng: np.random.Generator) -> None:
+        self.base = base
+        n, k = base.problem.n_units, base.problem.n_territories
+        self.noise = rng.lognormal(0.0, RESTART_NOISE, size=(n, k))
+
+    def __getattr__(self, name: str):
+        return getattr(self.base, name)
+
+    def assignment_cost(self, units: np.ndarray, terrs: np.ndarray) -> np.ndarray:
+        return self.base.assignment_cost(units, terrs) * self.noise[units, terrs]
+
+
+def _restarts(
+    problem: ProblemData,
+    costs: CostModel,
+    cands: list[np.ndarray],
+    search: LocalSearch,
+    stop: str,
+    rng: np.random.Generator,
+    deadline: float,
+    report: Callable[[str, dict], None],
+) -> tuple[LocalSearch, str, int]:
+    """Re-seed from perturbed LPs until one local search ends feasible.
+
+    Local search on a seed sometimes stalls in a basin where a small band
+    violation cannot be repaired by any move it knows (a territory above one
+    band and below another, hemmed in by full neighbours). It stalls within
+    seconds, so trying other basins is cheap: the LP's costs get seeded
+    multiplicative noise (:class:`_NoisyCosts`), the rounded seed is repaired
+    and searched with the true costs. The first feasible search wins; with
+    none, the least violated one is kept. At most :data:`MAX_RESTARTS`, each
+    with an equal share of the time left (the first share is kept back for the
+    exact repair that follows). Restarts happen only when the first search
+    fails, so a plan that converges on its first seed stays deterministic.
+    """
+    best, best_stop, tried = search, stop, 0
+    for r in range(MAX_RESTARTS):
+        now = time.perf_counter()
+        if now > deadline:
+            break
+        tried = r + 1
+        # Each restart gets an equal share of the time left, so one slow basin
+        # cannot eat the others' chances.
+        budget = min(deadline, now + (deadline - now) / (MAX_RESTARTS - r + 1))
+        assign, _ = lp_seed(problem, _NoisyCosts(costs, rng), cands)
+        if problem.contiguity:
+            assign = repair_contiguity(problem, assign, costs)
+        trial = LocalSearch(problem, costs, assign, cands)
+        trial_stop = trial.run(rng, budget, progress=lambda info: report("search", info))
+        report("restart", {"restart": tried, "violation": trial.violation()})
+        if trial.violation() < best.violation() - EPS:
+            best, best_stop = trial, trial_stop
+        if best.violation() <= EPS:
+            break
+    return best, best_stop, tried
+
+
 def align(
     problem: ProblemData,
     *,
@@ -205,6 +276,20 @@ def align(
     search = LocalSearch(problem, costs, assign, cands)
     t0 = time.perf_counter()
     stop = search.run(rng, deadline, progress=lambda info: report("search", info))
+    restarts = 0
+    if search.violation() > EPS and time.perf_counter() < deadline:
+        # Exact repair first, on a third of the time left: it usually fixes a
+        # small residue quickly, and when it cannot, the restarts get the rest.
+        share = time.perf_counter() + (deadline - time.perf_counter()) / 3
+        repaired = lns_repair(search, costs, share, seed)
+        report("repair", {"feasible": repaired, "violation": search.violation()})
+        if repaired:
+            stop = search.run(rng, deadline, progress=lambda info: report("search", info))
+    if search.violation() > EPS and initial is None:
+        search, stop, restarts = _restarts(
+            problem, costs, cands, search, stop, rng, deadline, report
+        )
+    stats["restarts"] = restarts
     if search.violation() > EPS and time.perf_counter() < deadline:
         repaired = lns_repair(search, costs, deadline, seed)
         report("repair", {"feasible": repaired, "violation": search.violation()})

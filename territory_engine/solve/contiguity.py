@@ -45,7 +45,10 @@ def repair_contiguity(problem: ProblemData, assign: np.ndarray, costs: CostModel
     lock_count = np.bincount(labels, weights=(locked & ~isolated).astype(float), minlength=n_lab)
     pot = np.bincount(labels, weights=problem.unit_potential, minlength=n_lab)
     size = np.bincount(labels, minlength=n_lab)
-    size[np.unique(labels[isolated])] = -1  # never the main piece
+    # Never the main piece, however much potential an exception unit holds.
+    iso_labels = np.unique(labels[isolated])
+    size[iso_labels] = -1
+    pot[iso_labels] = -np.inf
     lab_terr = np.full(n_lab, -1)
     lab_terr[labels] = assign
     # Main piece per territory: lexicographic (locks, potential, size), ties by label.

@@ -35,7 +35,8 @@ def _roots(
     """
     roots = {}
     for t in region:
-        members = sorted(search.members[t])
+        # Roots anchor contiguity flows: units without neighbours cannot be one.
+        members = sorted(i for i in search.members[t] if search.nbrs[i])
         if not members:
             continue
         locked = [i for i in members if search.locked[i] == t]

@@ -43,7 +43,10 @@ SCALE = 1e7
 def _domains(
     problem: ProblemData, assign: np.ndarray, units: np.ndarray, region: list[int], reach: int
 ) -> dict[int, list[int]]:
-    """Territories of ``region`` each unit may take: those with a unit within ``reach`` steps."""
+    """Territories of ``region`` each unit may take: those with a unit within ``reach`` steps.
+
+    Units without neighbours may take any eligible territory of the region.
+    """
     ind, ptr = problem.adjacency.indices, problem.adjacency.indptr
     in_u = set(units.tolist())
     region_set = set(region)
@@ -62,6 +65,10 @@ def _domains(
                     queue.append(v)
         for u in dist:
             dom[u].add(t)
+    # A unit without neighbours is exempt from contiguity: any eligible territory.
+    for i in dom:
+        if ptr[i + 1] == ptr[i]:
+            dom[i] |= {t for t in region if problem.territory_group[t] == problem.unit_group[i]}
     return {
         i: sorted(d & region_set if problem.locked[i] < 0 else {int(problem.locked[i])})
         for i, d in dom.items()
@@ -258,10 +265,13 @@ def resolve_region(
     if problem.contiguity:
         ind, ptr = problem.adjacency.indices, problem.adjacency.indptr
         big = len(units) - 1
+        # Units without neighbours (locked accounts, families, relationship
+        # exceptions) are exempt from contiguity: no flow reaches them.
+        bound = {i for i in units.tolist() if ptr[i + 1] > ptr[i]}
         for t in region:
-            members = [i for i in units.tolist() if (i, t) in x]
+            members = [i for i in units.tolist() if (i, t) in x and i in bound]
             root = (roots or {}).get(t)
-            if root is None or (root, t) not in x:
+            if root is None or (root, t) not in x or root not in bound:
                 root = next((i for i in members if assign[i] == t), None)
             if root is None:
                 continue
