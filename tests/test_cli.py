@@ -21,7 +21,7 @@ import geopandas as gpd
 import pytest
 import yaml
 
-DATA_FILES = ("accounts.csv", "reps.csv", "counties.gpkg", "social_edges.csv")
+DATA_FILES = ("accounts.csv", "reps.csv", "counties.gpkg", "social_edges.csv", "places.csv")
 ROW = 5  # the spreadsheet row each accounts test breaks (the header is row 1)
 ROW_ID = "A000004"  # the account on that row
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 import geopandas as gpd
 import pandas as pd
@@ -92,9 +93,16 @@ def read_accounts(path: str | os.PathLike[str], *, layer: str | None = None) -> 
 
 
 def check_account_owners(
-    accounts: pd.DataFrame, reps: pd.DataFrame, *, accounts_file: str | os.PathLike[str]
+    accounts: pd.DataFrame,
+    reps: pd.DataFrame,
+    *,
+    accounts_file: str | os.PathLike[str],
+    removed: Iterable[str] = (),
 ) -> None:
     """Check that every account's ``current_rep_id`` is empty or a rep of `reps`.
+
+    An owner among `removed` (reps a what-if takes out) is accepted too: the
+    account keeps its old owner, so it counts as moved, and is re-assigned.
 
     Parameters
     ----------
@@ -104,6 +112,9 @@ def check_account_owners(
         As returned by :func:`~territory_engine.io.reps.read_reps`.
     accounts_file
         The accounts file, for the message.
+    removed
+        Rep ids no longer in `reps` that may still own accounts
+        (``whatif.remove_reps``).
 
     Raises
     ------
@@ -113,10 +124,11 @@ def check_account_owners(
     """
     owners = accounts["current_rep_id"]
     rep_ids = reps["rep_id"]
+    known = [*rep_ids, *removed]
     reps_file = reps.attrs.get(SOURCE_FILE_ATTR, "the reps table")
     raise_for_rows(
         accounts,
-        (owners != "") & ~is_in(owners, rep_ids),
+        (owners != "") & ~is_in(owners, known),
         file=accounts_file,
         column="current_rep_id",
         id_column="account_id",

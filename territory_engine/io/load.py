@@ -12,6 +12,7 @@ from territory_engine.io.accounts import check_account_owners, read_accounts
 from territory_engine.io.edges import check_edges, read_edges
 from territory_engine.io.reps import read_reps
 from territory_engine.io.units import locate_accounts, read_units
+from territory_engine.io.whatif import apply_whatif
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class Tables:
 
 def load_tables(scenario: Scenario) -> Tables:
     """Read accounts, reps, units (and edges), check references, place accounts in units.
+
+    Last, the scenario's ``whatif:`` reps are removed and added
+    (:func:`territory_engine.io.whatif.apply_whatif`).
 
     Raises
     ------
@@ -45,4 +49,5 @@ def load_tables(scenario: Scenario) -> Tables:
     if data.edges is not None:
         edges = read_edges(data.edges)
         edges = check_edges(edges, accounts, reps, edges_file=str(data.edges))
-    return Tables(accounts=accounts, reps=reps, units=units, edges=edges)
+    tables = Tables(accounts=accounts, reps=reps, units=units, edges=edges)
+    return apply_whatif(scenario, tables)

@@ -148,18 +148,45 @@ class QuotaResult:
     attainment: AttainmentModel | None = None
 
 
-def company_target(cfg: QuotaConfig, inputs: QuotaInputs) -> float:
+def company_target(cfg: QuotaConfig, inputs: QuotaInputs, change: float = 0.0) -> float:
     """The target ``T``.
 
     ``cfg.target`` when given; else the sum of the regional targets when they
     cover every region; else ``(1 + growth)`` × last year's total revenue.
+    A what-if's ``whatif.target_change`` ``x`` (``change``) then scales it to
+    ``T · (1 + x)``; ``x = 0`` leaves it exactly as it was. (:func:`allocate`
+    scales the region and district targets by the same factor.)
     """
     if cfg.target is not None:
-        return float(cfg.target)
-    covered = covered_total(cfg)
-    if covered is not None:
-        return covered
-    return float((1 + cfg.growth) * inputs.last_year_revenue_total)
+        base = float(cfg.target)
+    elif (covered := covered_total(cfg)) is not None:
+        base = covered
+    else:
+        base = float((1 + cfg.growth) * inputs.last_year_revenue_total)
+    return base * (1.0 + change) if change else base
+
+
+def _scaled_regions(cfg: QuotaConfig, change: float) -> QuotaConfig:
+    """``cfg`` with every region and district target times ``1 + change``."""
+    if not change or not cfg.regions:
+        return cfg
+
+    def scaled(target: float | None) -> float | None:
+        return None if target is None else float(target) * (1.0 + change)
+
+    regions = {
+        name: reg.model_copy(
+            update={
+                "target": scaled(reg.target),
+                "districts": {
+                    d: dist.model_copy(update={"target": scaled(dist.target)})
+                    for d, dist in reg.districts.items()
+                },
+            }
+        )
+        for name, reg in cfg.regions.items()
+    }
+    return cfg.model_copy(update={"regions": regions})
 
 
 def allocate_quotas(cfg: QuotaConfig, inputs: QuotaInputs) -> pd.DataFrame:
@@ -197,7 +224,7 @@ def _ramp_factors(cfg: QuotaConfig, inputs: QuotaInputs, n: int) -> tuple[np.nda
     return monthly_factors(months0, schedules), months0
 
 
-def allocate(cfg: QuotaConfig, inputs: QuotaInputs) -> QuotaResult:
+def allocate(cfg: QuotaConfig, inputs: QuotaInputs, *, target_change: float = 0.0) -> QuotaResult:
     """Quota per territory, rounded to ``cfg.rounding``, with caps, ramp and splits.
 
     Parameters
@@ -206,6 +233,9 @@ def allocate(cfg: QuotaConfig, inputs: QuotaInputs) -> QuotaResult:
         The scenario's quota section.
     inputs
         Per-territory history, potential, capacity and rep facts.
+    target_change
+        ``whatif.target_change``: every target (company, region, district) is
+        multiplied by ``1 + target_change`` (see :func:`company_target`).
 
     Returns
     -------
@@ -224,7 +254,7 @@ def allocate(cfg: QuotaConfig, inputs: QuotaInputs) -> QuotaResult:
     n = len(inputs.territory_id)
     unit = float(cfg.rounding)
     labels = _labels(inputs)
-    target = company_target(cfg, inputs)
+    target = company_target(cfg, inputs, target_change)
     S = np.asarray(inputs.history, dtype=float)
     P = np.asarray(inputs.potential, dtype=float)
     cap = np.asarray(inputs.capacity, dtype=float) if cfg.scale_by_capacity else np.ones(n)
@@ -238,7 +268,7 @@ def allocate(cfg: QuotaConfig, inputs: QuotaInputs) -> QuotaResult:
         raise ScenarioError("quota.regions needs the region key of every territory")
     keys = inputs.region_key if inputs.region_key is not None else np.full(n, "")
     region, district = territory_regions(cfg, np.asarray(keys, dtype=object), labels)
-    pool_list = pools(cfg, target, region, district)
+    pool_list = pools(_scaled_regions(cfg, target_change), target, region, district)
 
     shares = _seasonal_shares(cfg, inputs, n)
     f, months0 = _ramp_factors(cfg, inputs, n)

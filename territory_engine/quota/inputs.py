@@ -168,7 +168,7 @@ def plan_quotas(
     Parameters
     ----------
     scenario
-        The scenario (its ``quota`` section).
+        The scenario (its ``quota`` section, and ``whatif.target_change``).
     tables
         The loaded input tables.
     account_territory
@@ -189,7 +189,7 @@ def plan_quotas(
         centres,
         accounts_file=str(scenario.data.accounts),
     )
-    result = allocate(scenario.quota, inputs)
+    result = allocate(scenario.quota, inputs, target_change=scenario.whatif.target_change)
     model = attainment_model(scenario, inputs, result)
     return QuotaResult(
         quotas=result.quotas,
