@@ -27,7 +27,11 @@ from territory_engine.io.jsonio import to_json
 from territory_engine.io.load import Tables, load_tables
 from territory_engine.io.plan_folder import write_folder_atomically
 from territory_engine.metrics import ScoringInputs, scorecard
-from territory_engine.metrics.adapters import rep_account_ties, territory_compactness
+from territory_engine.metrics.adapters import (
+    relationship_inputs,
+    rep_account_ties,
+    territory_compactness,
+)
 from territory_engine.metrics.fair_share import fair_shares
 from territory_engine.plan import Plan, assignments_frame
 from territory_engine.problem.build import ProblemIndex, build_problem
@@ -94,13 +98,10 @@ def match_reps(
     rep_ids = tables.reps["rep_id"].astype(str).to_numpy()
     for t, r in zip(rows, cols, strict=True):
         reps[t] = rep_ids[r]
-    return ProblemIndex(
-        account_unit=index.account_unit,
-        unit_geo_id=index.unit_geo_id,
-        unit_group_name=index.unit_group_name,
+    return dataclasses.replace(
+        index,
         territory_rep=tuple(reps),
         rep_territory={r: t for t, r in enumerate(reps) if r},
-        exception_unit=index.exception_unit,
     )
 
 
@@ -114,6 +115,10 @@ def make_plan(
     """Build the plan tables and its scorecard from a solved alignment."""
     accounts, reps = tables.accounts, tables.reps
     account_territory = alignment.assign[index.account_unit]
+    unit_territory = alignment.assign.copy()
+    social = relationship_inputs(
+        accounts, index, account_territory, index.territory_rep, unit_territory
+    )
     assignments = assignments_frame(
         accounts["account_id"].to_numpy(),
         account_territory,
@@ -121,6 +126,7 @@ def make_plan(
         index.territory_rep,
         accounts["unit_id"].to_numpy(),
         accounts["current_rep_id"].to_numpy(),
+        social["account_kept"],
     )
     measures = list(dict.fromkeys([*problem.measure_names, "potential"]))
     values = np.column_stack(
@@ -136,7 +142,6 @@ def make_plan(
     upper = np.full_like(fair, np.inf)
     m = problem.n_measures
     lower[:, :m], upper[:, :m] = problem.lower, problem.upper
-    unit_territory = alignment.assign.copy()
     tie_rep, tie_account = rep_account_ties(tables.edges)
     inputs = ScoringInputs(
         territory_ids=list(problem.territory_ids),
@@ -156,6 +161,7 @@ def make_plan(
         account_ids=accounts["account_id"].astype(str).to_numpy(),
         tie_rep=tie_rep,
         tie_account=tie_account,
+        **social,
     )
     # Quotas (issue 4): method, regional pools, caps, ramp, seasonality; then the scorecard
     # with expected attainment.
@@ -370,7 +376,9 @@ def write_plan(folder: Path, plan: Plan, card: dict, tables: Tables, scenario: S
     rep_info = rep_attributes(tables.reps, plan.territories)
     account_info.to_csv(folder / "accounts.csv", index=False, lineterminator="\n")
     rep_info.to_csv(folder / "reps.csv", index=False, lineterminator="\n")
-    acc = account_info.merge(plan.assignments[["account_id", "territory_id", "rep_id", "moved"]])
+    acc = account_info.merge(
+        plan.assignments[["account_id", "territory_id", "rep_id", "moved", "kept_for_relationship"]]
+    )
     m = render_plan_map(
         plan.geometry,
         acc,

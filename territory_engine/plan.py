@@ -15,6 +15,7 @@ ASSIGNMENT_COLUMNS = [
     "unit_id",
     "previous_rep_id",
     "moved",
+    "kept_for_relationship",
 ]
 
 
@@ -61,11 +62,15 @@ def assignments_frame(
     territory_rep: tuple[str, ...],
     account_geo_unit: np.ndarray,
     previous_rep: np.ndarray,
+    kept: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The ``assignments.csv`` table.
 
     ``moved`` is true when the account had an owner last year and the new
     owner differs (a new account never counts as moved).
+    ``kept_for_relationship`` is true when the account stays with a rep who
+    knows it, outside the territory covering its county (see
+    :func:`territory_engine.metrics.adapters.relationship_inputs`).
     """
     rep = np.asarray(territory_rep, dtype=object)[account_territory].astype(str)
     prev = np.asarray(previous_rep).astype(str)
@@ -77,5 +82,8 @@ def assignments_frame(
             "unit_id": np.asarray(account_geo_unit).astype(str),
             "previous_rep_id": prev,
             "moved": (prev != "") & (prev != rep),
+            "kept_for_relationship": np.zeros(len(rep), dtype=bool)
+            if kept is None
+            else np.asarray(kept, dtype=bool),
         }
     )[ASSIGNMENT_COLUMNS]

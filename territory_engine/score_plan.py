@@ -46,7 +46,11 @@ from territory_engine.io.load import Tables, load_tables
 from territory_engine.io.plan_folder import write_folder_atomically
 from territory_engine.io.tables import check_ids, is_in, raise_for_rows, read_table, row_number
 from territory_engine.metrics import ScoringInputs, quota_section, scorecard
-from territory_engine.metrics.adapters import rep_account_ties, territory_compactness
+from territory_engine.metrics.adapters import (
+    relationship_inputs,
+    rep_account_ties,
+    territory_compactness,
+)
 from territory_engine.metrics.fair_share import fair_shares
 from territory_engine.metrics.scorecard import pieces_through_empty_units
 from territory_engine.problem.build import ACCOUNT_COUNT, ProblemIndex, build_problem
@@ -399,6 +403,9 @@ def scoring_inputs(
         account_ids=accounts["account_id"].astype(str).to_numpy(),
         tie_rep=tie_rep,
         tie_account=tie_account,
+        **relationship_inputs(
+            accounts, index, plan.account_territory, plan.territory_rep, unit_territory
+        ),
     )
     return inputs, split
 

@@ -29,6 +29,7 @@ EXPECTED_ASSIGNMENT_COLUMNS = [
     "unit_id",
     "previous_rep_id",
     "moved",
+    "kept_for_relationship",
 ]
 BALANCED = ("potential", "workload_hours")
 

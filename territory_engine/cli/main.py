@@ -9,9 +9,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from territory_engine.cli import partition_cmd, quota_cmd, validate_cmd, views_cmd
+from territory_engine.cli import (
+    partition_cmd,
+    plans_cmd,
+    quota_cmd,
+    scenario_cmd,
+    sweep_cmd,
+    validate_cmd,
+    views_cmd,
+)
 from territory_engine.cli.errors import EXIT_INFEASIBLE, user_errors
-from territory_engine.errors import InfeasibleError, ScenarioError
+from territory_engine.errors import InfeasibleError, InputError, ScenarioError
 
 app = typer.Typer(
     add_completion=False,
@@ -26,6 +34,9 @@ partition_cmd.register(app)
 validate_cmd.register(app)
 views_cmd.register(app)
 quota_cmd.register(app)
+scenario_cmd.register(app)
+plans_cmd.register(app)
+sweep_cmd.register(app)
 
 
 @app.callback()
@@ -107,11 +118,24 @@ def run(
         float | None, typer.Option(help="Override solver.time_limit (s).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            help="Plan store to record the run in (default: output.store, else "
+            "plans.sqlite beside the plan folder).",
+        ),
+    ] = None,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not record the run in a plan store.")
+    ] = False,
 ) -> None:
-    """Run SCENARIO and write its plan folder."""
+    """Run SCENARIO, write its plan folder and record it in the plan store."""
     from territory_engine.config import load_scenario
     from territory_engine.pipeline import run_scenario
 
+    if store is not None and no_store:
+        raise InputError("give --store or --no-store, not both")
     sc = load_scenario(scenario)
     overrides = {}
     if seed is not None:
@@ -127,11 +151,25 @@ def run(
         # impossible band) still say which scenario they come from.
         raise type(exc)(f"{scenario}: {exc}") from None
     Console().print(_summary(result))
+    if not no_store:
+        _record(result.plan_dir, store or sc.output.store)
     if not result.alignment.feasible:
         console.print("[red]The plan does not meet every hard rule:[/]")
         for v in result.alignment.violations[:20]:
             console.print(f"  - {v}")
         raise SystemExit(EXIT_INFEASIBLE)
+
+
+def _record(plan_dir: Path, store: Path | None) -> None:
+    """Record the plan folder in the plan store (infeasible plans too) and say so."""
+    from territory_engine.store import PlanStore, StoreError, default_store_path
+
+    path = Path(store) if store is not None else default_store_path(plan_dir)
+    try:
+        plan_id = PlanStore(path).record_folder(plan_dir)
+    except StoreError as exc:
+        raise StoreError(f"the plan was written to {plan_dir} but not recorded: {exc}") from None
+    console.print(f"recorded as plan {plan_id} in {path}", soft_wrap=True)
 
 
 def main() -> None:

@@ -23,23 +23,35 @@ def register(app: typer.Typer) -> None:
 
 
 def compare(
-    plan_a: Annotated[Path, typer.Argument(help="Plan folder A (the reference).")],
-    plan_b: Annotated[Path, typer.Argument(help="Plan folder B (compared with A).")],
+    plan_a: Annotated[
+        Path, typer.Argument(help="Plan folder A (the reference), or a stored plan id.")
+    ],
+    plan_b: Annotated[
+        Path, typer.Argument(help="Plan folder B (compared with A), or a stored plan id.")
+    ],
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Folder to write (default: compare-A-vs-B)."),
     ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="Plan store for plan ids (default: out/plans.sqlite)."),
+    ] = None,
 ) -> None:
     """Compare two plans: synchronised maps, fairness deltas, moves and per-rep changes.
 
+    PLAN_A and PLAN_B are plan folders or ids (or id prefixes) of the plan store.
     Writes compare.html, moves.csv and rep_deltas.csv into the output folder, which is
     replaced as a whole once complete.
     """
+    from territory_engine.cli.plans_cmd import resolve_plan_argument
     from territory_engine.compare import moved_accounts, rep_deltas, scorecard_deltas
     from territory_engine.io.plan_folder import write_folder_atomically
     from territory_engine.plan_reader import read_plan_folder
     from territory_engine.render.compare_page import render_compare
 
+    plan_a, name_a = resolve_plan_argument(plan_a, store)
+    plan_b, name_b = resolve_plan_argument(plan_b, store)
     a, b = read_plan_folder(plan_a), read_plan_folder(plan_b)
     measures = list(dict.fromkeys([*a.measures, *b.measures]))
     measures = [m for m in measures if m in a.measures and m in b.measures]
@@ -49,9 +61,7 @@ def compare(
     deltas = rep_deltas(a.territories, b.territories, a.quotas, b.quotas, measures)
     fairness = scorecard_deltas(a.scorecard, b.scorecard)
     page = render_compare(a, b, moves=moves, deltas=deltas, fairness=fairness, measures=measures)
-    target = output or Path(
-        f"compare-{Path(plan_a).resolve().name}-vs-{Path(plan_b).resolve().name}"
-    )
+    target = output or Path(f"compare-{name_a}-vs-{name_b}")
 
     def write(folder: Path) -> None:
         (folder / "compare.html").write_text(page, encoding="utf-8")

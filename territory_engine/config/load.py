@@ -12,10 +12,12 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from territory_engine.config.scenario import Scenario
+from territory_engine.config.whatif import absolutise_whatif, expand_lock_accounts
 from territory_engine.errors import ScenarioError, did_you_mean
 
 PATH_KEYS = {("data", "accounts"), ("data", "reps"), ("data", "units"), ("data", "edges")}
-PATH_KEYS |= {("output", "folder")}
+PATH_KEYS |= {("data", "places")}
+PATH_KEYS |= {("output", "folder"), ("output", "store")}
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -61,6 +63,7 @@ def _absolutise(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
         block = out.get(section)
         if isinstance(block, dict) and isinstance(block.get(key), str):
             block[key] = str((base_dir / block[key]).resolve())
+    absolutise_whatif(out, base_dir)
     return out
 
 
@@ -151,7 +154,8 @@ def load_scenario(path: str | Path) -> Scenario:
     Returns
     -------
     Scenario
-        The validated scenario with absolute paths.
+        The validated scenario with absolute paths, ``whatif.lock_accounts``
+        expanded into ``constraints.locks``.
 
     Raises
     ------
@@ -164,11 +168,11 @@ def load_scenario(path: str | Path) -> Scenario:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(_explain(exc, path)) from None
-    for name in ("accounts", "reps", "units", "edges"):
+    for name in ("accounts", "reps", "units", "edges", "places"):
         file = getattr(scenario.data, name)
         if file is not None and not Path(file).exists():
             raise ScenarioError(f"{path}: data.{name} file not found: {file}")
-    return scenario
+    return expand_lock_accounts(scenario, source=path)
 
 
 def scenario_hash(scenario: Scenario) -> str:

@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from territory_engine.config.whatif import WhatIfConfig
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -29,6 +31,9 @@ class DataConfig(_Strict):
     units_layer: str | None = None
     unit_id_column: str = "unit_id"
     edges: Path | None = None
+    places: Path | None = Field(
+        None, description="gazetteer (name, state, lat, lon) for whatif.add_reps cities"
+    )
     snap_km: float = Field(0.0, ge=0.0, description="accounts this close outside a unit join it")
 
 
@@ -72,11 +77,44 @@ class BandConfig(_Strict):
 
 
 class ObjectiveConfig(_Strict):
-    """Weights of the objective terms (each term is normalised, see ``solve``)."""
+    """Weights of the objective terms (each term is normalised, see ``solve``).
+
+    ``relationships`` rewards giving an account to a rep close to it in the
+    relationship graph (see :mod:`territory_engine.social.proximity`).
+    ``mode: social`` lets proximity dominate: the relationship weight is at
+    least 1, travel and compactness count only as tie-breaks (their weights are
+    multiplied by :data:`SOCIAL_TIE_BREAK`), and accounts with a close rep may
+    leave their county to follow that rep (``relationships.follow_min_proximity``
+    defaults to 0.5).
+    """
 
     travel: float = Field(1.0, ge=0.0)
     compactness: float = Field(0.0, ge=0.0)
     disruption: float = Field(0.0, ge=0.0)
+    relationships: float = Field(0.0, ge=0.0)
+    mode: Literal["standard", "social"] = "standard"
+
+
+SOCIAL_TIE_BREAK = 0.01
+"""In ``objective.mode: social``, the factor on the travel and compactness weights."""
+
+
+class RelationshipsConfig(_Strict):
+    """How the relationship graph (``data.edges``) is scored and used.
+
+    ``decay`` is the discount per hop beyond a direct tie in the proximity
+    score; ``top`` how many reps are scored per account. With
+    ``follow_min_proximity`` set, an account whose closest eligible rep scores
+    at least that much becomes a unit of its own, exempt from contiguity (like
+    a locked account), so that it may stay with that rep outside the rep's
+    geography; the objective decides whether it does. ``null``: accounts move
+    with their county (the default, except in ``objective.mode: social``,
+    where it defaults to 0.5).
+    """
+
+    decay: float = Field(0.5, ge=0.0, lt=1.0)
+    top: int = Field(5, ge=1)
+    follow_min_proximity: float | None = Field(None, gt=0.0, le=1.0)
 
 
 class LockConfig(_Strict):
@@ -286,6 +324,9 @@ class OutputConfig(_Strict):
 
     folder: Path = Path("out/plan")
     tiles: str | None = None
+    store: Path | None = Field(
+        None, description="plan store file (default: plans.sqlite beside the plan folder)"
+    )
 
 
 class Scenario(_Strict):
@@ -302,13 +343,37 @@ class Scenario(_Strict):
         True, description="a rep's bands scale with capacity_fte (a 0.5 FTE rep carries half)"
     )
     objective: ObjectiveConfig = ObjectiveConfig()
+    relationships: RelationshipsConfig = RelationshipsConfig()
     constraints: ConstraintsConfig = ConstraintsConfig()
     quota: QuotaConfig = QuotaConfig()
     solver: SolverConfig = SolverConfig()
     output: OutputConfig = OutputConfig()
+    whatif: WhatIfConfig = WhatIfConfig()
 
     @model_validator(mode="after")
     def _some_measure(self) -> Scenario:
         if not self.balance:
             raise ValueError("balance needs at least one measure")
         return self
+
+    @model_validator(mode="after")
+    def _relationships_need_edges(self) -> Scenario:
+        wants = self.objective.relationships > 0 or self.objective.mode == "social"
+        if wants and self.data.edges is None:
+            raise ValueError(
+                "objective.relationships and objective.mode 'social' need a relationship "
+                "graph: set data.edges"
+            )
+        if wants and self.territories.mode == "count":
+            raise ValueError(
+                "objective.relationships and objective.mode 'social' need one territory per "
+                "rep (territories.mode 'per_rep'): with free centres no rep is known while solving"
+            )
+        return self
+
+    def follow_min_proximity(self) -> float | None:
+        """The effective ``relationships.follow_min_proximity`` (0.5 in social mode)."""
+        given = self.relationships.follow_min_proximity
+        if given is None and self.objective.mode == "social":
+            return 0.5
+        return given

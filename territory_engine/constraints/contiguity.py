@@ -4,7 +4,8 @@ The plan's ``units.csv`` says which territory holds each (unit, segment) —
 including units without accounts, which connect territories on the map. The
 unit graph is rebuilt here from the polygons (queen adjacency, islands joined
 to their nearest unit, as documented), and every account must lie in a unit
-its territory holds (locked accounts are exceptions to geography).
+its territory holds (locked accounts, kept families and accounts following a
+relationship, ``relationships.follow_min_proximity``, are exceptions to geography).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from territory_engine.constraints import families
 from territory_engine.constraints.view import PlanView
 from territory_engine.geo.adjacency import join_islands, polygon_adjacency
 from territory_engine.geo.pieces import pieces_per_territory
+from territory_engine.problem.build import relationship_followers
 
 MAX_LISTED = 10
 
@@ -51,9 +53,11 @@ def check(view: PlanView) -> list[str]:
         (u, s): t
         for u, s, t in zip(table["unit_id"], table["segment"], table["territory_id"], strict=True)
     }
-    # Locked accounts and kept families are exceptions to geography.
+    # Locked accounts, kept families and accounts following a relationship are
+    # exceptions to geography.
     locked = {lk.account for lk in view.scenario.constraints.locks if lk.account}
     locked |= set(families.family_members(view))
+    locked |= relationship_followers(view.scenario, view.tables)
     acc = view.accounts
     layer = acc["segment"] if view.scenario.territories.eligibility == "segment" else "all"
     bad = []

@@ -46,3 +46,70 @@ def territory_compactness(
     by_id = dict(zip(projected[id_column].astype(str), projected.geometry, strict=True))
     polygons = [by_id.get(str(t)) for t in territory_ids]
     return compactness_stats([str(t) for t in territory_ids], polygons)
+
+
+def relationship_inputs(
+    accounts: pd.DataFrame,
+    index,
+    account_territory: np.ndarray,
+    territory_rep: Sequence[str],
+    unit_territory: np.ndarray,
+) -> dict[str, np.ndarray | None]:
+    """Per-account relationship arrays of a plan, for the scorecard's inputs.
+
+    Parameters
+    ----------
+    accounts
+        The accounts table (``account_id``, ``parent_account_id``).
+    index
+        The :class:`~territory_engine.problem.build.ProblemIndex` of the plan's problem.
+    account_territory
+        (N,) territory index of each account.
+    territory_rep
+        (k,) rep id of each territory.
+    unit_territory
+        (n,) territory of each problem unit.
+
+    Returns
+    -------
+    dict
+        ``account_proximity`` (proximity of each account to its new rep, ``None``
+        without a relationship graph), ``account_kept`` (the account follows a
+        relationship: it is a ``relationship`` exception unit whose rep is not
+        the one covering its county in its segment layer, ``None`` when there
+        are no such units) and ``account_family`` (top-level parent).
+    """
+    from territory_engine.problem.build import top_parent
+
+    ids = accounts["account_id"].astype(str).to_numpy()
+    new_rep = np.asarray(territory_rep, dtype=object)[account_territory].astype(str)
+    out: dict[str, np.ndarray | None] = {
+        "account_proximity": None,
+        "account_kept": None,
+        "account_family": top_parent(accounts).astype(str).to_numpy()
+        if "parent_account_id" in accounts.columns
+        else None,
+    }
+    if index.proximity is not None:
+        out["account_proximity"] = index.proximity.pairs(new_rep, ids)
+    kind = index.exception_kind
+    if kind is not None and (kind == "relationship").any():
+        unit = index.account_unit
+        follows = kind[unit] == "relationship"
+        layer = {
+            (g, s): u
+            for u, (g, s, exc) in enumerate(
+                zip(index.unit_geo_id, index.unit_group_name, index.exception_unit, strict=True)
+            )
+            if not exc
+        }
+        home = np.array(
+            [
+                layer.get((index.unit_geo_id[u], index.unit_group_name[u]), -1) if f else -1
+                for u, f in zip(unit, follows, strict=True)
+            ],
+            dtype=int,
+        )
+        county_territory = np.where(home >= 0, unit_territory[np.maximum(home, 0)], -1)
+        out["account_kept"] = follows & (county_territory != account_territory)
+    return out

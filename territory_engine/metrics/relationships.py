@@ -78,3 +78,69 @@ def relationship_retention(
         "ties_kept_share": share(prev_tie & new_tie, prev_tie),
         "ties_broken": int((prev_tie & ~new_tie).sum()),
     }
+
+
+def proximity_summary(
+    proximity: np.ndarray, potential: np.ndarray, kept: np.ndarray | None = None
+) -> dict:
+    """Mean proximity of accounts to their new rep (see :mod:`territory_engine.social`).
+
+    Parameters
+    ----------
+    proximity
+        (N,) proximity in [0, 1] of each account to its new rep.
+    potential
+        (N,) potential of each account.
+    kept
+        (N,) true for accounts kept with a rep for a relationship, outside the
+        territory that covers their county; ``None`` when not tracked.
+
+    Returns
+    -------
+    dict
+        ``mean_proximity`` (over accounts), ``potential_weighted_proximity``,
+        ``accounts_with_proximity_share`` (proximity > 0: a direct or indirect
+        tie) and, with ``kept``, ``kept_for_relationship`` (a count).
+    """
+    x = np.asarray(proximity, dtype=float)
+    p = np.asarray(potential, dtype=float)
+    out = {
+        "mean_proximity": float(x.mean()) if len(x) else 0.0,
+        "potential_weighted_proximity": float(np.average(x, weights=p)) if p.sum() > 0 else 0.0,
+        "accounts_with_proximity_share": float((x > 0).mean()) if len(x) else 0.0,
+    }
+    if kept is not None:
+        out["kept_for_relationship"] = int(np.sum(kept))
+    return out
+
+
+def family_split(family: np.ndarray, rep: np.ndarray) -> dict:
+    """How many account families (same top-level parent) are split between reps.
+
+    Parameters
+    ----------
+    family
+        (N,) top-level parent id of each account (its own id when it has none).
+    rep
+        (N,) the account's new rep.
+
+    Returns
+    -------
+    dict
+        ``families`` (families of two or more accounts), ``families_split``
+        (of those, with more than one rep) and ``accounts_in_split_families``.
+    """
+    fam = np.asarray(family).astype(str)
+    if len(fam) == 0:
+        return {"families": 0, "families_split": 0, "accounts_in_split_families": 0}
+    pairs = np.unique(np.char.add(np.char.add(fam, "\x1f"), np.asarray(rep).astype(str)))
+    fam_of_pair = np.array([p.split("\x1f", 1)[0] for p in pairs])
+    names, reps_per = np.unique(fam_of_pair, return_counts=True)
+    names_all, size = np.unique(fam, return_counts=True)
+    multi = set(names_all[size > 1].tolist())
+    split = set(names[reps_per > 1].tolist())
+    return {
+        "families": len(multi),
+        "families_split": len(split),
+        "accounts_in_split_families": int(np.isin(fam, list(split)).sum()),
+    }

@@ -24,7 +24,11 @@ from territory_engine.metrics.kernels import (
     measure_balance,
     per_group_mean_max,
 )
-from territory_engine.metrics.relationships import relationship_retention
+from territory_engine.metrics.relationships import (
+    family_split,
+    proximity_summary,
+    relationship_retention,
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,12 @@ class ScoringInputs:
         (N,) account ids, or ``None``; needed for relationship retention.
     tie_rep, tie_account
         (E,) rep–account edges of the relationship graph, or ``None``.
+    account_proximity
+        (N,) proximity of each account to its new rep, or ``None``.
+    account_kept
+        (N,) accounts kept with a rep for a relationship, or ``None``.
+    account_family
+        (N,) top-level parent of each account, or ``None``.
     """
 
     territory_ids: list[str]
@@ -80,6 +90,9 @@ class ScoringInputs:
     account_ids: np.ndarray | None = None
     tie_rep: np.ndarray | None = None
     tie_account: np.ndarray | None = None
+    account_proximity: np.ndarray | None = None
+    account_kept: np.ndarray | None = None
+    account_family: np.ndarray | None = None
 
 
 def account_travel_km(inputs: ScoringInputs) -> np.ndarray:
@@ -146,7 +159,9 @@ def scorecard(
         :func:`~territory_engine.metrics.attainment.attainment_summary`) when
         quotas are given, ``relationships``
         (:func:`~territory_engine.metrics.relationships.relationship_retention`)
-        when ties are given, and ``territories`` (the per-territory table as records).
+        when ties are given (with ``proximity_summary`` when proximity is given),
+        ``families`` (:func:`~territory_engine.metrics.relationships.family_split`)
+        when families are given, and ``territories`` (the per-territory table as records).
     """
     table = territory_table(inputs)
     card: dict = {
@@ -193,6 +208,14 @@ def scorecard(
             pot,
             inputs.tie_rep,
             inputs.tie_account,
+        )
+        if inputs.account_proximity is not None:
+            card["relationships"].update(
+                proximity_summary(inputs.account_proximity, pot, inputs.account_kept)
+            )
+    if inputs.account_family is not None:
+        card["families"] = family_split(
+            inputs.account_family, np.asarray(inputs.rep_ids)[inputs.account_territory]
         )
     card["territories"] = table.replace({np.inf: None}).to_dict(orient="records")
     return card

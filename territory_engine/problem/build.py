@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from territory_engine.config.scenario import Scenario
+from territory_engine.config.scenario import SOCIAL_TIE_BREAK, Scenario
 from territory_engine.errors import InfeasibleError, ScenarioError, did_you_mean
 from territory_engine.geo.adjacency import join_islands, polygon_adjacency
 from territory_engine.io.load import Tables
 from territory_engine.problem.data import ProblemData
+from territory_engine.social import Proximity, proximity, tie_matrices
 
 ACCOUNT_COUNT = "accounts"
 """Name of the built-in measure that counts accounts."""
@@ -48,7 +49,12 @@ class ProblemIndex:
     rep_territory
         rep id -> territory index.
     exception_unit
-        (n,) true for units that hold one locked account outside the geography.
+        (n,) true for units that leave the geography (a locked account, a
+        family spread over several units, an account following a relationship).
+    exception_kind
+        (n,) ``""`` for geo units, else ``"account"``, ``"family"`` or ``"relationship"``.
+    proximity
+        Rep–account proximity scores when the scenario has a relationship graph.
     """
 
     account_unit: np.ndarray
@@ -57,6 +63,8 @@ class ProblemIndex:
     territory_rep: tuple[str, ...]
     rep_territory: dict[str, int]
     exception_unit: np.ndarray
+    exception_kind: np.ndarray | None = None
+    proximity: Proximity | None = None
 
 
 def _groups(scenario: Scenario, tables: Tables) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -127,7 +135,13 @@ def build_problem(scenario: Scenario, tables: Tables) -> tuple[ProblemData, Prob
     # corridor to it) into the rep's territory.
     n_layered = n_groups * n_geo
     account_unit = acc_group * n_geo + acc_geo
-    exceptions = exception_groups(scenario, accounts, account_unit)
+    prox = scenario_proximity(scenario, tables, acc_group, rep_group)
+    follow = None
+    threshold = scenario.follow_min_proximity()
+    if prox is not None and threshold is not None:
+        best, _ = prox.best()
+        follow = np.flatnonzero(best >= threshold)
+    exceptions = exception_groups(scenario, accounts, account_unit, follow)
     n = n_layered + len(exceptions)
     leads = np.array([lead for lead, _, _ in exceptions], dtype=int)
     for e, (_, rows, _) in enumerate(exceptions):
@@ -237,9 +251,16 @@ def build_problem(scenario: Scenario, tables: Tables) -> tuple[ProblemData, Prob
         dense_best = owned_potential[rows_with].toarray() + 1e-9 * owned_count[rows_with].toarray()
         current[rows_with] = np.argmax(dense_best, axis=1)
 
+    affinity = None
+    if prox is not None and scenario.territories.mode == "per_rep":
+        affinity = _affinity(prox, rep_territory, account_unit, potential, n, k)
+
     total_p = float(potential.sum())
     cons = scenario.constraints
     obj = scenario.objective
+    # Social mode: proximity dominates, geography only breaks ties.
+    geo_factor = SOCIAL_TIE_BREAK if obj.mode == "social" else 1.0
+    w_rel = max(obj.relationships, 1.0) if obj.mode == "social" else obj.relationships
     problem = ProblemData(
         unit_ids=np.array(
             [f"{geo_ids[unit_geo[i]]}|{group_names[unit_group[i]]}" for i in range(n_layered)]
@@ -270,11 +291,13 @@ def build_problem(scenario: Scenario, tables: Tables) -> tuple[ProblemData, Prob
         if cons.max_moved_accounts is None
         else cons.max_moved_accounts * len(accounts),
         objective_weights={
-            "travel": obj.travel,
-            "compactness": obj.compactness,
+            "travel": obj.travel * geo_factor,
+            "compactness": obj.compactness * geo_factor,
             "disruption": obj.disruption,
+            "relationships": w_rel if affinity is not None else 0.0,
         },
         group_names=tuple(group_names),
+        affinity=affinity,
     )
     index = ProblemIndex(
         account_unit=account_unit,
@@ -283,8 +306,70 @@ def build_problem(scenario: Scenario, tables: Tables) -> tuple[ProblemData, Prob
         territory_rep=territory_rep,
         rep_territory=rep_territory,
         exception_unit=np.arange(n) >= n_layered,
+        exception_kind=np.array(
+            [""] * n_layered + [kind for _, _, kind in exceptions], dtype=object
+        ),
+        proximity=prox,
     )
     return problem, index
+
+
+def relationship_followers(scenario: Scenario, tables: Tables) -> set[str]:
+    """Ids of the accounts exempt from geography to follow a relationship.
+
+    Those whose closest eligible rep scores at least the scenario's effective
+    ``relationships.follow_min_proximity`` (none when it is off). The
+    validator calls this on the scenario and tables alone.
+    """
+    threshold = scenario.follow_min_proximity()
+    if threshold is None or tables.edges is None:
+        return set()
+    _, acc_group, rep_group = _groups(scenario, tables)
+    prox = scenario_proximity(scenario, tables, acc_group, rep_group)
+    best, _ = prox.best()
+    ids = tables.accounts["account_id"].astype(str).to_numpy()
+    return set(ids[best >= threshold].tolist())
+
+
+def scenario_proximity(
+    scenario: Scenario, tables: Tables, acc_group: np.ndarray, rep_group: np.ndarray
+) -> Proximity | None:
+    """Rep–account proximity of the scenario's relationship graph, eligible pairs only.
+
+    Scores of a rep for an account of another eligibility group are dropped
+    before the strongest ``relationships.top`` are kept, so "the closest rep"
+    is always one that may own the account. ``None`` without ``data.edges``.
+    """
+    if tables.edges is None:
+        return None
+    ties = tie_matrices(
+        tables.edges,
+        tables.reps["rep_id"].astype(str).to_numpy(),
+        tables.accounts["account_id"].astype(str).to_numpy(),
+    )
+    cfg = scenario.relationships
+    return proximity(
+        ties, decay=cfg.decay, top=cfg.top, rep_group=rep_group, account_group=acc_group
+    )
+
+
+def _affinity(
+    prox: Proximity,
+    rep_territory: dict[str, int],
+    account_unit: np.ndarray,
+    potential: np.ndarray,
+    n: int,
+    k: int,
+) -> sp.csr_matrix:
+    """(n, k) ``Σ_{a in unit} potential_a · proximity(rep of t, a)``."""
+    m = prox.matrix.tocoo()
+    terr = np.array([rep_territory.get(r, -1) for r in prox.rep_ids], dtype=int)[m.row]
+    ok = terr >= 0
+    out = sp.csr_matrix(
+        (potential[m.col[ok]] * m.data[ok], (account_unit[m.col[ok]], terr[ok])), shape=(n, k)
+    )
+    out.sum_duplicates()
+    return out
 
 
 def top_parent(accounts: pd.DataFrame) -> pd.Series:
@@ -306,7 +391,10 @@ def top_parent(accounts: pd.DataFrame) -> pd.Series:
 
 
 def exception_groups(
-    scenario: Scenario, accounts: pd.DataFrame, account_unit: np.ndarray
+    scenario: Scenario,
+    accounts: pd.DataFrame,
+    account_unit: np.ndarray,
+    follow: np.ndarray | None = None,
 ) -> list[tuple[int, np.ndarray, str]]:
     """Accounts that leave the geography as units of their own: ``(lead row, rows, kind)``.
 
@@ -315,6 +403,9 @@ def exception_groups(
       parent: the whole family goes to one rep, of the parent's segment.
     * An account named by an account lock becomes a unit of its own (unless
       its family already is one).
+    * An account in ``follow`` (rows whose closest eligible rep is at least
+      ``relationships.follow_min_proximity`` close) becomes a unit of its own
+      (unless it already is in one), free to stay with that rep.
 
     Such units have no neighbours, so contiguity does not apply to them.
     """
@@ -334,6 +425,9 @@ def exception_groups(
         {pos[lk.account] for lk in scenario.constraints.locks if lk.account in pos} - taken
     )
     out += [(r, np.array([r]), "account") for r in locked]
+    if follow is not None:
+        taken.update(locked)
+        out += [(int(r), np.array([int(r)]), "relationship") for r in follow if r not in taken]
     return out
 
 

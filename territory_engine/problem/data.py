@@ -59,7 +59,8 @@ class ProblemData:
     max_moved_potential, max_moved_accounts
         Absolute caps on potential / accounts changing owner, or ``None``.
     objective_weights
-        ``{"travel", "compactness", "disruption"}`` weights (terms normalised).
+        ``{"travel", "compactness", "disruption", "relationships"}`` weights
+        (terms normalised; a missing key weighs 0).
     group_names
         Names of the eligibility groups, for messages.
     planar
@@ -68,6 +69,10 @@ class ProblemData:
     travel_power
         Exponent of distance in the travel term: 1 for travel (Hess et al.'s
         potential-weighted distance), 2 for the moment of inertia.
+    affinity
+        (n, k) sparse CSR or ``None``: ``Σ_{a in unit i} potential_a ·
+        proximity(rep of t, a)``, the potential the rep of ``t`` is close to
+        in unit ``i`` (see :mod:`territory_engine.social.proximity`).
     """
 
     unit_ids: np.ndarray
@@ -97,6 +102,7 @@ class ProblemData:
     group_names: tuple[str, ...] = ("all",)
     planar: bool = False
     travel_power: float = 1.0
+    affinity: sp.csr_matrix | None = None
 
     @property
     def n_units(self) -> int:

@@ -39,10 +39,20 @@ def diagnose(problem: ProblemData) -> list[str]:
                     / max(problem.lower[terr, j].mean() + problem.upper[terr, j].mean(), 1e-12)
                     * 2
                 )
+                uid = str(problem.unit_ids[i])
+                if uid.startswith("family "):
+                    who = f"the family of {uid.removeprefix('family ')}"
+                    fix = (
+                        "a family goes to one rep: raise the tolerance or set "
+                        "constraints.keep_families: false"
+                    )
+                else:
+                    who = f"unit {uid}"
+                    fix = "use a finer geography or raise the tolerance"
                 out.append(
-                    f"unit {problem.unit_ids[i]} alone holds {name} {problem.weights[i, j]:,.0f}, "
+                    f"{who} alone holds {name} {problem.weights[i, j]:,.0f}, "
                     f"{ratio:.1f}x the per-territory target and above every band's high "
-                    f"({hi_max[j]:,.0f}); use a finer geography or raise the tolerance"
+                    f"({hi_max[j]:,.0f}); {fix}"
                 )
             low_sum = problem.lower[terr, j].sum()
             high_sum = problem.upper[terr, j].sum()

@@ -74,6 +74,10 @@ UNASSIGNED_COLOR = "#8c8c8c"
 #: Ring of accounts that change territory in this plan; also used on clusters holding one.
 MOVED_COLOR = "#e8590c"
 
+#: Dotted ring of accounts kept with a rep for a relationship: violet, apart from the
+#: orange of moves and from the territory palette's mid tones.
+KEPT_COLOR = "#7b2cbf"
+
 #: Fill of rep home markers: dark, so it reads on every palette colour.
 REP_HOME_COLOR = "#222222"
 

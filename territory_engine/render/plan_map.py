@@ -49,6 +49,7 @@ from territory_engine.render.assets import (
     inline_assets,
 )
 from territory_engine.render.colors import (
+    KEPT_COLOR,
     MOVED_COLOR,
     OUT_OF_BAND_BORDER,
     REP_HOME_COLOR,
@@ -89,6 +90,10 @@ ACCOUNT_COLUMNS: tuple[str, ...] = (
     "potential",
     "moved",
 )
+#: Optional account column: the account stays with a rep who knows it, outside the
+#: territory covering its county (``objective.mode: social`` or
+#: ``relationships.follow_min_proximity``).
+KEPT_COLUMN = "kept_for_relationship"
 #: Columns ``reps`` must have (``segment`` and ``territory_id`` are used when present).
 REP_COLUMNS: tuple[str, ...] = ("rep_id", "name", "home_lat", "home_lon")
 
@@ -134,6 +139,7 @@ _CSS = (
 .te-dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%;
   margin-right: 6px; vertical-align: -1px; background: #4e79a7; border: 1px solid #333; }
 .te-dot-moved { width: 10px; height: 10px; border: 3px solid __MOVED__; box-shadow: none; }
+.te-dot-kept { width: 10px; height: 10px; border: 3px dotted __KEPT__; box-shadow: none; }
 .te-rep { width: 10px; height: 10px; background: __REP__; border: 2px solid #fff;
   transform: rotate(45deg); box-shadow: 0 0 0 1px __REP__; }
 .te-rep-key { display: inline-block; margin: 0 8px 0 2px; vertical-align: -1px; }
@@ -152,6 +158,7 @@ _CSS = (
 </style>
 """.replace("__OOB__", OUT_OF_BAND_BORDER)
     .replace("__MOVED__", MOVED_COLOR)
+    .replace("__KEPT__", KEPT_COLOR)
     .replace("__REP__", REP_HOME_COLOR)
 )
 
@@ -175,7 +182,8 @@ function (cluster) {
 """
 
 # One marker per account, built in the browser from a compact row:
-# [lat, lon, name, account_id, potential, moved (0/1), territory index, rep index].
+# [lat, lon, name, account_id, potential, moved (0/1), territory index, rep index,
+#  kept for a relationship (0/1)].
 # Labels are HTML-escaped in Python, so they can go into innerHTML as they are.
 _ACCOUNT_CALLBACK_JS = """
 (function () {
@@ -184,10 +192,12 @@ _ACCOUNT_CALLBACK_JS = """
     return function (row) {
         var t = row[6] >= 0 ? T[row[6]] : null;
         var moved = row[5] === 1;
+        var kept = row[8] === 1;
         var marker = L.circleMarker([row[0], row[1]], {
-            radius: moved ? 7 : 5,
-            color: moved ? '__MOVED_COLOR__' : '#333333',
-            weight: moved ? 3 : 1,
+            radius: moved || kept ? 7 : 5,
+            color: kept ? '__KEPT_COLOR__' : (moved ? '__MOVED_COLOR__' : '#333333'),
+            weight: moved || kept ? 3 : 1,
+            dashArray: kept ? '2 3' : null,
             opacity: 1,
             fillColor: t ? t[1] : '__UNASSIGNED__',
             fillOpacity: 0.9,
@@ -207,6 +217,9 @@ _ACCOUNT_CALLBACK_JS = """
                 + '<tr><th>potential</th><td class="te-l">' + potential + '</td></tr>'
                 + (moved ? '<tr><th>moved</th><td class="te-l te-out">'
                     + '__MOVED_NOTE__</td></tr>' : '')
+                + (kept ? '<tr><th>relationship</th><td class="te-l">'
+                    + 'kept with a rep who knows the account, outside the territory'
+                    + ' that covers its county</td></tr>' : '')
                 + '</table>';
         });
         return marker;
@@ -406,7 +419,9 @@ def render_plan_map(
     accounts
         One row per account: :data:`ACCOUNT_COLUMNS`, plus ``layer_column`` if it is
         to be used (otherwise an account is drawn in its territory's layer).
-        Accounts without coordinates are skipped with a warning.
+        Accounts without coordinates are skipped with a warning. An optional
+        boolean :data:`KEPT_COLUMN` marks accounts kept with a rep for a
+        relationship (dotted ring, legend entry, popup line).
     reps
         One row per rep: :data:`REP_COLUMNS`, plus ``layer_column`` and
         ``territory_id`` when known (used to place the home marker in a layer).
@@ -531,7 +546,10 @@ def render_plan_map(
             cluster.add_to(acc_group)
             account_overlays.append((acc_group, cluster))
 
-    legend_html = _legend_html(legend_sections, _esc(moved_label))
+    any_kept = KEPT_COLUMN in accounts.columns and bool(
+        accounts[KEPT_COLUMN].astype("boolean").fillna(False).any()
+    )
+    legend_html = _legend_html(legend_sections, _esc(moved_label), any_kept)
     _PlanChrome(_esc(title) if title_box else "", legend_html, sections).add_to(m)
     if territory_overlays or account_overlays:
         _PlanSearch(territory_overlays, account_overlays).add_to(m)
@@ -983,6 +1001,11 @@ def _account_rows(
     accounts: pd.DataFrame, territory_index: dict[str | None, int], rep_index: dict[str, int]
 ) -> list[list[Any]]:
     moved = accounts["moved"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    kept = (
+        accounts[KEPT_COLUMN].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        if KEPT_COLUMN in accounts.columns
+        else np.zeros(len(accounts), dtype=bool)
+    )
     potential = pd.to_numeric(accounts["potential"], errors="coerce").to_numpy(dtype=float)
     lat = np.round(accounts["lat"].to_numpy(dtype=float), COORD_DECIMALS)
     lon = np.round(accounts["lon"].to_numpy(dtype=float), COORD_DECIMALS)
@@ -1006,6 +1029,7 @@ def _account_rows(
                 int(moved[i]),
                 territory_index.get(_id(tid), -1),
                 rep_index.get(_id(rid), -1) if _id(rid) is not None else -1,
+                int(kept[i]),
             ]
         )
     return rows
@@ -1018,6 +1042,7 @@ def _account_callback(
         "__TERRITORIES__": json.dumps(territory_table),
         "__REPS__": json.dumps(rep_table),
         "__MOVED_COLOR__": MOVED_COLOR,
+        "__KEPT_COLOR__": KEPT_COLOR,
         "__UNASSIGNED__": UNASSIGNED_COLOR,
         "__DASH__": _DASH,
         "__PANE__": ACCOUNT_PANE,
@@ -1054,12 +1079,18 @@ def _legend_section(index: int, key: str, in_layer: pd.DataFrame, measures: Sequ
     )
 
 
-def _legend_html(sections: Sequence[str], moved_label: str) -> str:
+def _legend_html(sections: Sequence[str], moved_label: str, any_kept: bool = False) -> str:
+    kept = (
+        '<li><span class="te-dot te-dot-kept"></span>kept for a relationship</li>'
+        if any_kept
+        else ""
+    )
     symbols = (
         '<div class="te-legend-head">Symbols</div><ul>'
         '<li><span class="te-rep-key"><div class="te-rep"></div></span>rep home</li>'
         '<li><span class="te-dot"></span>account (territory colour)</li>'
         f'<li><span class="te-dot te-dot-moved"></span>{moved_label}</li>'
+        f"{kept}"
         '<li><span class="te-dashed"></span>measure out of band</li>'
         "</ul>"
     )

@@ -123,6 +123,21 @@ def _headline(card: dict, measures: Sequence[str]) -> str:
     disruption = card.get("disruption") or {}
     if "moved_accounts_share" in disruption:
         cards.append(("accounts moved", fmt_pct(100 * disruption["moved_accounts_share"])))
+    relationships = card.get("relationships") or {}
+    if "accounts_with_tie_share" in relationships:
+        cards.append(
+            (
+                "accounts with a tie to their rep",
+                fmt_pct(100 * relationships["accounts_with_tie_share"]),
+            )
+        )
+    if "kept_for_relationship" in relationships:
+        cards.append(
+            ("kept for a relationship", fmt_number(relationships["kept_for_relationship"]))
+        )
+    families = card.get("families") or {}
+    if families.get("families"):
+        cards.append(("families split", fmt_number(families["families_split"])))
     quota = card.get("quota") or {}
     if "total" in quota:
         cards.append(("quota total", fmt_money(quota["total"])))

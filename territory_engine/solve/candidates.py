@@ -10,6 +10,10 @@ from territory_engine.problem.data import ProblemData
 def nearest_candidates(problem: ProblemData, centres: np.ndarray, q: int) -> list[np.ndarray]:
     """The ``q`` nearest eligible territories of each unit, plus its current and locked one.
 
+    With a relationship weight, also every eligible territory whose rep is close
+    to one of the unit's accounts (``ProblemData.affinity``), for units that
+    contiguity does not bind.
+
     Parameters
     ----------
     problem
@@ -27,6 +31,13 @@ def nearest_candidates(problem: ProblemData, centres: np.ndarray, q: int) -> lis
     """
     n = problem.n_units
     cands: list[np.ndarray] = [np.empty(0, dtype=int)] * n
+    # With a relationship term, the reps who know a unit's accounts are candidates too,
+    # however far they live; under contiguity only for units exempt from it (a far
+    # territory could not hold a county without a corridor to it).
+    close = None
+    if problem.affinity is not None and problem.objective_weights.get("relationships", 0.0) > 0:
+        close = problem.affinity.tocsr()
+    free = ~problem.contiguity | (np.diff(problem.adjacency.indptr) == 0)
     for g in np.unique(problem.unit_group):
         units = np.flatnonzero(problem.unit_group == g)
         terr = np.flatnonzero(problem.territory_group == g)
@@ -43,5 +54,8 @@ def nearest_candidates(problem: ProblemData, centres: np.ndarray, q: int) -> lis
             cur = problem.current[i]
             if cur >= 0 and problem.territory_group[cur] == g:
                 chosen = np.append(chosen, cur)
+            if close is not None and free[i]:
+                near = close.indices[close.indptr[i] : close.indptr[i + 1]]
+                chosen = np.append(chosen, near[problem.territory_group[near] == g])
             cands[i] = np.unique(chosen)
     return cands

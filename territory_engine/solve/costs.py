@@ -6,12 +6,17 @@ centres), the objective of an assignment ``a`` is::
     f(a) = w_T · Σ_i ω_i d(i, z_{a_i})^p / T*        (travel, p = 1; inertia, p = 2)
          + w_C · cut(a) / |E|                          (compactness: cut edges)
          + w_D · Σ_i δ_i(a_i) / P                      (disruption)
+         + w_R · Σ_i (P_i − A_i(a_i)) / P              (relationship loss)
 
 where ``ω_i`` is the unit's travel weight (its potential, floored), ``T*`` the
 travel when every unit goes to its nearest eligible centre (so the travel term
 is a ratio ≥ 1 at any balanced plan), ``cut`` the number of adjacency edges
 whose ends are in different territories, ``δ_i(t)`` the potential of unit i's
-accounts whose owner changes if i joins t, and ``P`` the total potential.
+accounts whose owner changes if i joins t, ``P`` the total potential, ``P_i``
+unit i's potential and ``A_i(t) = Σ_{a in i} p_a · prox(rep_t, a)`` its
+potential weighted by proximity to t's rep (``ProblemData.affinity``). The
+relationship term is one minus the potential-weighted mean proximity of
+accounts to their reps: 0 when every account goes to a rep who knows it fully.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ class CostModel:
         self.w_travel = float(w.get("travel", 0.0))
         self.w_compact = float(w.get("compactness", 0.0))
         self.w_disrupt = float(w.get("disruption", 0.0))
+        self.w_relation = (
+            float(w.get("relationships", 0.0)) if problem.affinity is not None else 0.0
+        )
         # T*: travel to the nearest eligible centre.
         best = np.full(problem.n_units, np.inf)
         for g in np.unique(problem.unit_group):
@@ -69,11 +77,23 @@ class CostModel:
         owned = np.asarray(self.problem.owned_count[units, terrs]).ravel()
         return self.owned_count_total[units] - owned
 
+    def relationship_loss(self, units: np.ndarray, terrs: np.ndarray) -> np.ndarray:
+        """``P_i − A_i(t)``: potential of each unit not covered by proximity to t's rep."""
+        units = np.asarray(units)
+        if self.problem.affinity is None:
+            return self.problem.unit_potential[units].astype(float)
+        close = np.asarray(self.problem.affinity[units, terrs]).ravel()
+        return self.problem.unit_potential[units] - close
+
     def assignment_cost(self, units: np.ndarray, terrs: np.ndarray) -> np.ndarray:
-        """Linear part of ``f`` (travel + disruption) per (unit, territory) pair."""
+        """Linear part of ``f`` (travel + disruption + relationships) per (unit, territory) pair."""
         cost = self.w_travel * self.travel(units, terrs) / self.travel_norm
         if self.w_disrupt:
             cost = cost + self.w_disrupt * self.moved_potential(units, terrs) / self.total_potential
+        if self.w_relation:
+            cost = cost + self.w_relation * self.relationship_loss(units, terrs) / (
+                self.total_potential
+            )
         return cost
 
     def objective(self, assign: np.ndarray) -> dict[str, float]:
@@ -84,10 +104,12 @@ class CostModel:
         cut = int(np.sum(assign[adj.row] != assign[adj.col]) // 2)
         moved = float(self.moved_potential(units, assign).sum())
         moved_acc = float(self.moved_accounts(units, assign).sum())
+        lost = float(self.relationship_loss(units, assign).sum()) / self.total_potential
         total = (
             self.w_travel * travel
             + self.w_compact * cut / self.n_edges
             + self.w_disrupt * moved / self.total_potential
+            + self.w_relation * lost
         )
         return {
             "total": total,
@@ -95,4 +117,5 @@ class CostModel:
             "cut_edges": cut,
             "moved_potential": moved,
             "moved_accounts": moved_acc,
+            "relationship_loss": lost,
         }
