@@ -28,29 +28,43 @@ def main() -> None:
     parser.add_argument("--weights", default="0,0.5,1,2,4")
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--no-social", action="store_true", help="skip the social-mode run")
+    parser.add_argument(
+        "--follow",
+        type=float,
+        default=None,
+        help="relationships.follow_min_proximity of the weighted runs (default: off)",
+    )
     args = parser.parse_args()
     base = load_scenario(ROOT / "scenarios" / "fy_baseline.yaml")
     tables = load_tables(base)
-    runs = [("standard", float(w)) for w in args.weights.split(",")]
+    runs = [("standard", float(w), args.follow) for w in args.weights.split(",")]
     if not args.no_social:
-        runs.append(("social", 1.0))
+        runs.append(("social", 1.0, None))
     print(
-        "| mode | relationships weight | feasible | accounts with a tie | potential with a tie "
+        "| mode | relationships weight | follow ≥ | feasible | accounts with a tie "
+        "| potential with a tie "
         "| proximity (potential-weighted) | mean travel km | max potential deviation "
         "| families split | solve s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for mode, weight in runs:
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for mode, weight, follow in runs:
         objective = base.objective.model_copy(update={"relationships": weight, "mode": mode})
+        # Without a weight nothing pulls an account away from its county: no exceptions.
+        follow = follow if weight > 0 else None
+        relationships = base.relationships.model_copy(update={"follow_min_proximity": follow})
         solver = base.solver.model_copy(update={"time_limit": args.time_limit})
-        scenario = base.model_copy(update={"objective": objective, "solver": solver})
+        scenario = base.model_copy(
+            update={"objective": objective, "solver": solver, "relationships": relationships}
+        )
+        shown = scenario.follow_min_proximity()
         t0 = time.perf_counter()
         problem, index, alignment = solve_scenario(scenario, tables)
         seconds = time.perf_counter() - t0
         _, card = make_plan(scenario, tables, problem, index, alignment)
         rel = card["relationships"]
         print(
-            f"| {mode} | {weight:g} | {'yes' if alignment.feasible else 'no'} "
+            f"| {mode} | {weight:g} | {'off' if shown is None else f'{shown:g}'} "
+            f"| {'yes' if alignment.feasible else 'no'} "
             f"| {100 * rel['accounts_with_tie_share']:.1f} % "
             f"| {100 * rel['potential_with_tie_share']:.1f} % "
             f"| {rel['potential_weighted_proximity']:.3f} "

@@ -128,7 +128,7 @@ def read_plan_folder(path: Path | str) -> PlanFolder:
             file=str(folder),
         )
     manifest = _json(folder / "plan.json") if (folder / "plan.json").is_file() else {}
-    territories = _csv(folder / "territories.csv")
+    territories = read_plan_csv(folder / "territories.csv")
     splits_file = folder / "quota_splits.csv"
     try:
         geometry = gpd.read_file(folder / "territories.geojson")
@@ -137,7 +137,7 @@ def read_plan_folder(path: Path | str) -> PlanFolder:
     for column in ("territory_id", "rep_id"):
         if column in geometry.columns:
             geometry[column] = geometry[column].fillna("").astype(str)
-    assignments = _csv(folder / "assignments.csv")
+    assignments = read_plan_csv(folder / "assignments.csv")
     if "moved" in assignments.columns:
         assignments["moved"] = assignments["moved"].astype(str).str.lower() == "true"
     return PlanFolder(
@@ -145,18 +145,18 @@ def read_plan_folder(path: Path | str) -> PlanFolder:
         name=str(manifest.get("scenario_name") or folder.name),
         assignments=assignments,
         territories=territories,
-        quotas=_csv(folder / "quotas.csv"),
+        quotas=read_plan_csv(folder / "quotas.csv"),
         scorecard=_json(folder / "scorecard.json"),
         manifest=manifest,
         geometry=geometry,
-        accounts=_csv(folder / "accounts.csv"),
-        reps=_csv(folder / "reps.csv"),
-        quota_splits=_csv(splits_file) if splits_file.is_file() else None,
+        accounts=read_plan_csv(folder / "accounts.csv"),
+        reps=read_plan_csv(folder / "reps.csv"),
+        quota_splits=read_plan_csv(splits_file) if splits_file.is_file() else None,
         measures=_measures(manifest, territories),
     )
 
 
-def _csv(file: Path) -> pd.DataFrame:
+def read_plan_csv(file: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(file, dtype=dict.fromkeys(_ID_COLUMNS, str), keep_default_na=False)
     except (OSError, ValueError, pd.errors.ParserError) as exc:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +10,7 @@ from rich.console import Console
 
 from territory_engine.cli.errors import user_errors
 from territory_engine.errors import InputError, did_you_mean
+from territory_engine.io.plan_folder import write_text_atomically
 
 console = Console(stderr=True)
 
@@ -120,7 +119,7 @@ def rep(
         return
     rid = _resolve_rep(str(rep_id), plan.reps, holders, plan_dir)
     path = Path(target) / _page_name(rid)
-    _write_file_atomically(path, page(rid))
+    write_text_atomically(path, page(rid))
     console.print(f"wrote {path}")
 
 
@@ -147,16 +146,3 @@ def _resolve_rep(given: str, reps, holders: list[str], plan_dir: Path) -> str:
     raise InputError(
         f"rep {given!r} {why} this plan{did_you_mean(given, holders)}", file=str(plan_dir)
     )
-
-
-def _write_file_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -52,7 +52,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return raw
 
 
-def _absolutise(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+def absolutise_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     """Make the file paths of one YAML document absolute, relative to its own folder.
 
     Done per document before merging so that a variant in another folder can
@@ -73,7 +73,7 @@ def resolve_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, An
     if path in _chain:
         cycle = " -> ".join(p.name for p in (*_chain, path))
         raise ScenarioError(f"{path}: 'extends' forms a cycle: {cycle}")
-    raw = _absolutise(_read_yaml(path), path.parent)
+    raw = absolutise_paths(_read_yaml(path), path.parent)
     parent = raw.pop("extends", None)
     if parent is None:
         return raw
@@ -109,7 +109,7 @@ def _model_in(annotation: Any) -> Any:
     return None
 
 
-def _explain(exc: ValidationError, path: Path) -> str:
+def explain_validation(exc: ValidationError, path: Path) -> str:
     lines = []
     for err in exc.errors():
         loc = tuple(err["loc"])
@@ -167,7 +167,7 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioError(_explain(exc, path)) from None
+        raise ScenarioError(explain_validation(exc, path)) from None
     for name in ("accounts", "reps", "units", "edges", "places"):
         file = getattr(scenario.data, name)
         if file is not None and not Path(file).exists():

@@ -18,16 +18,16 @@ from territory_engine.render.page import esc, fmt_number
 
 __all__ = ["BandRow", "ScatterPoint", "band_chart", "histogram_chart", "scatter_chart"]
 
-_FONT = 'font-family="system-ui, sans-serif" font-size="11"'
-_GRID = "#e4e4e0"
-_AXIS = "#888"
+FONT = 'font-family="system-ui, sans-serif" font-size="11"'
+GRID_COLOR = "#e4e4e0"
+AXIS_COLOR = "#888"
 _IN = "#2b8a3e"
 _OUT = "#b00020"
 _BAND = "#d3e9d8"
 _BAR = "#4e79a7"
 
 
-def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     """About ``n`` round tick values covering ``[lo, hi]``."""
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
         return [lo] if math.isfinite(lo) else [0.0]
@@ -43,7 +43,7 @@ def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return ticks
 
 
-def _short(value: float) -> str:
+def short_label(value: float) -> str:
     """Axis label: 1.2k, 3.4M, 5B."""
     v = abs(value)
     for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
@@ -102,14 +102,14 @@ def band_chart(rows: Sequence[BandRow], *, title: str, width: int = 640) -> str:
 
     out = [
         f'<svg class="te-chart" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" role="img" aria-label="{esc(title)}" {_FONT}>',
+        f'height="{height}" role="img" aria-label="{esc(title)}" {FONT}>',
         f'<text x="{left}" y="16" font-size="13" font-weight="600">{esc(title)}</text>',
     ]
     bottom = top + row_h * len(rows)
-    for t in _nice_ticks(lo, hi, 6):
+    for t in nice_ticks(lo, hi, 6):
         out.append(
             f'<line x1="{x(t):.1f}" y1="{top - 4}" x2="{x(t):.1f}" y2="{bottom}" '
-            f'stroke="{_AXIS if t == 0 else _GRID}"/>'
+            f'stroke="{AXIS_COLOR if t == 0 else GRID_COLOR}"/>'
             f'<text x="{x(t):.1f}" y="{bottom + 14}" text-anchor="middle">'
             f"{fmt_number(t)} %</text>"
         )
@@ -202,7 +202,7 @@ def scatter_chart(
 
     out = [
         f'<svg class="te-chart" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" role="img" aria-label="{esc(title)}" {_FONT}>',
+        f'height="{height}" role="img" aria-label="{esc(title)}" {FONT}>',
         f'<text x="{left}" y="16" font-size="13" font-weight="600">{esc(title)}</text>',
     ]
     lx = left
@@ -212,17 +212,17 @@ def scatter_chart(
             f'<text x="{lx + 14}" y="34">{esc(text)}</text>'
         )
         lx += 24 + 7 * len(text)
-    for t in _nice_ticks(x_lo, x_hi):
+    for t in nice_ticks(x_lo, x_hi):
         out.append(
             f'<line x1="{px(t):.1f}" y1="{top}" x2="{px(t):.1f}" y2="{height - bottom}" '
-            f'stroke="{_GRID}"/><text x="{px(t):.1f}" y="{height - bottom + 14}" '
-            f'text-anchor="middle">{_short(t)}</text>'
+            f'stroke="{GRID_COLOR}"/><text x="{px(t):.1f}" y="{height - bottom + 14}" '
+            f'text-anchor="middle">{short_label(t)}</text>'
         )
-    for t in _nice_ticks(y_lo, y_hi):
+    for t in nice_ticks(y_lo, y_hi):
         out.append(
             f'<line x1="{left}" y1="{py(t):.1f}" x2="{width - right}" y2="{py(t):.1f}" '
-            f'stroke="{_GRID}"/><text x="{left - 6}" y="{py(t) + 4:.1f}" '
-            f'text-anchor="end">{_short(t)}</text>'
+            f'stroke="{GRID_COLOR}"/><text x="{left - 6}" y="{py(t) + 4:.1f}" '
+            f'text-anchor="end">{short_label(t)}</text>'
         )
     if slope is not None and math.isfinite(slope):
         x_end = min(x_hi, y_hi / slope) if slope > 0 else x_hi
@@ -295,7 +295,7 @@ def histogram_chart(
 
     out = [
         f'<svg class="te-chart" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" role="img" aria-label="{esc(title)}" {_FONT}>',
+        f'height="{height}" role="img" aria-label="{esc(title)}" {FONT}>',
         f'<text x="{left}" y="16" font-size="13" font-weight="600">{esc(title)}</text>',
     ]
     if band is not None:
@@ -306,11 +306,11 @@ def histogram_chart(
                 f'height="{height - top - bottom}" fill="{_BAND}">'
                 f"<title>{esc(band_label)}</title></rect>"
             )
-    for t in _nice_ticks(0, c_hi, 4):
+    for t in nice_ticks(0, c_hi, 4):
         if t == int(t):
             out.append(
                 f'<line x1="{left}" y1="{py(t):.1f}" x2="{width - right}" y2="{py(t):.1f}" '
-                f'stroke="{_GRID}"/><text x="{left - 6}" y="{py(t) + 4:.1f}" '
+                f'stroke="{GRID_COLOR}"/><text x="{left - 6}" y="{py(t) + 4:.1f}" '
                 f'text-anchor="end">{int(t)}</text>'
             )
     for count, a, b in zip(counts, edges[:-1], edges[1:], strict=True):
@@ -321,14 +321,14 @@ def histogram_chart(
                 f'fill="{_BAR}"><title>{fmt_number(a)} to {fmt_number(b)}: {int(count)}'
                 f"</title></rect>"
             )
-    for t in _nice_ticks(lo, hi, 6):
+    for t in nice_ticks(lo, hi, 6):
         out.append(
             f'<text x="{px(t):.1f}" y="{height - bottom + 14}" text-anchor="middle">'
-            f"{_short(t)}</text>"
+            f"{short_label(t)}</text>"
         )
     out.append(
         f'<line x1="{left}" y1="{py(0):.1f}" x2="{width - right}" y2="{py(0):.1f}" '
-        f'stroke="{_AXIS}"/><text x="{(left + width - right) / 2:.1f}" y="{height - 6}" '
+        f'stroke="{AXIS_COLOR}"/><text x="{(left + width - right) / 2:.1f}" y="{height - 6}" '
         f'text-anchor="middle" fill="#555">{esc(x_label)}</text></svg>'
     )
     return "".join(out)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from territory_engine.render.charts import _AXIS, _FONT, _GRID, _nice_ticks, _short
+from territory_engine.render.charts import AXIS_COLOR, FONT, GRID_COLOR, nice_ticks, short_label
 from territory_engine.render.page import (
     Cell,
     compose_page,
@@ -134,7 +134,7 @@ def pareto_chart(
 
     out = [
         f'<svg class="te-chart" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" role="img" aria-label="{esc(title)}" {_FONT}>',
+        f'height="{height}" role="img" aria-label="{esc(title)}" {FONT}>',
         f'<text x="{left}" y="16" font-size="13" font-weight="600">{esc(title)}</text>',
     ]
     # Legend: marker kinds, then the colour ramp with its end values.
@@ -158,22 +158,22 @@ def pareto_chart(
         f'<text x="{bar_x + bar_w / 2:.1f}" y="38" text-anchor="middle">'
         f"{esc(colour_label)}</text>"
     )
-    x_ticks, y_ticks = _nice_ticks(x_lo, x_hi), _nice_ticks(y_lo, y_hi)
+    x_ticks, y_ticks = nice_ticks(x_lo, x_hi), nice_ticks(y_lo, y_hi)
     for t in x_ticks:
         out.append(
             f'<line x1="{px(t):.1f}" y1="{top}" x2="{px(t):.1f}" y2="{height - bottom}" '
-            f'stroke="{_GRID}"/><text x="{px(t):.1f}" y="{height - bottom + 14}" '
+            f'stroke="{GRID_COLOR}"/><text x="{px(t):.1f}" y="{height - bottom + 14}" '
             f'text-anchor="middle">{_tick_label(t, x_ticks)}</text>'
         )
     for t in y_ticks:
         out.append(
             f'<line x1="{left}" y1="{py(t):.1f}" x2="{width - right}" y2="{py(t):.1f}" '
-            f'stroke="{_GRID}"/><text x="{left - 6}" y="{py(t) + 4:.1f}" '
+            f'stroke="{GRID_COLOR}"/><text x="{left - 6}" y="{py(t) + 4:.1f}" '
             f'text-anchor="end">{_tick_label(t, y_ticks)}</text>'
         )
     out.append(
         f'<rect x="{left}" y="{top}" width="{width - left - right}" '
-        f'height="{height - top - bottom}" fill="none" stroke="{_AXIS}" stroke-width="0.5"/>'
+        f'height="{height - top - bottom}" fill="none" stroke="{AXIS_COLOR}" stroke-width="0.5"/>'
     )
     # Dominated and infeasible first, so the non-dominated plans are drawn on top.
     for p in sorted(drawn, key=lambda q: (q.pareto, q.feasible)):
@@ -212,7 +212,7 @@ def _tick_label(value: float, ticks: Sequence[float]) -> str:
     """
     step = abs(ticks[1] - ticks[0]) if len(ticks) > 1 else 1.0
     if abs(value) >= 1000 or step <= 0:
-        return _short(value)
+        return short_label(value)
     # The fewest decimals that write the step exactly (2.5 needs one, 0.02 two).
     decimals = next((d for d in range(5) if abs(round(step, d) - step) < 1e-9 * step), 4)
     return f"{value:,.{decimals}f}".replace("-", "−")

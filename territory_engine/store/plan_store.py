@@ -951,11 +951,11 @@ def _assignment_cells(columns: list[str], rows: list) -> list[list[str]]:
 
 def _frame(columns: list[str], rows: list[list[str]]) -> pd.DataFrame:
     """The table the plan folder's CSV gives, parsed as the plan reader parses it."""
-    from territory_engine.plan_reader import _csv
+    from territory_engine.plan_reader import read_plan_csv
 
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     writer.writerows(rows)
     buffer.seek(0)
-    return _csv(buffer)  # type: ignore[arg-type]
+    return read_plan_csv(buffer)  # type: ignore[arg-type]

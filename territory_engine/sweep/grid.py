@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from territory_engine.config.load import PATH_KEYS, _absolutise, _explain, deep_merge
+from territory_engine.config.load import PATH_KEYS, absolutise_paths, deep_merge, explain_validation
 from territory_engine.config.scenario import Scenario
 from territory_engine.errors import ScenarioError, did_you_mean
 
@@ -367,7 +367,7 @@ def build_variants(
         for dotted, (value, _) in combo.items():
             override = deep_merge(override, _nest(dotted.split("."), value))
         # Paths given in an override are relative to the scenario file, as in YAML.
-        override = _absolutise(override, source.parent)
+        override = absolutise_paths(override, source.parent)
         raw = deep_merge(base_raw, override)
         label = ", ".join(f"{k}={t}" for k, (_, t) in combo.items())
         if "name" not in override and label:
@@ -376,7 +376,7 @@ def build_variants(
         try:
             scenario = Scenario.model_validate(raw)
         except ValidationError as exc:
-            detail = _explain(exc, source).removeprefix(f"{source}: ")
+            detail = explain_validation(exc, source).removeprefix(f"{source}: ")
             raise ScenarioError(f"{source}: variant {name} ({label}): {detail}") from None
         for section, key in PATH_KEYS:
             file = getattr(getattr(scenario, section), key)

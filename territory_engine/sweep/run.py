@@ -53,7 +53,7 @@ from territory_engine.errors import (
     ScenarioError,
     TerritoryEngineError,
 )
-from territory_engine.io.plan_folder import write_folder_atomically
+from territory_engine.io.plan_folder import write_folder_atomically, write_text_atomically
 from territory_engine.sweep.grid import GridAxis, Variant, build_variants, parse_grid
 from territory_engine.sweep.pareto import CRITERIA, compromise_scores, non_dominated
 
@@ -541,29 +541,17 @@ def _best(table: pd.DataFrame, n: int = 2) -> list[dict[str, Any]]:
     return ranked.head(n).to_dict("records")
 
 
-def _write_text_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_summary(folder: Path, table: pd.DataFrame, plan: SweepPlan, info: dict) -> None:
     from territory_engine.render.sweep_page import render_sweep_page
 
-    _write_text_atomically(folder / "sweep.csv", table.to_csv(index=False, lineterminator="\n"))
+    write_text_atomically(folder / "sweep.csv", table.to_csv(index=False, lineterminator="\n"))
     page = render_sweep_page(
         table,
         title=f"Sweep of {plan.source.name}",
         grid_keys=plan.grid_keys,
         info=info,
     )
-    _write_text_atomically(folder / "sweep.html", page)
+    write_text_atomically(folder / "sweep.html", page)
 
 
 def run_sweep(
