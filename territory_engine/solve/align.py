@@ -155,7 +155,8 @@ def _restarts(
     rng: np.random.Generator,
     deadline: float,
     report: Callable[[str, dict], None],
-) -> tuple[LocalSearch, str, int]:
+    seed: int,
+) -> tuple[LocalSearch, str, int, bool]:
     """Re-seed from perturbed LPs until one local search ends feasible.
 
     Local search on a seed sometimes stalls in a basin where a small band
@@ -185,11 +186,13 @@ def _restarts(
         # Each restart gets an equal share of the time left, so one slow basin
         # cannot eat the others' chances.
         budget = min(deadline, now + (deadline - now) / (MAX_RESTARTS - r + 1))
+        # Local search gets two thirds of the share, the exact repair the rest.
+        search_until = now + (budget - now) * 2 / 3
         assign, _ = lp_seed(problem, _NoisyCosts(costs, rng), cands)
         if problem.contiguity:
             assign = repair_contiguity(problem, assign, costs)
         trial = LocalSearch(problem, costs, assign, cands)
-        trial_stop = trial.run(rng, budget, progress=lambda info: report("search", info))
+        trial_stop = trial.run(rng, search_until, progress=lambda info: report("search", info))
         if trial.violation() > EPS and time.perf_counter() < budget:
             # Another basin often leaves a residue an exact region re-solve can fix.
             if lns_repair(trial, costs, budget, seed):
@@ -305,7 +308,7 @@ def align(
             stop = search.run(rng, deadline, progress=lambda info: report("search", info))
     if search.violation() > EPS and initial is None:
         search, stop, restarts, cut = _restarts(
-            problem, costs, cands, search, stop, rng, deadline, report
+            problem, costs, cands, search, stop, rng, deadline, report, seed
         )
         if cut:
             clock_cut.append("restarts")
