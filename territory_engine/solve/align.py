@@ -195,8 +195,8 @@ def _restarts(
         trial_stop = trial.run(rng, search_until, progress=lambda info: report("search", info))
         if trial.violation() > EPS and time.perf_counter() < budget:
             # Another basin often leaves a residue an exact region re-solve can fix.
-            if lns_repair(trial, costs, budget, seed):
-                trial_stop = trial.run(rng, budget, progress=lambda info: report("search", info))
+            lns_repair(trial, costs, budget, seed)
+            trial_stop = trial.run(rng, budget, progress=lambda info: report("search", info))
         cut = cut or trial_stop == "time_limit" or time.perf_counter() >= budget
         report("restart", {"restart": tried, "violation": trial.violation()})
         if trial.violation() < best.violation() - EPS:
@@ -304,8 +304,8 @@ def align(
         report("repair", {"feasible": repaired, "violation": search.violation()})
         if not repaired and time.perf_counter() >= share:
             clock_cut.append("repair")
-        if repaired:
-            stop = search.run(rng, deadline, progress=lambda info: report("search", info))
+        # Even a partial repair moves the search to a new basin: descend again.
+        stop = search.run(rng, deadline, progress=lambda info: report("search", info))
     if search.violation() > EPS and initial is None:
         search, stop, restarts, cut = _restarts(
             problem, costs, cands, search, stop, rng, deadline, report, seed

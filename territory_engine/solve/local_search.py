@@ -98,20 +98,20 @@ class LocalSearch:
             for i in range(n)
         ]
         self.owned_tot = costs.owned_total.tolist()
-        # Linear rewards of (unit, territory) pairs besides travel: kept owners
-        # (disruption) and proximity to the rep (relationships), one dict per unit.
-        wD = costs.w_disrupt / costs.total_potential
+        # Proximity of each unit's accounts to each territory's rep (relationships),
+        # pre-multiplied by the term's weight; empty dicts when the term is off.
         wR = costs.w_relation / costs.total_potential
-        self.reward = [{t: wD * v for t, v in own.items()} if wD else {} for own in self.owned]
+        self.closeness: list[dict[int, float]] = [{} for _ in range(n)]
         if wR and problem.affinity is not None:
             af = problem.affinity.tocsr()
             for i in range(n):
                 lo_, hi_ = af.indptr[i], af.indptr[i + 1]
-                r = self.reward[i]
-                for t, v in zip(
-                    af.indices[lo_:hi_].tolist(), af.data[lo_:hi_].tolist(), strict=True
-                ):
-                    r[t] = r.get(t, 0.0) + wR * v
+                self.closeness[i] = {
+                    t: wR * v
+                    for t, v in zip(
+                        af.indices[lo_:hi_].tolist(), af.data[lo_:hi_].tolist(), strict=True
+                    )
+                }
         self.cap = problem.max_moved_potential
         self.moved = sum(
             self.owned_tot[i] - self.owned[i].get(self.assign[i], 0.0) for i in range(n)
@@ -180,9 +180,11 @@ class LocalSearch:
                 elif a == t:
                     nt += 1
             df += self.wC * (ns - nt)
-        rw = self.reward[i]
-        if rw:
-            df += rw.get(s, 0.0) - rw.get(t, 0.0)
+        if self.wD:
+            df += self.wD * dm
+        close = self.closeness[i]
+        if close:
+            df += close.get(s, 0.0) - close.get(t, 0.0)
         return dv, df
 
     def apply(self, i: int, t: int) -> None:
