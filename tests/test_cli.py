@@ -9,10 +9,8 @@ Exit codes: 0 success, 2 bad input or scenario, 3 infeasible.
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,24 +18,11 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import yaml
+from cli_run import run_cli
 
 DATA_FILES = ("accounts.csv", "reps.csv", "counties.gpkg", "social_edges.csv", "places.csv")
 ROW = 5  # the spreadsheet row each accounts test breaks (the header is row 1)
 ROW_ID = "A000004"  # the account on that row
-
-
-def run_cli(*args: str, cwd: Path, repo_root: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo_root), env.get("PYTHONPATH")]))
-    env.pop("TERRITORY_ENGINE_DEBUG", None)  # the debug switch re-raises with a traceback
-    return subprocess.run(
-        [sys.executable, "-m", "territory_engine.cli.main", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @dataclass

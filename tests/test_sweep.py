@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_run import run_cli
 
 from territory_engine.errors import ScenarioError
 from territory_engine.pipeline import PLAN_FILES
@@ -267,17 +266,7 @@ def test_summary_table_and_page(tmp_path):
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.pop("TERRITORY_ENGINE_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "territory_engine.cli.main", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    return run_cli(*args, cwd=cwd, repo_root=ROOT, timeout=240)
 
 
 def _sha(path: Path) -> str:

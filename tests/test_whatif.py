@@ -8,15 +8,14 @@ and that a rep who leaves keeps nothing.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from cli_run import run_cli
 
 from territory_engine.config import load_scenario
 from territory_engine.config.diff import MISSING, diff_scenarios, format_value
@@ -342,17 +341,7 @@ def test_diff_shows_absent_settings_lists_whole_and_paths_relative(
 
 
 def _cli(*args: str, repo_root: Path, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo_root), env.get("PYTHONPATH")]))
-    env.pop("TERRITORY_ENGINE_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "territory_engine.cli.main", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return run_cli(*args, cwd=cwd, repo_root=repo_root, timeout=180)
 
 
 def test_diff_scenarios_command_prints_the_differences_and_exits_0(repo_root):
