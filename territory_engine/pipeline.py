@@ -28,8 +28,8 @@ from territory_engine.io.load import Tables, load_tables
 from territory_engine.io.plan_folder import write_folder_atomically
 from territory_engine.metrics import ScoringInputs, scorecard
 from territory_engine.metrics.adapters import (
+    account_fields,
     relationship_inputs,
-    rep_account_ties,
     territory_compactness,
 )
 from territory_engine.metrics.fair_share import fair_shares
@@ -142,7 +142,6 @@ def make_plan(
     upper = np.full_like(fair, np.inf)
     m = problem.n_measures
     lower[:, :m], upper[:, :m] = problem.lower, problem.upper
-    tie_rep, tie_account = rep_account_ties(tables.edges)
     inputs = ScoringInputs(
         territory_ids=list(problem.territory_ids),
         rep_ids=list(index.territory_rep),
@@ -153,14 +152,9 @@ def make_plan(
         measure_names=measures,
         account_territory=account_territory,
         account_values=values,
-        account_xy=np.column_stack([accounts.geometry.x, accounts.geometry.y]),
-        account_potential=accounts["potential"].to_numpy(float),
-        account_previous=accounts["current_rep_id"].astype(str).to_numpy(),
         unit_adjacency=problem.adjacency,
         unit_territory=unit_territory,
-        account_ids=accounts["account_id"].astype(str).to_numpy(),
-        tie_rep=tie_rep,
-        tie_account=tie_account,
+        **account_fields(accounts, tables.edges),
         **social,
     )
     # Quotas (issue 4): method, regional pools, caps, ramp, seasonality; then the scorecard

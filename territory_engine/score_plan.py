@@ -47,8 +47,8 @@ from territory_engine.io.plan_folder import write_folder_atomically
 from territory_engine.io.tables import check_ids, is_in, raise_for_rows, read_table, row_number
 from territory_engine.metrics import ScoringInputs, quota_section, scorecard
 from territory_engine.metrics.adapters import (
+    account_fields,
     relationship_inputs,
-    rep_account_ties,
     territory_compactness,
 )
 from territory_engine.metrics.fair_share import fair_shares
@@ -384,7 +384,6 @@ def scoring_inputs(
     if drawn_units is not None:
         owner = np.where(owner < 0, drawn_units, owner)
     unit_territory = fill_empty_units(problem.adjacency, owner)
-    tie_rep, tie_account = rep_account_ties(tables.edges)
     inputs = ScoringInputs(
         territory_ids=list(plan.territory_ids),
         rep_ids=list(plan.territory_rep),
@@ -395,14 +394,9 @@ def scoring_inputs(
         measure_names=measures,
         account_territory=plan.account_territory,
         account_values=values,
-        account_xy=np.column_stack([accounts.geometry.x, accounts.geometry.y]),
-        account_potential=accounts["potential"].to_numpy(float),
-        account_previous=accounts["current_rep_id"].astype(str).to_numpy(),
         unit_adjacency=problem.adjacency,
         unit_territory=unit_territory,
-        account_ids=accounts["account_id"].astype(str).to_numpy(),
-        tie_rep=tie_rep,
-        tie_account=tie_account,
+        **account_fields(accounts, tables.edges),
         **relationship_inputs(
             accounts, index, plan.account_territory, plan.territory_rep, unit_territory
         ),

@@ -26,6 +26,24 @@ def rep_account_ties(edges: pd.DataFrame | None) -> tuple[np.ndarray | None, np.
     )
 
 
+def account_fields(accounts: pd.DataFrame, edges: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    """The account-level fields of :class:`~territory_engine.metrics.ScoringInputs`.
+
+    ``account_xy``, ``account_potential``, ``account_previous``, ``account_ids``,
+    ``tie_rep`` and ``tie_account``, from the accounts (point geometry) and the
+    checked relationship edges (or ``None``).
+    """
+    tie_rep, tie_account = rep_account_ties(edges)
+    return {
+        "account_xy": np.column_stack([accounts.geometry.x, accounts.geometry.y]),
+        "account_potential": accounts["potential"].to_numpy(float),
+        "account_previous": accounts["current_rep_id"].astype(str).to_numpy(),
+        "account_ids": accounts["account_id"].astype(str).to_numpy(),
+        "tie_rep": tie_rep,
+        "tie_account": tie_account,
+    }
+
+
 def territory_compactness(
     geometry: gpd.GeoDataFrame, territory_ids: Sequence[str], id_column: str = "territory_id"
 ) -> dict:
@@ -96,20 +114,20 @@ def relationship_inputs(
     if kind is not None and (kind == "relationship").any():
         unit = index.account_unit
         follows = kind[unit] == "relationship"
-        layer = {
-            (g, s): u
-            for u, (g, s, exc) in enumerate(
-                zip(index.unit_geo_id, index.unit_group_name, index.exception_unit, strict=True)
-            )
-            if not exc
-        }
-        home = np.array(
-            [
-                layer.get((index.unit_geo_id[u], index.unit_group_name[u]), -1) if f else -1
-                for u, f in zip(unit, follows, strict=True)
-            ],
-            dtype=int,
+        # The geo unit of the account's own segment layer (the county it would follow).
+        layer = pd.Series(
+            np.flatnonzero(~index.exception_unit),
+            index=pd.MultiIndex.from_arrays(
+                [
+                    index.unit_geo_id[~index.exception_unit],
+                    index.unit_group_name[~index.exception_unit],
+                ]
+            ),
         )
+        home = layer.reindex(
+            pd.MultiIndex.from_arrays([index.unit_geo_id[unit], index.unit_group_name[unit]])
+        ).to_numpy()
+        home = np.where(follows & ~np.isnan(home), home, -1).astype(int)
         county_territory = np.where(home >= 0, unit_territory[np.maximum(home, 0)], -1)
         out["account_kept"] = follows & (county_territory != account_territory)
     return out

@@ -10,6 +10,7 @@ whose previous owner had a tie and whose new owner has none.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 
 def _pair_keys(reps: np.ndarray, accounts: np.ndarray) -> np.ndarray:
@@ -130,17 +131,12 @@ def family_split(family: np.ndarray, rep: np.ndarray) -> dict:
         ``families`` (families of two or more accounts), ``families_split``
         (of those, with more than one rep) and ``accounts_in_split_families``.
     """
-    fam = np.asarray(family).astype(str)
-    if len(fam) == 0:
-        return {"families": 0, "families_split": 0, "accounts_in_split_families": 0}
-    pairs = np.unique(np.char.add(np.char.add(fam, "\x1f"), np.asarray(rep).astype(str)))
-    fam_of_pair = np.array([p.split("\x1f", 1)[0] for p in pairs])
-    names, reps_per = np.unique(fam_of_pair, return_counts=True)
-    names_all, size = np.unique(fam, return_counts=True)
-    multi = set(names_all[size > 1].tolist())
-    split = set(names[reps_per > 1].tolist())
+    fam = pd.Series(np.asarray(family).astype(str))
+    groups = pd.Series(np.asarray(rep).astype(str)).groupby(fam.to_numpy())
+    size, reps = groups.size(), groups.nunique()
+    split = reps > 1
     return {
-        "families": len(multi),
-        "families_split": len(split),
-        "accounts_in_split_families": int(np.isin(fam, list(split)).sum()),
+        "families": int((size > 1).sum()),
+        "families_split": int(split.sum()),
+        "accounts_in_split_families": int(size[split].sum()),
     }
