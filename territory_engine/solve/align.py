@@ -16,6 +16,7 @@ from territory_engine.solve.contiguity import repair_contiguity
 from territory_engine.solve.costs import CostModel
 from territory_engine.solve.lns import lns_improve, lns_repair
 from territory_engine.solve.local_search import EPS, LocalSearch
+from territory_engine.solve.power_seed import power_seed
 from territory_engine.solve.seed import lp_seed
 
 ProgressFn = Callable[[str, dict], None]
@@ -108,7 +109,7 @@ def _lp_seed_rounds(
         costs = CostModel(problem, centres)
         cands = nearest_candidates(problem, centres, candidates)
         t0 = time.perf_counter()
-        assign, lp_stats = lp_seed(problem, costs, cands)
+        assign, lp_stats = _seed(problem, costs, cands)
         stats.update(lp_stats)
         stats["seed_seconds"] = round(time.perf_counter() - t0, 3)
         report("seed", {"round": r + 1, "rounds": rounds, **lp_stats})
@@ -118,6 +119,34 @@ def _lp_seed_rounds(
                 break
             centres = new_centres
     return assign, centres, costs, cands
+
+
+LP_MAX_VARIABLES = 100_000
+"""Above this many (unit, candidate) pairs the seed is a power diagram, not the LP.
+
+The LP's time depends on the structure as much as on the size: 35 s for a
+10,000-unit grid with 80 territories (80,000 pairs), 2 s for the sample's
+social what-if (63,000 pairs, most of them exception units), over 200 s for
+30,000 units and 250 territories (240,000 pairs)."""
+
+
+def _seed(
+    problem: ProblemData,
+    costs: CostModel,
+    cands: list[np.ndarray],
+    rng: np.random.Generator | None = None,
+) -> tuple[np.ndarray, dict]:
+    """The balanced start: the LP (:func:`lp_seed`) or, for large models, a power diagram.
+
+    The LP balances every measure but grows superlinearly (over 200 s at
+    240,000 variables on 2 cores); the power diagram
+    (:func:`territory_engine.solve.power_seed.power_seed`) takes seconds and
+    starts closer to contiguity. With ``rng`` (a restart) the LP's costs or the
+    diagram's centres are perturbed.
+    """
+    if sum(len(c) for c in cands) > LP_MAX_VARIABLES:
+        return power_seed(problem, costs.centres, cands, rng=rng)
+    return lp_seed(problem, costs if rng is None else _NoisyCosts(costs, rng), cands)
 
 
 MAX_RESTARTS = 8
@@ -156,6 +185,8 @@ def _restarts(
     deadline: float,
     report: Callable[[str, dict], None],
     seed: int,
+    min_share: float = 0.0,
+    search_share: float = 2 / 3,
 ) -> tuple[LocalSearch, str, int, bool]:
     """Re-seed from perturbed LPs until one local search ends feasible.
 
@@ -163,13 +194,16 @@ def _restarts(
     violation cannot be repaired by any move it knows (a territory above one
     band and below another, hemmed in by full neighbours). It stalls within
     seconds, so trying other basins is cheap: the LP's costs get seeded
-    multiplicative noise (:class:`_NoisyCosts`), the rounded seed is repaired
-    and searched with the true costs, and a residue is handed to the exact
-    region repair. The first feasible search wins; with
-    none, the least violated one is kept. At most :data:`MAX_RESTARTS`, each
-    with an equal share of the time left (the first share is kept back for the
-    exact repair that follows). Restarts happen only when the first search
-    fails, so a plan that converges on its first seed stays deterministic.
+    multiplicative noise (:class:`_NoisyCosts`; on large instances the power
+    diagram's centres are jittered), the seed is repaired and searched with
+    the true costs, and a residue is handed to the exact region repair. The
+    first feasible search wins; with none, the least violated one is kept. At
+    most :data:`MAX_RESTARTS`, each with an equal share of the time left (the
+    first share is kept back for the exact repair that follows), but never
+    less than ``min_share`` (what the first seed and search took), and none
+    when less than half of that is left. ``search_share`` of each share goes
+    to the local search. Restarts happen only when the first search fails, so
+    a plan that converges on its first seed stays deterministic.
 
     Returns
     -------
@@ -180,15 +214,18 @@ def _restarts(
     best, best_stop, tried, cut = search, stop, 0, False
     for r in range(MAX_RESTARTS):
         now = time.perf_counter()
-        if now > deadline:
+        if deadline - now < min_share / 2:
+            # Not even time to seed and descend once: a restart would only overrun.
             break
         tried = r + 1
         # Each restart gets an equal share of the time left, so one slow basin
-        # cannot eat the others' chances.
-        budget = min(deadline, now + (deadline - now) / (MAX_RESTARTS - r + 1))
-        # Local search gets two thirds of the share, the exact repair the rest.
-        search_until = now + (budget - now) * 2 / 3
-        assign, _ = lp_seed(problem, _NoisyCosts(costs, rng), cands)
+        # cannot eat the others' chances; but at least what the first seed and
+        # descent took, or on a large instance no restart gets anywhere.
+        budget = min(deadline, now + max((deadline - now) / (MAX_RESTARTS - r + 1), min_share))
+        # Local search gets two thirds of the share, the exact repair the rest
+        # (on large instances the search gets all of it).
+        search_until = now + (budget - now) * search_share
+        assign, _ = _seed(problem, costs, cands, rng)
         if problem.contiguity:
             assign = repair_contiguity(problem, assign, costs)
         trial = LocalSearch(problem, costs, assign, cands)
@@ -292,11 +329,16 @@ def align(
     search = LocalSearch(problem, costs, assign, cands)
     t0 = time.perf_counter()
     stop = search.run(rng, deadline, progress=lambda info: report("search", info))
+    first_search = time.perf_counter() - t0
     restarts = 0
     # Phases whose outcome the wall clock decided: with any, the plan may differ
     # between machines even when the last search converges.
     clock_cut: list[str] = []
-    if search.violation() > EPS and time.perf_counter() < deadline:
+    # Large instances (power-diagram seed): exact region repairs rarely finish
+    # there (regions of 2 to 8 territories around a residue at 30,000 units ran
+    # 5 to 40 s each without a plan), so the time goes to restarts first.
+    large = stats.get("seed_method") == "power_diagram"
+    if search.violation() > EPS and time.perf_counter() < deadline and not large:
         # Exact repair first, on a third of the time left: it usually fixes a
         # small residue quickly, and when it cannot, the restarts get the rest.
         share = time.perf_counter() + (deadline - time.perf_counter()) / 3
@@ -308,7 +350,17 @@ def align(
         stop = search.run(rng, deadline, progress=lambda info: report("search", info))
     if search.violation() > EPS and initial is None:
         search, stop, restarts, cut = _restarts(
-            problem, costs, cands, search, stop, rng, deadline, report, seed
+            problem,
+            costs,
+            cands,
+            search,
+            stop,
+            rng,
+            deadline,
+            report,
+            seed,
+            min_share=stats.get("seed_seconds", 0.0) + first_search,
+            search_share=1.0 if large else 2 / 3,
         )
         if cut:
             clock_cut.append("restarts")

@@ -33,6 +33,17 @@ from territory_engine.solve.costs import CostModel
 
 EPS = 1e-9
 
+BORDER_SCAN_FROM_UNITS = 10_000
+"""From this many units a descent pass scans only border units (a speed-up that
+changes the order in which a pass meets units, so smaller instances keep the
+full scan and the plans they always had)."""
+
+TABU_MAX_WORK = 1_500_000
+"""Border units the tabu repair may scan in all (its iterations' total)."""
+
+SWEEP_MIN_TERRITORIES = 16
+"""From this many violating territories, repair passes fix each of them per descent."""
+
 
 class LocalSearch:
     """Unit-move local search; see the module docstring for the model.
@@ -78,10 +89,15 @@ class LocalSearch:
             self.members[t].add(i)
         ind, ptr = problem.adjacency.indices, problem.adjacency.indptr
         self.nbrs = [ind[ptr[i] : ptr[i + 1]].tolist() for i in range(n)]
+        self._adj_rows = np.repeat(np.arange(n), np.diff(ptr))
+        self._adj_cols = np.asarray(ind)
+        self._isolated = np.diff(ptr) == 0
         self.cands = [c.tolist() for c in candidates]
         self.locked = problem.locked.tolist()
         self.xy = problem.xy.tolist()
         self.z = costs.centres.tolist()
+        # Distances are asked for again and again by every pass; the centres are fixed.
+        self._dcache: dict[int, float] = {}
         self.tw = problem.travel_weight.tolist()
         self.planar = problem.planar
         self.power = problem.travel_power
@@ -145,7 +161,14 @@ class LocalSearch:
         return sum(self.viol_t) + self._cap_viol(self.moved)
 
     def _dist(self, i: int, t: int) -> float:
-        """``d(i, z_t)^p``: the distance term of the travel objective."""
+        """``d(i, z_t)^p``: the distance term of the travel objective (memoised)."""
+        key = i * self.k + t
+        d = self._dcache.get(key)
+        if d is None:
+            d = self._dcache[key] = self._dist_uncached(i, t)
+        return d
+
+    def _dist_uncached(self, i: int, t: int) -> float:
         if self.planar:
             d = math.hypot(self.xy[i][0] - self.z[t][0], self.xy[i][1] - self.z[t][1])
             return d if self.power == 1 else d**self.power
@@ -266,7 +289,14 @@ class LocalSearch:
         """One sweep of improving unit moves in random order; ``None`` at the deadline."""
         contiguity = self.p.contiguity
         improved = 0
-        for step, i in enumerate(rng.permutation(self.n).tolist()):
+        order = rng.permutation(self.n)
+        if contiguity and self.n >= BORDER_SCAN_FROM_UNITS:
+            # Only units on a border (or exempt from contiguity) have a move;
+            # skipping the interior matters at tens of thousands of units. A
+            # unit that reaches a border during the pass waits for the next
+            # one; the last pass (no move) sees every border exactly.
+            order = order[self._movable_mask()[order]]
+        for step, i in enumerate(order.tolist()):
             if step % 256 == 0 and time.perf_counter() > deadline:
                 return None
             if self.locked[i] >= 0:
@@ -277,6 +307,13 @@ class LocalSearch:
             self.apply(i, best_t)
             improved += 1
         return improved
+
+    def _movable_mask(self) -> np.ndarray:
+        """(n,) True for units touching another territory or without neighbours."""
+        a = np.asarray(self.assign)
+        mask = self._isolated.copy()
+        mask[self._adj_rows[a[self._adj_rows] != a[self._adj_cols]]] = True
+        return mask
 
     def chain_pass(self, deadline: float) -> bool:
         """Try compound moves ``i: s → t`` then ``j: t' → u`` that reduce the band violation.
@@ -412,7 +449,12 @@ class LocalSearch:
 
     def _stays_connected(self, src: int, chunk: set[int]) -> bool:
         """Whether ``src`` minus ``chunk`` is non-empty and connected."""
-        rest = self.members[src] - chunk
+        return self._connected(self.members[src] - chunk)
+
+    def _connected(self, rest: set[int]) -> bool:
+        """Whether the units ``rest`` are non-empty and connected (exception units aside)."""
+        # Units without neighbours are exempt from contiguity (locks, families).
+        rest = {i for i in rest if self.nbrs[i]} if any(not self.nbrs[i] for i in rest) else rest
         if not rest:
             return False
         start = min(rest)
@@ -426,12 +468,22 @@ class LocalSearch:
                     queue.append(v)
         return len(seen) == len(rest)
 
-    def chunk_pass(self, deadline: float, max_len: int = 8) -> bool:
-        """Move the best chunk (:meth:`_chunk_candidates`) into or out of a violating territory."""
+    def chunk_pass(self, deadline: float, max_len: int = 8, sweep: bool = False) -> int:
+        """Move the best chunk (:meth:`_chunk_candidates`) into or out of a violating territory.
+
+        Returns the number of chunks moved: at most one, or with ``sweep`` one
+        per violating territory (taken worst first).
+        """
         order = sorted(range(self.k), key=lambda t: (-self.viol_t[t], t))
+        done = 0
         for s in order:
-            if self.viol_t[s] <= EPS or time.perf_counter() > deadline:
-                return False
+            if time.perf_counter() > deadline:
+                break
+            if self.viol_t[s] <= EPS:
+                if sweep:
+                    # An earlier fix may have repaired s; the order is by initial violation.
+                    continue
+                break
             best: tuple[float, float, int, list[int]] | None = None
             for t in sorted(self.territory_neighbours(s)):
                 for src, dst in ((s, t), (t, s)):
@@ -462,10 +514,103 @@ class LocalSearch:
                 # Move from the border inwards so every intermediate state touches dst.
                 for i in reversed(best[3]):
                     self.apply(i, best[2])
-                return True
-        return False
+                done += 1
+                if not sweep:
+                    break
+        return done
 
-    def path_pass(self, deadline: float, max_depth: int = 8, max_paths: int = 24) -> bool:
+    def _chunk_loads(self, chunks: list[list[int]]) -> np.ndarray:
+        """(len(chunks), m) total weight of each chunk."""
+        w = self.p.weights
+        return np.array([w[c].sum(axis=0) for c in chunks]).reshape(len(chunks), self.m)
+
+    def _viol_many(self, t: int, loads: np.ndarray) -> np.ndarray:
+        """:meth:`_viol` of territory ``t`` for many candidate loads (``(..., m)``) at once."""
+        lo, hi, tau = self.p.lower[t], self.p.upper[t], np.asarray(self.tau[t])
+        over = np.where(loads > hi, loads - hi, 0.0)
+        under = np.where(loads < lo, lo - loads, 0.0)
+        return ((over + under) / tau).sum(axis=-1)
+
+    def exchange_pass(
+        self, deadline: float, max_len: int = 2, sweep: bool = False, max_tries: int = 8
+    ) -> int:
+        """Swap a chunk of a violating territory for a chunk of a neighbour.
+
+        The move single, chunk and path moves lack when a territory is above
+        its band on one measure and below on another (say too much potential,
+        too little workload): anything it gives away lowers both. Exchanging
+        a chunk (:meth:`_chunk_candidates`, up to ``max_len`` units) with a
+        chunk of a neighbour whose mix differs fixes both at once. All pairs
+        of chunks across one border are scored with numpy; the best pairs are
+        tried in order until one keeps both territories connected.
+
+        Returns the number of exchanges applied: at most one, or with
+        ``sweep`` one per violating territory (taken worst first).
+        """
+        order = sorted(range(self.k), key=lambda t: (-self.viol_t[t], t))
+        done = 0
+        for s in order:
+            if time.perf_counter() > deadline:
+                break
+            if self.viol_t[s] <= EPS:
+                if sweep:
+                    continue
+                break
+            best: tuple[float, int, list[int], list[int]] | None = None
+            for t in sorted(self.territory_neighbours(s)):
+                outs = self._chunk_candidates(s, t, max_len)
+                ins = self._chunk_candidates(t, s, max_len)
+                if not outs or not ins:
+                    continue
+                w_out, w_in = self._chunk_loads(outs), self._chunk_loads(ins)
+                shift = w_in[None, :, :] - w_out[:, None, :]
+                dv = (
+                    self._viol_many(s, np.asarray(self.loads[s]) + shift)
+                    + self._viol_many(t, np.asarray(self.loads[t]) - shift)
+                    - self.viol_t[s]
+                    - self.viol_t[t]
+                )
+                flat = np.flatnonzero(dv.ravel() < -EPS)
+                if best is not None:
+                    flat = flat[dv.ravel()[flat] < best[0] - EPS]
+                # Best first, ties by position (deterministic).
+                flat = flat[np.argsort(dv.ravel()[flat], kind="stable")][:max_tries]
+                for f in flat.tolist():
+                    a, b = divmod(f, len(ins))
+                    out_c, in_c = set(outs[a]), set(ins[b])
+                    if out_c & in_c:
+                        continue
+                    if self.p.contiguity and not (
+                        self._connected((self.members[s] - out_c) | in_c)
+                        and self._connected((self.members[t] - in_c) | out_c)
+                    ):
+                        continue
+                    best = (float(dv.ravel()[f]), t, outs[a], ins[b])
+                    break
+            if best is None:
+                continue
+            _, t, out_c, in_c = best
+            before = self.violation()
+            for i in out_c:
+                self.apply(i, t)
+            for i in in_c:
+                self.apply(i, s)
+            if self.violation() >= before - EPS:
+                # The disruption cap can make an exchange that helps the bands a loss.
+                for i in in_c:
+                    self.apply(i, t)
+                for i in out_c:
+                    self.apply(i, s)
+                self.moves -= 2 * (len(in_c) + len(out_c))
+                continue
+            done += 1
+            if not sweep:
+                break
+        return done
+
+    def path_pass(
+        self, deadline: float, max_depth: int = 8, max_paths: int = 24, sweep: bool = False
+    ) -> int:
         """Ejection chains along paths of the territory graph.
 
         For a violating territory ``s``, breadth-first paths
@@ -473,14 +618,20 @@ class LocalSearch:
         each ``t_q`` hands ``t_{q+1}`` the bordering unit that keeps ``t_q``
         closest to its band (for an under-full ``s`` the flow runs the other
         way). The chain is kept when the total violation falls, else undone.
+
+        Returns the number of chains kept: at most one, or with ``sweep`` one
+        per violating territory (taken worst first).
         """
         contiguity = self.p.contiguity
         order = sorted(range(self.k), key=lambda t: (-self.viol_t[t], t))
+        kept = 0
         for s in order:
-            if self.viol_t[s] <= EPS:
-                return False
             if time.perf_counter() > deadline:
-                return False
+                break
+            if self.viol_t[s] <= EPS:
+                if sweep:
+                    continue
+                break
             over = any(self.loads[s][j] > self.hi[s][j] for j in range(self.m))
             parent = {s: -1}
             queue = deque([(s, 0)])
@@ -506,7 +657,8 @@ class LocalSearch:
                             break
                         done.append((i, a))
                     if ok and self.violation() < before - EPS:
-                        return True
+                        kept += 1
+                        break
                     for i, a in reversed(done):
                         self.apply(i, a)
                         self.moves -= 2
@@ -515,7 +667,9 @@ class LocalSearch:
                         if u not in parent:
                             parent[u] = t
                             queue.append((u, depth + 1))
-        return False
+            if kept and not sweep:
+                break
+        return kept
 
     def _region(self) -> set[int]:
         """Violating territories and their neighbours (in the territory graph)."""
@@ -527,7 +681,13 @@ class LocalSearch:
                     region.add(self.assign[j])
         return region
 
-    def tabu_repair(self, rng: np.random.Generator, deadline: float, max_iters: int = 4000) -> bool:
+    def tabu_repair(
+        self,
+        rng: np.random.Generator,
+        deadline: float,
+        max_iters: int = 4000,
+        max_work: int = TABU_MAX_WORK,
+    ) -> bool:
         """Tabu search on ``λ·V + f`` over the moves around violating territories.
 
         Where descent stalls, the best non-tabu move is taken even when it
@@ -535,7 +695,9 @@ class LocalSearch:
         left is tabu for a few iterations (Glover 1989). A tabu move is
         allowed when it reaches a violation lower than the best seen
         (aspiration). The best assignment seen (lexicographic ``(V, f)``) is
-        restored at the end. Bounded by iterations so the result does not
+        restored at the end. Bounded by iterations and by the units scanned
+        (``max_work``: on a large instance the region around the violations
+        holds thousands of border units per iteration), so the result does not
         depend on the clock.
 
         Returns
@@ -549,15 +711,22 @@ class LocalSearch:
         best_v = self.violation()
         best_assign = list(self.assign)
         it = 0
-        while it < max_iters and best_v > EPS:
+        work = 0
+        while it < max_iters and best_v > EPS and work < max_work:
             it += 1
             if it % 64 == 0 and time.perf_counter() > deadline:
                 break
             region = self._region()
             cur_v = self.violation()
             choice: tuple[float, int, int] | None = None
+            # Under contiguity only border units have a move; the mask is exact.
+            movable = self._movable_mask() if contiguity else None
             for t_from in sorted(region):
-                for i in sorted(self.members[t_from]):
+                units = sorted(self.members[t_from])
+                if movable is not None:
+                    units = [i for i in units if movable[i]]
+                work += len(units)
+                for i in units:
                     if self.locked[i] >= 0:
                         continue
                     for t in sorted(self.targets(i, contiguity)):
@@ -628,7 +797,22 @@ class LocalSearch:
             if lam < 1e6:
                 lam *= 4.0
                 continue
-            if self.chain_pass(deadline) or self.chunk_pass(deadline) or self.path_pass(deadline):
+            if sum(v > EPS for v in self.viol_t) >= SWEEP_MIN_TERRITORIES:
+                # Many violating territories (a large instance after its seed):
+                # fixes far apart do not interact, so one sweep repairs each of
+                # them before the next descent instead of one per descent.
+                if (
+                    self.chunk_pass(deadline, sweep=True)
+                    + self.path_pass(deadline, sweep=True)
+                    + self.exchange_pass(deadline, sweep=True)
+                ):
+                    continue
+            if (
+                self.chain_pass(deadline)
+                or self.chunk_pass(deadline)
+                or self.path_pass(deadline)
+                or self.exchange_pass(deadline)
+            ):
                 continue
             if time.perf_counter() > deadline:
                 return "time_limit"

@@ -150,6 +150,7 @@ def lp_seed(
     fractional = int(np.sum((x > 1e-6) & (x < 1 - 1e-6)))
     slack = res.x[nv : nv + 2 * k * m]
     stats = {
+        "seed_method": "lp",
         "lp_objective": float(res.fun),
         "lp_fractional_vars": fractional,
         "lp_band_slack": float(np.sum(slack.reshape(2, k * m) / target.ravel())),

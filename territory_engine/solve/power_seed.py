@@ -1,0 +1,146 @@
+"""Balanced power-diagram seed: the fast start for large instances.
+
+Each unit goes to the candidate territory that minimises its distance to the
+territory's centre plus a price per territory::
+
+    a_i = argmin_{t ∈ C_i}  d(i, z_t)^p / δ + π_t
+
+With the price independent of the unit's weights, territories are cells of an
+additively weighted Voronoi (power) diagram around their centres, so they are
+(on a fine enough graph) connected by construction: the contiguity repair has
+little to undo. The prices ``π`` balance one combined measure, the mean of
+each unit's measures relative to the territories' mean target
+(``s_i = (1/m) Σ_j w_ij / μ_j``). They solve the entropy-regularised
+semi-discrete transport problem, a smooth concave maximisation::
+
+    max_π  Σ_i s_i · softmin_ε,t∈C_i (d_it / δ + π_t)  −  Σ_t π_t S_t
+
+whose gradient is the territory's soft load minus its target ``S_t``
+(targets rescaled to the units' total); L-BFGS solves it in a few hundred
+evaluations of O(Σ_i |C_i|) numpy work. ``δ`` is the median spread of a
+unit's candidate distances (so ``ε`` is relative) and ``softmin_ε(x) =
+−ε log Σ exp(−x/ε)``.
+
+Why not the LP (:mod:`territory_engine.solve.seed`) at this size: the LP
+balances every measure exactly but takes 35 s at 80,000 variables and over
+200 s at 240,000 (30,000 units × 8 candidates) on our 2-core machine, and its
+rounding scatters units (the LP sends a heavy unit and a light neighbour to
+different territories), so after the contiguity repair its seed was further
+from the bands (total relative violation 17.8) than this one (9.4), which
+takes about 10 s. The local search balances the individual measures.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.spatial import cKDTree
+from scipy.special import logsumexp
+
+from territory_engine.problem.data import ProblemData
+
+SMOOTHING = 0.003
+"""``ε`` relative to the median candidate-distance spread: small, so rounding barely moves loads."""
+
+MAX_ITERATIONS = 300
+"""L-BFGS iterations for the prices (deterministic)."""
+
+JITTER = 0.25
+"""Restart noise: centres are shifted by this share of the typical centre spacing."""
+
+
+def _combined_weights(problem: ProblemData) -> tuple[np.ndarray, np.ndarray]:
+    """``(s, S)``: each unit's combined relative weight and each territory's target."""
+    target = np.where(
+        np.isfinite(problem.upper), (problem.lower + problem.upper) / 2, problem.lower
+    )
+    mu = target.mean(axis=0)
+    used = mu > 0
+    if not used.any():
+        s = np.ones(problem.n_units)
+        big_s = np.ones(problem.n_territories)
+    else:
+        s = (problem.weights[:, used] / mu[used]).mean(axis=1)
+        big_s = (target[:, used] / mu[used]).mean(axis=1)
+    # The prices only exist when the targets add up to what the units hold.
+    big_s = big_s * (s.sum() / max(big_s.sum(), 1e-12))
+    return s, big_s
+
+
+def power_seed(
+    problem: ProblemData,
+    centres: np.ndarray,
+    candidates: list[np.ndarray],
+    rng: np.random.Generator | None = None,
+) -> tuple[np.ndarray, dict]:
+    """Assign units by a balanced power diagram (see the module docstring).
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    centres
+        (k, 2) territory centres.
+    candidates
+        Candidate territories per unit (a locked unit has only its lock).
+    rng
+        With a generator, the diagram's centres are jittered (restarts start
+        from another diagram); the travel term still uses the true centres.
+
+    Returns
+    -------
+    (numpy.ndarray, dict)
+        (n,) territory per unit, and statistics (iterations, the combined
+        measure's largest relative deviation).
+    """
+    n, k = problem.n_units, problem.n_territories
+    lens = np.array([len(c) for c in candidates])
+    width = int(lens.max())
+    # Padded (n, width) candidate table; padding repeats a unit's first candidate
+    # at infinite distance so it never wins.
+    table = np.zeros((n, width), dtype=int)
+    pad = np.arange(width)[None, :] >= lens[:, None]
+    flat = np.concatenate(candidates).astype(int)
+    table[~pad] = flat
+    table[pad] = np.repeat(table[:, 0], width - lens)
+    z = np.asarray(centres, dtype=float)
+    if rng is not None and k > 1:
+        # Jitter in coordinate units, scaled by the typical nearest-centre spacing.
+        gap = cKDTree(z).query(z, k=2)[0][:, 1]
+        z = z + rng.normal(0.0, JITTER * float(np.median(gap)), size=z.shape)
+    rows = np.repeat(np.arange(n), width)
+    dist = problem.paired_distances(problem.xy[rows], z[table.ravel()]).reshape(n, width)
+    dist = dist**problem.travel_power
+    spread = np.ptp(np.where(pad, np.nan, dist), axis=1) if width > 1 else np.ones(n)
+    delta = float(np.nanmedian(spread)) if width > 1 else 1.0
+    delta = delta if np.isfinite(delta) and delta > 0 else 1.0
+    cost = np.where(pad, np.inf, dist / delta)
+    s, big_s = _combined_weights(problem)
+    eps = SMOOTHING
+    table_flat = table.ravel()
+
+    def neg_dual(pi: np.ndarray) -> tuple[float, np.ndarray]:
+        reduced = -(cost + pi[table]) / eps
+        lse = logsumexp(reduced, axis=1, keepdims=True)
+        share = np.exp(reduced - lse)
+        value = float(np.sum(-eps * lse[:, 0] * s) - pi @ big_s)
+        load = np.bincount(table_flat, weights=(share * s[:, None]).ravel(), minlength=k)
+        return -value, -(load - big_s)
+
+    res = minimize(
+        neg_dual,
+        np.zeros(k),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": MAX_ITERATIONS},
+    )
+    reduced = cost + res.x[table]
+    # Ties (a unit on a diagram edge) go to the first candidate, deterministically.
+    assign = table[np.arange(n), np.argmin(reduced, axis=1)]
+    load = np.bincount(assign, weights=s, minlength=k)
+    stats = {
+        "seed_method": "power_diagram",
+        "seed_iterations": int(res.nit),
+        "seed_combined_deviation": float(np.max(np.abs(load / np.maximum(big_s, 1e-12) - 1))),
+    }
+    return assign, stats
