@@ -63,6 +63,28 @@ def peer_recursive_tree_part(path: Path, k: int, low: float, high: float, second
     return best, tries
 
 
+def verify(path: Path, assignment: dict, k: int, low: float, high: float) -> int | None:
+    """Cut edges of the plan recounted on the graph itself, or ``None`` when a check fails.
+
+    Independent of the solver's own checks: every node assigned to one of
+    ``k`` parts, every part's population within ``[low, high]`` and connected.
+    """
+    g = read_graph(path)
+    plan = {v: assignment.get(str(v)) for v in g.nodes}
+    if any(p is None or not 0 <= p < k for p in plan.values()):
+        return None
+    parts: dict[int, list] = {}
+    for v, p in plan.items():
+        parts.setdefault(p, []).append(v)
+    if len(parts) != k:
+        return None
+    for nodes in parts.values():
+        pop = sum(g.nodes[v]["TOTPOP"] for v in nodes)
+        if not (low <= pop <= high and nx.is_connected(g.subgraph(nodes))):
+            return None
+    return sum(1 for u, v in g.edges if plan[u] != plan[v])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print a Markdown table and a summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -99,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         best = int(r["best_cut_edges"])
         ok = res["feasible"]
+        if ok and verify(path, res["assignment"], k, low, high) != res["cut_edges"]:
+            print(f"{r['state']} {r['level']}: plan fails the independent check", file=sys.stderr)
+            ok = False
         feasible += ok
         cut = res["cut_edges"] if ok else None
         ratio = cut / best if ok else None
