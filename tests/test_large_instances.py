@@ -163,3 +163,32 @@ def test_sweep_repairs_more_than_one_territory_per_call():
     )
     assert ls.chunk_pass(deadline=float("inf"), sweep=True) == 2
     assert ls.violation() <= EPS
+
+
+def test_regional_reseed_redraws_the_region_around_a_residue():
+    # 12 x 12 equal cells, four centres in the quadrants, exact balance. The
+    # start gives territory 0 an extra column strip (40 cells vs 36): the
+    # regional re-draw (a power diagram over the violating territory and its
+    # neighbours) restores four balanced, connected territories.
+    module = importlib.import_module("territory_engine.solve.align")
+    p = grid_problem(
+        12,
+        12,
+        centres=np.array([[0.25, 0.25], [0.85, 0.25], [0.25, 0.85], [0.85, 0.85]]),
+        tolerance=0.0,
+        contiguity=True,
+    )
+    rows, cols = np.divmod(np.arange(144), 12)
+    start = (rows >= 6) * 2 + (cols >= 6)
+    start[(rows < 4) & (cols == 6)] = 0  # four cells of territory 1 handed to 0
+    costs = CostModel(p, p.centres)
+    cands = nearest_candidates(p, p.centres, 4)
+    search = LocalSearch(p, costs, start, cands)
+    assert search.violation() > 0
+    stop, tried, cut = module._regional_reseeds(
+        p, costs, cands, search, np.random.default_rng(0), float("inf"), lambda *a: None
+    )
+    assert search.violation() <= EPS and tried >= 1 and not cut
+    assign = np.asarray(search.assign)
+    assert np.bincount(assign, minlength=4).tolist() == [36, 36, 36, 36]
+    assert pieces_per_territory(p.adjacency, assign, 4).tolist() == [1, 1, 1, 1]

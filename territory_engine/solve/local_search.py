@@ -138,6 +138,8 @@ class LocalSearch:
         self.cap_scale = max(self.cap or 0.0, 1e-9 * costs.total_potential, 1e-9)
         self.viol_t = [self._viol(t, self.loads[t]) for t in range(k)]
         self.moves = 0
+        # Units the tabu repair of :meth:`run` may scan (lowered for quick retries).
+        self.tabu_work = TABU_MAX_WORK
 
     # -- evaluation -------------------------------------------------------------------------
     def _viol(self, t: int, load: list[float]) -> float:
@@ -817,6 +819,6 @@ class LocalSearch:
             if time.perf_counter() > deadline:
                 return "time_limit"
             before = self.violation()
-            self.tabu_repair(rng, deadline)
+            self.tabu_repair(rng, deadline, max_work=self.tabu_work)
             if self.violation() >= before - EPS:
                 return "time_limit" if time.perf_counter() > deadline else "stalled_infeasible"

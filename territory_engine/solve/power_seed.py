@@ -50,7 +50,7 @@ JITTER = 0.25
 
 
 def _combined_weights(problem: ProblemData) -> tuple[np.ndarray, np.ndarray]:
-    """``(s, S)``: each unit's combined relative weight and each territory's target."""
+    """``(s, S)``: each unit's combined relative weight and each territory's target (unscaled)."""
     target = np.where(
         np.isfinite(problem.upper), (problem.lower + problem.upper) / 2, problem.lower
     )
@@ -62,8 +62,6 @@ def _combined_weights(problem: ProblemData) -> tuple[np.ndarray, np.ndarray]:
     else:
         s = (problem.weights[:, used] / mu[used]).mean(axis=1)
         big_s = (target[:, used] / mu[used]).mean(axis=1)
-    # The prices only exist when the targets add up to what the units hold.
-    big_s = big_s * (s.sum() / max(big_s.sum(), 1e-12))
     return s, big_s
 
 
@@ -72,6 +70,8 @@ def power_seed(
     centres: np.ndarray,
     candidates: list[np.ndarray],
     rng: np.random.Generator | None = None,
+    units: np.ndarray | None = None,
+    territories: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Assign units by a balanced power diagram (see the module docstring).
 
@@ -82,18 +82,25 @@ def power_seed(
     centres
         (k, 2) territory centres.
     candidates
-        Candidate territories per unit (a locked unit has only its lock).
+        Candidate territories per unit (a locked unit has only its lock); with
+        ``units``, per unit of ``units``.
     rng
         With a generator, the diagram's centres are jittered (restarts start
         from another diagram); the travel term still uses the true centres.
+    units, territories
+        Re-draw only these units among only these territories (a region
+        around a residue): the territories' targets are rescaled to what the
+        units hold, and the candidates must lie among the territories.
 
     Returns
     -------
     (numpy.ndarray, dict)
-        (n,) territory per unit, and statistics (iterations, the combined
-        measure's largest relative deviation).
+        A territory per unit (of ``units`` when given), and statistics
+        (iterations, the combined measure's largest relative deviation).
     """
-    n, k = problem.n_units, problem.n_territories
+    k = problem.n_territories
+    idx = np.arange(problem.n_units) if units is None else np.asarray(units, dtype=int)
+    n = len(idx)
     lens = np.array([len(c) for c in candidates])
     width = int(lens.max())
     # Padded (n, width) candidate table; padding repeats a unit's first candidate
@@ -108,7 +115,7 @@ def power_seed(
         # Jitter in coordinate units, scaled by the typical nearest-centre spacing.
         gap = cKDTree(z).query(z, k=2)[0][:, 1]
         z = z + rng.normal(0.0, JITTER * float(np.median(gap)), size=z.shape)
-    rows = np.repeat(np.arange(n), width)
+    rows = idx[np.repeat(np.arange(n), width)]
     dist = problem.paired_distances(problem.xy[rows], z[table.ravel()]).reshape(n, width)
     dist = dist**problem.travel_power
     spread = np.ptp(np.where(pad, np.nan, dist), axis=1) if width > 1 else np.ones(n)
@@ -116,6 +123,11 @@ def power_seed(
     delta = delta if np.isfinite(delta) and delta > 0 else 1.0
     cost = np.where(pad, np.inf, dist / delta)
     s, big_s = _combined_weights(problem)
+    s = s[idx]
+    if territories is not None:
+        big_s = np.where(np.isin(np.arange(k), territories), big_s, 0.0)
+    # The prices only exist when the targets add up to what the units hold.
+    big_s = big_s * (s.sum() / max(big_s.sum(), 1e-12))
     eps = SMOOTHING
     table_flat = table.ravel()
 
@@ -138,9 +150,12 @@ def power_seed(
     # Ties (a unit on a diagram edge) go to the first candidate, deterministically.
     assign = table[np.arange(n), np.argmin(reduced, axis=1)]
     load = np.bincount(assign, weights=s, minlength=k)
+    held = big_s > 0
     stats = {
         "seed_method": "power_diagram",
         "seed_iterations": int(res.nit),
-        "seed_combined_deviation": float(np.max(np.abs(load / np.maximum(big_s, 1e-12) - 1))),
+        "seed_combined_deviation": float(np.max(np.abs(load[held] / big_s[held] - 1)))
+        if held.any()
+        else 0.0,
     }
     return assign, stats
