@@ -189,6 +189,7 @@ def test_regional_reseed_redraws_the_region_around_a_residue():
         p, costs, cands, search, np.random.default_rng(0), float("inf"), lambda *a: None
     )
     assert search.violation() <= EPS and tried >= 1 and not cut
+    assert stop == "converged"
     assign = np.asarray(search.assign)
     assert np.bincount(assign, minlength=4).tolist() == [36, 36, 36, 36]
     assert pieces_per_territory(p.adjacency, assign, 4).tolist() == [1, 1, 1, 1]

@@ -22,12 +22,12 @@ unit's candidate distances (so ``ε`` is relative) and ``softmin_ε(x) =
 −ε log Σ exp(−x/ε)``.
 
 Why not the LP (:mod:`territory_engine.solve.seed`) at this size: the LP
-balances every measure exactly but takes 35 s at 80,000 variables and over
-200 s at 240,000 (30,000 units × 8 candidates) on our 2-core machine, and its
-rounding scatters units (the LP sends a heavy unit and a light neighbour to
-different territories), so after the contiguity repair its seed was further
-from the bands (total relative violation 17.8) than this one (9.4), which
-takes about 10 s. The local search balances the individual measures.
+balances every measure exactly but takes over 200 s at 240,000 variables
+(30,000 units × 8 candidates) on our 2-core machine, and its rounding
+scatters units (the LP sends a heavy unit and a light neighbour to different
+territories), so after the contiguity repair its seed was further from the
+bands (total relative violation 17.8) than this one (9.4), which takes 2–5 s.
+The local search balances the individual measures.
 """
 
 from __future__ import annotations
