@@ -10,11 +10,11 @@ import numpy as np
 from territory_engine.geo.pieces import pieces_per_territory
 from territory_engine.problem.arrays import grid_problem
 from territory_engine.solve.anneal import (
-    _connected_without,
     anneal_cut_edges,
     anneal_multistart,
     cut_edges,
 )
+from territory_engine.solve.local_search import stays_connected_without
 from territory_engine.solve.tree_seed import best_tree_partition
 
 
@@ -37,11 +37,11 @@ def _staircase_4x5() -> np.ndarray:
     return a
 
 
-def test_connected_without_on_a_path():
+def test_stays_connected_without_on_a_path():
     nbrs = [[1], [0, 2], [1, 3], [2]]
     part = [0, 0, 0, 0]
-    assert not _connected_without(nbrs, part, 1, 0)  # the middle cuts the path
-    assert _connected_without(nbrs, part, 0, 0)  # an end does not
+    assert not stays_connected_without(nbrs, part, 1)  # the middle cuts the path
+    assert stays_connected_without(nbrs, part, 0)  # an end does not
 
 
 def test_anneal_finds_the_5_edge_cut_of_a_4x5_grid():

@@ -31,6 +31,7 @@ from collections.abc import Callable
 import numpy as np
 
 from territory_engine.problem.data import ProblemData
+from territory_engine.solve.local_search import stays_connected_without
 
 
 def cut_edges(problem: ProblemData, assign: np.ndarray) -> int:
@@ -38,31 +39,6 @@ def cut_edges(problem: ProblemData, assign: np.ndarray) -> int:
     coo = problem.adjacency.tocoo()
     keep = coo.row < coo.col
     return int(np.sum(assign[coo.row[keep]] != assign[coo.col[keep]]))
-
-
-def _connected_without(nbrs: list[list[int]], part: list[int], u: int, s: int) -> bool:
-    """Whether part ``s`` stays connected when ``u`` leaves it.
-
-    Only ``u``'s neighbours in ``s`` need to stay connected to each other;
-    the BFS stops as soon as it has reached all of them.
-    """
-    targets = [v for v in nbrs[u] if part[v] == s]
-    if len(targets) <= 1:
-        return True
-    want = set(targets[1:])
-    seen = {u, targets[0]}
-    stack = [targets[0]]
-    while stack:
-        x = stack.pop()
-        for y in nbrs[x]:
-            if y not in seen and part[y] == s:
-                if y in want:
-                    want.discard(y)
-                    if not want:
-                        return True
-                seen.add(y)
-                stack.append(y)
-    return False
 
 
 def anneal_cut_edges(
@@ -186,7 +162,7 @@ def anneal_cut_edges(
         delta = d_cut + penalty * d_viol
         if delta > 0 and rng.random() >= math.exp(-delta / temp):
             continue
-        if not _connected_without(nbrs, part, u, s):
+        if not stays_connected_without(nbrs, part, u):
             continue
         # Apply the move.
         part[u] = t

@@ -45,6 +45,33 @@ SWEEP_MIN_TERRITORIES = 16
 """From this many violating territories, repair passes fix each of them per descent."""
 
 
+def stays_connected_without(nbrs: list[list[int]], assign: list[int], i: int) -> bool:
+    """Whether unit ``i``'s territory stays connected when ``i`` leaves it.
+
+    Only ``i``'s neighbours in its territory need to stay connected to each
+    other: a breadth-first search inside the territory from one of them stops
+    as soon as it has reached all the others.
+    """
+    s = assign[i]
+    same = [j for j in nbrs[i] if assign[j] == s]
+    if len(same) <= 1:
+        return True
+    todo = set(same[1:])
+    seen = {i, same[0]}
+    queue = deque([same[0]])
+    while queue:
+        u = queue.popleft()
+        for v in nbrs[u]:
+            if v not in seen and assign[v] == s:
+                if v in todo:
+                    todo.discard(v)
+                    if not todo:
+                        return True
+                seen.add(v)
+                queue.append(v)
+    return False
+
+
 class LocalSearch:
     """Unit-move local search; see the module docstring for the model.
 
@@ -232,27 +259,9 @@ class LocalSearch:
     # -- contiguity -------------------------------------------------------------------------
     def can_leave(self, i: int) -> bool:
         """Whether territory ``a_i`` stays connected (and non-empty) without unit ``i``."""
-        s = self.assign[i]
-        if self.size[s] <= 1:
+        if self.size[self.assign[i]] <= 1:
             return False
-        assign = self.assign
-        same = [j for j in self.nbrs[i] if assign[j] == s]
-        if len(same) <= 1:
-            return True
-        todo = set(same[1:])
-        seen = {i, same[0]}
-        queue = deque([same[0]])
-        while queue:
-            u = queue.popleft()
-            for v in self.nbrs[u]:
-                if v not in seen and assign[v] == s:
-                    if v in todo:
-                        todo.discard(v)
-                        if not todo:
-                            return True
-                    seen.add(v)
-                    queue.append(v)
-        return False
+        return stays_connected_without(self.nbrs, self.assign, i)
 
     def targets(self, i: int, contiguity: bool) -> set[int]:
         """Territories unit ``i`` may move to."""
@@ -470,22 +479,31 @@ class LocalSearch:
                     queue.append(v)
         return len(seen) == len(rest)
 
+    def _violating_worst_first(self, deadline: float, sweep: bool):
+        """Violating territories, worst first, until the deadline.
+
+        Without ``sweep`` the order ends at the first territory within its
+        bands (the callers stop after one fix anyway); with ``sweep`` such a
+        territory is skipped, since an earlier fix may have repaired it.
+        """
+        order = sorted(range(self.k), key=lambda t: (-self.viol_t[t], t))
+        for s in order:
+            if time.perf_counter() > deadline:
+                return
+            if self.viol_t[s] <= EPS:
+                if sweep:
+                    continue
+                return
+            yield s
+
     def chunk_pass(self, deadline: float, max_len: int = 8, sweep: bool = False) -> int:
         """Move the best chunk (:meth:`_chunk_candidates`) into or out of a violating territory.
 
         Returns the number of chunks moved: at most one, or with ``sweep`` one
         per violating territory (taken worst first).
         """
-        order = sorted(range(self.k), key=lambda t: (-self.viol_t[t], t))
         done = 0
-        for s in order:
-            if time.perf_counter() > deadline:
-                break
-            if self.viol_t[s] <= EPS:
-                if sweep:
-                    # An earlier fix may have repaired s; the order is by initial violation.
-                    continue
-                break
+        for s in self._violating_worst_first(deadline, sweep):
             best: tuple[float, float, int, list[int]] | None = None
             for t in sorted(self.territory_neighbours(s)):
                 for src, dst in ((s, t), (t, s)):
@@ -549,15 +567,8 @@ class LocalSearch:
         Returns the number of exchanges applied: at most one, or with
         ``sweep`` one per violating territory (taken worst first).
         """
-        order = sorted(range(self.k), key=lambda t: (-self.viol_t[t], t))
         done = 0
-        for s in order:
-            if time.perf_counter() > deadline:
-                break
-            if self.viol_t[s] <= EPS:
-                if sweep:
-                    continue
-                break
+        for s in self._violating_worst_first(deadline, sweep):
             best: tuple[float, int, list[int], list[int]] | None = None
             for t in sorted(self.territory_neighbours(s)):
                 outs = self._chunk_candidates(s, t, max_len)
@@ -625,15 +636,8 @@ class LocalSearch:
         per violating territory (taken worst first).
         """
         contiguity = self.p.contiguity
-        order = sorted(range(self.k), key=lambda t: (-self.viol_t[t], t))
         kept = 0
-        for s in order:
-            if time.perf_counter() > deadline:
-                break
-            if self.viol_t[s] <= EPS:
-                if sweep:
-                    continue
-                break
+        for s in self._violating_worst_first(deadline, sweep):
             over = any(self.loads[s][j] > self.hi[s][j] for j in range(self.m))
             parent = {s: -1}
             queue = deque([(s, 0)])
