@@ -16,7 +16,8 @@ import csv
 import sys
 from pathlib import Path
 
-from territory_engine.partition import run_partition
+from territory_engine.partition import partition
+from territory_engine.problem.graph import read_graph
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "ctdp"
 MEASURES = ("workload", "demand", "n_customers")
@@ -44,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|")
     ratios, feasible = [], 0
     for r in rows:
-        res = run_partition(
-            SHARED / r["file"],
+        res = partition(
+            read_graph(SHARED / r["file"]),
             parts=10,
             balance=dict.fromkeys(MEASURES, 0.05),
             bounds={},
@@ -55,16 +56,16 @@ def main(argv: list[str] | None = None) -> int:
             time_limit=args.time_limit,
             seed=args.seed,
         )
-        ok = res["feasible"]
+        ok = res.feasible
         feasible += ok
         ref = float(r["lns_60s"]) if r["lns_60s"] else None
-        ratio = res["objective"] / ref if ok and ref else None
+        ratio = res.objective / ref if ok and ref else None
         if ratio is not None:
             ratios.append(ratio)
         print(
             f"| {r['instance']} | {r['group']} | {r['lns_60s']} | {r['vns_low']} | "
-            f"{res['objective']:.3f} | {'' if ratio is None else f'{ratio:.3f}'} | {ok} | "
-            f"{res['seconds']:.0f} |",
+            f"{res.objective:.3f} | {'' if ratio is None else f'{ratio:.3f}'} | {ok} | "
+            f"{res.seconds:.0f} |",
             flush=True,
         )
     mean = sum(ratios) / len(ratios) if ratios else float("nan")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from territory_engine.partition import run_partition
+from territory_engine.partition import partition
 from territory_engine.problem.graph import read_graph
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "districting"
@@ -109,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         path = SHARED / r["file"]
         k, low, high = int(r["k"]), float(r["L"]), float(r["U"])
-        res = run_partition(
-            path,
+        res = partition(
+            read_graph(path),
             parts=k,
             balance={},
             bounds={"TOTPOP": (low, high)},
@@ -120,12 +120,12 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
         )
         best = int(r["best_cut_edges"])
-        ok = res["feasible"]
-        if ok and verify(path, res["assignment"], k, low, high) != res["cut_edges"]:
+        ok = res.feasible
+        if ok and verify(path, res.assignment, k, low, high) != res.cut_edges:
             print(f"{r['state']} {r['level']}: plan fails the independent check", file=sys.stderr)
             ok = False
         feasible += ok
-        cut = res["cut_edges"] if ok else None
+        cut = res.cut_edges if ok else None
         ratio = cut / best if ok else None
         if ok:
             ratios.append(ratio)
@@ -141,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         bound = "" if r["proven_optimal"] == "True" else f" ({r['lower_bound']})"
         print(
             f"| {name} | {r['n']} | {k} | {best}{bound} | {cut} | "
-            f"{'' if ratio is None else f'{ratio:.3f}'} | {ok} | {res['seconds']:.0f} | "
-            f"{res.get('exact_status')} | {peer} | {tries} |",
+            f"{'' if ratio is None else f'{ratio:.3f}'} | {ok} | {res.seconds:.0f} | "
+            f"{res.exact_status} | {peer} | {tries} |",
             flush=True,
         )
     n_county = sum(1 for r in rows if r["level"] == "county")

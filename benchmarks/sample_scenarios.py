@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from territory_engine.config import load_scenario
-from territory_engine.pipeline import run_scenario
+from territory_engine.pipeline.run import run_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 

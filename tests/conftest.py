@@ -60,7 +60,7 @@ def baseline(baseline_scenario_file):
 @pytest.fixture(scope="session")
 def plan_dir(baseline, baseline_scenario_file, tmp_path_factory) -> Path:
     """The baseline solved once per test session (about 10 s); read-only."""
-    from territory_engine.pipeline import run_scenario
+    from territory_engine.pipeline.run import run_scenario
 
     out = tmp_path_factory.mktemp("baseline") / "fy_baseline"
     result = run_scenario(baseline, output=out, source=baseline_scenario_file)

@@ -9,10 +9,10 @@ import numpy as np
 
 from territory_engine.geo.pieces import pieces_per_territory
 from territory_engine.problem.arrays import grid_problem
+from territory_engine.problem.data import count_cut_edges
 from territory_engine.solve.anneal import (
     anneal_cut_edges,
     anneal_multistart,
-    cut_edges,
 )
 from territory_engine.solve.local_search import stays_connected_without
 from territory_engine.solve.tree_seed import best_tree_partition
@@ -49,11 +49,11 @@ def test_anneal_finds_the_5_edge_cut_of_a_4x5_grid():
     # {2,3} with 5 cut edges is optimal.
     p = grid_problem(4, 5, n_territories=2, tolerance=0.0, contiguity=True)
     start = _staircase_4x5()
-    assert cut_edges(p, start) == 6
+    assert count_cut_edges(p.adjacency, start) == 6
     out, stats = anneal_cut_edges(p, start, seconds=1.0, seed=3)
     _check(p, out, 2)
     assert stats["feasible"] and stats["start_cut"] == 6
-    assert cut_edges(p, out) == stats["cut"] == 5
+    assert count_cut_edges(p.adjacency, out) == stats["cut"] == 5
 
 
 def test_anneal_keeps_locked_units():
@@ -74,14 +74,16 @@ def test_multistart_reaches_the_quadrants_of_an_8x8_grid():
     p = grid_problem(8, 8, n_territories=4, tolerance=0.07, contiguity=True)
 
     def start(r):
-        return best_tree_partition(p, lambda a: cut_edges(p, a), seconds=0.3, seed=r)[0]
+        return best_tree_partition(
+            p, lambda a: count_cut_edges(p.adjacency, a), seconds=0.3, seed=r
+        )[0]
 
     out, stats = anneal_multistart(
         p, start, deadline=time.perf_counter() + 6.0, seed=0, run_seconds=1.5
     )
     assert out is not None
     _check(p, out, 4)
-    assert cut_edges(p, out) == stats["cut"] == 16
+    assert count_cut_edges(p.adjacency, out) == stats["cut"] == 16
 
 
 def test_partition_anneals_a_160_cell_grid_to_its_optimum(tmp_path):
@@ -91,7 +93,8 @@ def test_partition_anneals_a_160_cell_grid_to_its_optimum(tmp_path):
 
     import networkx as nx
 
-    from territory_engine.partition import run_partition
+    from territory_engine.partition import partition
+    from territory_engine.problem.graph import read_graph
 
     g = nx.grid_2d_graph(16, 10)
     for r, c in g.nodes:
@@ -99,10 +102,12 @@ def test_partition_anneals_a_160_cell_grid_to_its_optimum(tmp_path):
     g = nx.convert_node_labels_to_integers(g, ordering="sorted")
     path = tmp_path / "grid.json"
     path.write_text(json.dumps(nx.node_link_data(g, edges="links")))
-    res = run_partition(path, parts=2, balance={}, bounds={"TOTPOP": (80, 80)}, time_limit=5)
-    assert res["feasible"] and res["anneal"]["starts"] >= 1
-    assert res["cut_edges"] == 10
-    plan = np.array([res["assignment"][str(v)] for v in g.nodes])
+    res = partition(
+        read_graph(path), parts=2, balance={}, bounds={"TOTPOP": (80, 80)}, time_limit=5
+    )
+    assert res.feasible and res.anneal["starts"] >= 1
+    assert res.cut_edges == 10
+    plan = np.array([res.assignment[str(v)] for v in g.nodes])
     assert np.bincount(plan).tolist() == [80, 80]
     for t in (0, 1):
         assert nx.is_connected(g.subgraph(np.flatnonzero(plan == t).tolist()))

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from territory_engine.errors import InputError
-from territory_engine.partition import part_diameters, run_partition, shortest_path_matrix
+from territory_engine.partition import part_diameters, partition, shortest_path_matrix
 from territory_engine.problem.arrays import grid_problem
+from territory_engine.problem.graph import read_graph
 from territory_engine.solve.exact import relabel_by_root, solve_exact
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,22 +35,24 @@ def test_4x5_grid_in_two_has_5_cut_edges(tmp_path):
     # columns cannot give 10 (2 columns hold 8), so the optimum is the straight
     # 5-edge cut between rows {0,1} and {2,3} (a staircase needs at least 5 too).
     path = _grid_json(tmp_path, 4, 5)
-    res = run_partition(
-        path, parts=2, balance={}, bounds={"TOTPOP": (10, 10)}, time_limit=8, seed=0
+    res = partition(
+        read_graph(path), parts=2, balance={}, bounds={"TOTPOP": (10, 10)}, time_limit=8, seed=0
     )
-    assert res["feasible"]
-    assert res["cut_edges"] == 5
-    assert res["exact_status"] == "OPTIMAL"
-    parts = np.bincount(list(res["assignment"].values()))
+    assert res.feasible
+    assert res.cut_edges == 5
+    assert res.exact_status == "OPTIMAL"
+    parts = np.bincount(list(res.assignment.values()))
     assert parts.tolist() == [10, 10]
 
 
 def test_6x6_grid_in_four_quadrants(tmp_path):
     # Four parts of 9 cells on a 6x6 grid: the quadrants cut 12 edges, the optimum.
     path = _grid_json(tmp_path, 6, 6)
-    res = run_partition(path, parts=4, balance={"TOTPOP": 0.0}, bounds={}, time_limit=12, seed=1)
-    assert res["feasible"]
-    assert res["cut_edges"] == 12
+    res = partition(
+        read_graph(path), parts=4, balance={"TOTPOP": 0.0}, bounds={}, time_limit=12, seed=1
+    )
+    assert res.feasible
+    assert res.cut_edges == 12
 
 
 def test_exact_model_proves_the_optimum_of_a_line():
@@ -75,8 +78,8 @@ def test_diameter_objective_on_a_path_graph(tmp_path):
         g.edges[u, v]["distance"] = 1.0
     path = tmp_path / "path.graphml"
     nx.write_graphml(g, path)
-    res = run_partition(
-        path,
+    res = partition(
+        read_graph(path),
         parts=2,
         balance={"workload": 0.0},
         bounds={},
@@ -85,8 +88,8 @@ def test_diameter_objective_on_a_path_graph(tmp_path):
         distance_attr="distance",
         time_limit=3,
     )
-    assert res["feasible"]
-    assert res["objective"] == pytest.approx(3.0)
+    assert res.feasible
+    assert res.objective == pytest.approx(3.0)
 
 
 def test_part_diameters_by_hand():
@@ -100,7 +103,7 @@ def test_part_diameters_by_hand():
 def test_unknown_attribute_is_named(tmp_path):
     path = _grid_json(tmp_path, 2, 2)
     with pytest.raises(InputError, match=r"no attribute 'TOTPOPP'.*did you mean 'TOTPOP'"):
-        run_partition(path, parts=2, balance={"TOTPOPP": 0.1}, bounds={}, time_limit=5)
+        partition(read_graph(path), parts=2, balance={"TOTPOPP": 0.1}, bounds={}, time_limit=5)
 
 
 def test_cli_writes_the_result_and_rejects_bad_arguments(tmp_path):
@@ -164,6 +167,6 @@ def test_graph_without_coordinates_is_embedded_by_hops(tmp_path):
     nx.set_node_attributes(g, 1, "TOTPOP")
     path = tmp_path / "bare.json"
     path.write_text(json.dumps(nx.node_link_data(g, edges="links")))
-    res = run_partition(path, parts=2, balance={"TOTPOP": 0.0}, bounds={}, time_limit=4)
-    assert res["feasible"]
-    assert res["cut_edges"] == 3  # the straight cut between columns 1 and 2
+    res = partition(read_graph(path), parts=2, balance={"TOTPOP": 0.0}, bounds={}, time_limit=4)
+    assert res.feasible
+    assert res.cut_edges == 3  # the straight cut between columns 1 and 2

@@ -18,9 +18,10 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 
 from territory_engine.config import scenario_hash
-from territory_engine.io.plan_folder import write_folder_atomically
-from territory_engine.pipeline import PLAN_FILES, run_scenario
-from territory_engine.plan import ASSIGNMENT_COLUMNS
+from territory_engine.pipeline import run_scenario
+from territory_engine.plan.atomic import write_folder_atomically
+from territory_engine.plan.files import PLAN_FILES
+from territory_engine.plan.model import ASSIGNMENT_COLUMNS
 
 EXPECTED_ASSIGNMENT_COLUMNS = [
     "account_id",

@@ -10,7 +10,7 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from territory_engine.compare import rep_deltas, team_standing
+from territory_engine.plan.compare import rep_deltas, team_standing
 from territory_engine.render.charts import BandRow, band_chart, histogram_chart, scatter_chart
 from territory_engine.render.page import Cell, compose_page, fmt_money, fmt_pct, table_html
 from territory_engine.render.plan_map import simplify_outlines

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from territory_engine.cli.main import app
 from territory_engine.config import load_scenario
-from territory_engine.score_plan import fill_empty_units, unit_owners
+from territory_engine.plan.score import fill_empty_units, unit_owners
 
 runner = CliRunner()
 
@@ -31,7 +31,7 @@ runner = CliRunner()
 @pytest.fixture(scope="session")
 def solved(baseline_scenario_file, tmp_path_factory) -> tuple[Path, dict]:
     """A plan folder of the baseline solved for 2 s, and the scorecard the pipeline wrote."""
-    from territory_engine.pipeline import run_scenario
+    from territory_engine.pipeline.run import run_scenario
 
     scenario = load_scenario(baseline_scenario_file)
     scenario = scenario.model_copy(

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from territory_engine.cli.main import app
 from territory_engine.errors import InputError
-from territory_engine.plan_reader import read_plan_folder
+from territory_engine.plan.reader import read_plan_folder
 from territory_engine.store import PlanStore, StoreError, default_store_path
 from territory_engine.store import plan_store as plan_store_module
 
@@ -414,7 +414,7 @@ def stub_run(plan_dir, monkeypatch):
         )
         return SimpleNamespace(plan_dir=target, plan=None, scorecard=card, alignment=alignment)
 
-    monkeypatch.setattr("territory_engine.pipeline.run_scenario", fake_run_scenario)
+    monkeypatch.setattr("territory_engine.pipeline.run.run_scenario", fake_run_scenario)
     return settings
 
 

@@ -19,7 +19,7 @@ import pytest
 from cli_run import run_cli
 
 from territory_engine.errors import ScenarioError
-from territory_engine.pipeline import PLAN_FILES
+from territory_engine.plan.files import PLAN_FILES
 from territory_engine.sweep import non_dominated, parse_grid, plan_sweep
 from territory_engine.sweep.grid import variant_names
 from territory_engine.sweep.pareto import compromise_scores

@@ -19,8 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from territory_engine.cli.main import app
-from territory_engine.compare import moved_accounts, scorecard_deltas
-from territory_engine.plan_reader import read_plan_folder
+from territory_engine.plan.compare import moved_accounts, scorecard_deltas
+from territory_engine.plan.reader import read_plan_folder
 from territory_engine.render.assets import external_references
 
 runner = CliRunner()

@@ -132,7 +132,7 @@ def run(
 ) -> None:
     """Run SCENARIO, write its plan folder and record it in the plan store."""
     from territory_engine.config import load_scenario
-    from territory_engine.pipeline import run_scenario
+    from territory_engine.pipeline.run import run_scenario
 
     if store is not None and no_store:
         raise InputError("give --store or --no-store, not both")
@@ -145,7 +145,9 @@ def run(
     if overrides:
         sc = sc.model_copy(update={"solver": sc.solver.model_copy(update=overrides)})
     try:
-        result = run_scenario(sc, output=output, source=scenario, progress=_Progress(quiet))
+        result = run_scenario(
+            sc, output=output or sc.output.folder, source=scenario, progress=_Progress(quiet)
+        )
     except (ScenarioError, InfeasibleError) as exc:
         # Problems found after validation (a lock naming an unknown rep, an
         # impossible band) still say which scenario they come from.

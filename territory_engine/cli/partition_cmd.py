@@ -73,10 +73,11 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option()] = 0,
     ) -> None:
         """Split GRAPH into balanced (and contiguous) parts; write the assignment as JSON."""
-        from territory_engine.partition import run_partition
+        from territory_engine.partition import partition
+        from territory_engine.problem.graph import read_graph
 
-        result = run_partition(
-            graph,
+        result = partition(
+            read_graph(graph),
             parts=parts,
             balance=_parse_balance(balance or []),
             bounds=_parse_bounds(bounds or []),
@@ -85,7 +86,8 @@ def register(app: typer.Typer) -> None:
             distance_attr=distance_attr,
             time_limit=time_limit,
             seed=seed,
-        )
+            file=str(graph),
+        ).to_dict()
         output = Path(output)
         output.parent.mkdir(parents=True, exist_ok=True)
         # Written completely or not at all.

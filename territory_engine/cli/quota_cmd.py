@@ -1,7 +1,7 @@
 """``territory-engine quota`` and ``territory-engine score``: quotas and scores of a plan folder.
 
 Thin: argument parsing and a summary table; the work is in
-:mod:`territory_engine.score_plan`.
+:mod:`territory_engine.plan.score`.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def quota(
     Rewrites quotas.csv, quota_splits.csv and the quota part of scorecard.json
     atomically; every other file is kept.
     """
-    from territory_engine.score_plan import reallocate_quotas
+    from territory_engine.plan.score import reallocate_quotas
 
     _err.print(f"re-allocating quotas of {plan_dir} with {scenario}")
     result = reallocate_quotas(plan_dir, scenario)
@@ -129,7 +129,7 @@ def score(
     another tool: only assignments.csv (account_id, rep_id, optionally
     territory_id) is required.
     """
-    from territory_engine.score_plan import score_plan
+    from territory_engine.plan.score import score_plan
 
     _err.print(f"scoring {plan_dir}")
     result = score_plan(plan_dir, scenario)

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from territory_engine.cli.errors import user_errors
 from territory_engine.errors import InputError, did_you_mean
-from territory_engine.io.plan_folder import write_text_atomically
+from territory_engine.plan.atomic import write_text_atomically
 
 console = Console(stderr=True)
 
@@ -44,9 +44,9 @@ def compare(
     replaced as a whole once complete.
     """
     from territory_engine.cli.plans_cmd import resolve_plan_argument
-    from territory_engine.compare import moved_accounts, rep_deltas, scorecard_deltas
-    from territory_engine.io.plan_folder import write_folder_atomically
-    from territory_engine.plan_reader import read_plan_folder
+    from territory_engine.plan.atomic import write_folder_atomically
+    from territory_engine.plan.compare import moved_accounts, rep_deltas, scorecard_deltas
+    from territory_engine.plan.reader import read_plan_folder
     from territory_engine.render.compare_page import render_compare
 
     plan_a, name_a = resolve_plan_argument(plan_a, store)
@@ -91,9 +91,9 @@ def rep(
     With --rep, writes rep_<ID>.html into the output folder (other files there are
     kept). With --all-reps, writes one page per rep and replaces the folder as a whole.
     """
-    from territory_engine.compare import team_standing
-    from territory_engine.io.plan_folder import write_folder_atomically
-    from territory_engine.plan_reader import read_plan_folder
+    from territory_engine.plan.atomic import write_folder_atomically
+    from territory_engine.plan.compare import team_standing
+    from territory_engine.plan.reader import read_plan_folder
     from territory_engine.render.rep_view import render_rep_page, rep_rows
 
     if (rep_id is None) == (not all_reps):

@@ -11,6 +11,7 @@ import pandas as pd
 from territory_engine.config.scenario import Scenario
 from territory_engine.errors import InputError
 from territory_engine.io.load import Tables, load_tables
+from territory_engine.plan.files import TERRITORY_PREFIX
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def load_view(plan_dir: str | Path, scenario: Scenario, tables: Tables | None = 
     tables = tables if tables is not None else load_tables(scenario)
     plan = _read_csv(plan_dir / "assignments.csv", ["account_id", "rep_id"])
     if "territory_id" not in plan.columns:
-        plan["territory_id"] = "T-" + plan["rep_id"]
+        plan["territory_id"] = TERRITORY_PREFIX + plan["rep_id"]
     counts = plan["account_id"].value_counts()
     duplicate = sorted(counts.index[counts > 1].tolist())
     plan = plan.drop_duplicates("account_id", keep="first")

@@ -29,6 +29,7 @@ from territory_engine.metrics.relationships import (
     proximity_summary,
     relationship_retention,
 )
+from territory_engine.problem.data import count_cut_edges
 
 
 @dataclass(frozen=True)
@@ -326,8 +327,7 @@ def contiguity_stats(adjacency: sp.csr_matrix, unit_territory: np.ndarray, k: in
     sub = adjacency[idx][:, idx].tocsr()
     ut = unit_territory[idx]
     pieces = pieces_per_territory(sub, ut, k)
-    coo = sub.tocoo()
-    cut = int(np.sum(ut[coo.row] != ut[coo.col]) // 2)
+    cut = count_cut_edges(sub, ut)
     return {
         "territories_in_pieces": int(np.sum(pieces > 1)),
         "max_pieces": int(pieces.max()) if len(pieces) else 0,

@@ -20,6 +20,7 @@ from territory_engine.config.scenario import SOCIAL_TIE_BREAK, Scenario
 from territory_engine.errors import InfeasibleError, ScenarioError, did_you_mean
 from territory_engine.geo.adjacency import join_islands, polygon_adjacency
 from territory_engine.io.load import Tables
+from territory_engine.plan.files import territory_ids_for_reps
 from territory_engine.problem.data import ProblemData
 from territory_engine.social import Proximity, proximity, tie_matrices
 
@@ -188,7 +189,7 @@ def build_problem(scenario: Scenario, tables: Tables) -> tuple[ProblemData, Prob
     # Territories.
     if scenario.territories.mode == "per_rep":
         rep_ids = reps["rep_id"].astype(str).tolist()
-        territory_ids = tuple(f"T-{r}" for r in rep_ids)
+        territory_ids = territory_ids_for_reps(rep_ids)
         territory_rep = tuple(rep_ids)
         territory_group = rep_group.copy()
         centres = np.column_stack([reps.geometry.x.to_numpy(), reps.geometry.y.to_numpy()])

@@ -142,3 +142,21 @@ class ProblemData:
     def eligible(self) -> np.ndarray:
         """(n, k) boolean: unit may join territory (group match)."""
         return self.unit_group[:, None] == self.territory_group[None, :]
+
+
+def count_cut_edges(adjacency: sp.spmatrix, assign: np.ndarray) -> int:
+    """Number of edges of the (symmetric) unit graph whose ends lie in different territories.
+
+    The one cut-edge count of the engine: the solver's objective, the annealing, the
+    partition command and the scorecard all call it.
+
+    Parameters
+    ----------
+    adjacency
+        (n, n) symmetric adjacency; each undirected edge is counted once.
+    assign
+        (n,) territory of each unit.
+    """
+    coo = adjacency.tocoo()
+    upper = coo.row < coo.col
+    return int(np.count_nonzero(assign[coo.row[upper]] != assign[coo.col[upper]]))

@@ -5,7 +5,7 @@ which accounts change hands, and how the fairness numbers moved. The page shows
 plan A and plan B on two maps that pan, zoom and switch layers together, with the
 accounts that change rep drawn (ringed) on both, then the plan-level fairness
 numbers of both scorecards with their change, the per-rep changes, and the list of
-moved accounts. The differences are computed by :mod:`territory_engine.compare`;
+moved accounts. The differences are computed by :mod:`territory_engine.plan.compare`;
 this module only draws them.
 """
 
@@ -17,8 +17,8 @@ import folium
 import geopandas
 import pandas as pd
 
-from territory_engine.compare import ScorecardDelta
-from territory_engine.plan_reader import PlanFolder
+from territory_engine.plan.compare import ScorecardDelta
+from territory_engine.plan.reader import PlanFolder
 from territory_engine.render.colors import color_classes
 from territory_engine.render.page import (
     Cell,
@@ -91,11 +91,11 @@ def render_compare(
     plan_a, plan_b
         The plans, as read from their folders.
     moves
-        :func:`territory_engine.compare.moved_accounts` of the two plans.
+        :func:`territory_engine.plan.compare.moved_accounts` of the two plans.
     deltas
-        :func:`territory_engine.compare.rep_deltas` of the two plans.
+        :func:`territory_engine.plan.compare.rep_deltas` of the two plans.
     fairness
-        :func:`territory_engine.compare.scorecard_deltas` of their scorecards.
+        :func:`territory_engine.plan.compare.scorecard_deltas` of their scorecards.
     measures
         Balance measures shown in tooltips and the per-rep table.
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import geopandas
 import pandas as pd
 
-from territory_engine.plan_reader import PlanFolder
+from territory_engine.plan.reader import PlanFolder
 from territory_engine.render.page import (
     Cell,
     MapRow,
@@ -108,7 +108,7 @@ def render_rep_page(
     rows
         The rep's rows (:func:`rep_rows`); nothing else of the plan is used.
     standing
-        :func:`territory_engine.compare.team_standing` of the rep (team median and
+        :func:`territory_engine.plan.compare.team_standing` of the rep (team median and
         range only).
     plan_name
         The plan's name.

@@ -34,13 +34,6 @@ from territory_engine.problem.data import ProblemData
 from territory_engine.solve.local_search import stays_connected_without
 
 
-def cut_edges(problem: ProblemData, assign: np.ndarray) -> int:
-    """Number of adjacency edges whose ends lie in different parts."""
-    coo = problem.adjacency.tocoo()
-    keep = coo.row < coo.col
-    return int(np.sum(assign[coo.row[keep]] != assign[coo.col[keep]]))
-
-
 def anneal_cut_edges(
     problem: ProblemData,
     assign: np.ndarray,

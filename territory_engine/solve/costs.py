@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from territory_engine.problem.data import ProblemData
+from territory_engine.problem.data import ProblemData, count_cut_edges
 
 
 class CostModel:
@@ -100,8 +100,7 @@ class CostModel:
         """Every term of ``f`` for a full assignment, and the weighted total."""
         units = np.arange(self.problem.n_units)
         travel = float(self.travel(units, assign).sum()) / self.travel_norm
-        adj = self.problem.adjacency.tocoo()
-        cut = int(np.sum(assign[adj.row] != assign[adj.col]) // 2)
+        cut = count_cut_edges(self.problem.adjacency, assign)
         moved = float(self.moved_potential(units, assign).sum())
         moved_acc = float(self.moved_accounts(units, assign).sum())
         lost = float(self.relationship_loss(units, assign).sum()) / self.total_potential

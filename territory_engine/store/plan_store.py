@@ -65,7 +65,7 @@ primary key, ``plan_id`` cascading like ``assignments``; ``territory_id``,
 ``rep_id`` (and ``quota REAL`` for quotas) for queries, and ``cells TEXT``: the JSON
 list of the row's cells exactly as the CSV holds them, so :meth:`PlanStore.get`
 gives back the tables the plan folder's CSVs give
-(:func:`territory_engine.plan_reader.read_plan_folder`), digit for digit.
+(:func:`territory_engine.plan.reader.read_plan_folder`), digit for digit.
 
 Foreign keys are on in every connection; deleting a plan removes its rows.
 """
@@ -228,7 +228,7 @@ class StoredPlan:
     headline
         The headline numbers of :meth:`PlanStore.list` (``None`` where absent).
     assignments
-        ``assignments.csv`` as :func:`~territory_engine.plan_reader.read_plan_folder`
+        ``assignments.csv`` as :func:`~territory_engine.plan.reader.read_plan_folder`
         reads it (ids as strings, ``moved`` boolean).
     quotas
         ``quotas.csv``, likewise.
@@ -951,7 +951,7 @@ def _assignment_cells(columns: list[str], rows: list) -> list[list[str]]:
 
 def _frame(columns: list[str], rows: list[list[str]]) -> pd.DataFrame:
     """The table the plan folder's CSV gives, parsed as the plan reader parses it."""
-    from territory_engine.plan_reader import read_plan_csv
+    from territory_engine.plan.reader import read_plan_csv
 
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")

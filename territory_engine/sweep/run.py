@@ -2,7 +2,7 @@
 
 One task per variant. A task gets plain data (the variant's scenario as a JSON-able
 dict and the folder to write), validates it again, calls
-:func:`territory_engine.pipeline.run_scenario` and returns a small record: whether it
+:func:`territory_engine.pipeline.run.run_scenario` and returns a small record: whether it
 ran, its one-line error, and the plan's headline numbers. It catches every exception,
 so a variant with an impossible setting is reported with its error and never costs
 the other variants; a worker that dies is reported the same way.
@@ -13,7 +13,7 @@ Where things are written, and when:
    staging folder beside the sweep folder (``.<sweep>.running-XXXX/<variant>``), each
    plan folder atomically (by ``run_scenario``).
 2. When every variant is done, the sweep folder is written with
-   :func:`~territory_engine.io.plan_folder.write_folder_atomically`: the finished plan
+   :func:`~territory_engine.plan.atomic.write_folder_atomically`: the finished plan
    folders are moved in (a rename, no copy) next to ``sweep.csv`` and ``sweep.html``.
    A sweep that fails or is interrupted therefore never leaves half a sweep behind,
    and never replaces a previous complete sweep of the same folder. Because the folder
@@ -53,7 +53,7 @@ from territory_engine.errors import (
     ScenarioError,
     TerritoryEngineError,
 )
-from territory_engine.io.plan_folder import write_folder_atomically, write_text_atomically
+from territory_engine.plan.atomic import write_folder_atomically, write_text_atomically
 from territory_engine.sweep.grid import GridAxis, Variant, build_variants, parse_grid
 from territory_engine.sweep.pareto import CRITERIA, compromise_scores, non_dominated
 
@@ -187,7 +187,7 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
     try:
         # Imported here: the task must work on a fresh worker process.
         from territory_engine.config.scenario import Scenario
-        from territory_engine.pipeline import run_scenario
+        from territory_engine.pipeline.run import run_scenario
 
         scenario = Scenario.model_validate(task.scenario)
         result = run_scenario(

@@ -1,6 +1,6 @@
 """Differences between two plans, and where one rep stands in their team.
 
-Pure functions of plan tables (see :mod:`territory_engine.plan_reader`); the pages
+Pure functions of plan tables (see :mod:`territory_engine.plan.reader`); the pages
 in :mod:`territory_engine.render` only draw what these return. Nothing here scores a
 plan: the fairness numbers come from each plan's scorecard, and these functions
 line them up, subtract, and summarise a team by its median and range.

@@ -17,19 +17,9 @@ import geopandas as gpd
 import pandas as pd
 
 from territory_engine.errors import InputError
+from territory_engine.plan.files import MANIFEST, REQUIRED_FILES
 
-__all__ = ["PlanFolder", "read_plan_folder"]
-
-#: Files every plan folder must have for the views.
-REQUIRED_FILES = (
-    "assignments.csv",
-    "territories.csv",
-    "quotas.csv",
-    "scorecard.json",
-    "territories.geojson",
-    "accounts.csv",
-    "reps.csv",
-)
+__all__ = ["PlanFolder", "read_json", "read_plan_csv", "read_plan_folder"]
 
 _ID_COLUMNS = (
     "account_id",
@@ -127,7 +117,7 @@ def read_plan_folder(path: Path | str) -> PlanFolder:
             "(re-run the scenario with this version to write them)",
             file=str(folder),
         )
-    manifest = _json(folder / "plan.json") if (folder / "plan.json").is_file() else {}
+    manifest = read_json(folder / MANIFEST) if (folder / MANIFEST).is_file() else {}
     territories = read_plan_csv(folder / "territories.csv")
     splits_file = folder / "quota_splits.csv"
     try:
@@ -146,7 +136,7 @@ def read_plan_folder(path: Path | str) -> PlanFolder:
         assignments=assignments,
         territories=territories,
         quotas=read_plan_csv(folder / "quotas.csv"),
-        scorecard=_json(folder / "scorecard.json"),
+        scorecard=read_json(folder / "scorecard.json"),
         manifest=manifest,
         geometry=geometry,
         accounts=read_plan_csv(folder / "accounts.csv"),
@@ -157,6 +147,13 @@ def read_plan_folder(path: Path | str) -> PlanFolder:
 
 
 def read_plan_csv(file: Path) -> pd.DataFrame:
+    """One CSV table of a plan folder: ids as text, numeric columns as numbers.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read or parsed.
+    """
     try:
         frame = pd.read_csv(file, dtype=dict.fromkeys(_ID_COLUMNS, str), keep_default_na=False)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
@@ -170,7 +167,14 @@ def read_plan_csv(file: Path) -> pd.DataFrame:
     return frame
 
 
-def _json(file: Path) -> dict:
+def read_json(file: Path) -> dict:
+    """``scorecard.json`` or ``plan.json`` of a plan folder.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read or is not valid JSON.
+    """
     try:
         return json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

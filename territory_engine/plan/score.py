@@ -43,7 +43,6 @@ from territory_engine.config import Scenario, load_scenario, scenario_hash
 from territory_engine.errors import InputError, did_you_mean
 from territory_engine.io.jsonio import to_json
 from territory_engine.io.load import Tables, load_tables
-from territory_engine.io.plan_folder import write_folder_atomically
 from territory_engine.io.tables import check_ids, is_in, raise_for_rows, read_table, row_number
 from territory_engine.metrics import ScoringInputs, quota_section, scorecard
 from territory_engine.metrics.adapters import (
@@ -53,6 +52,8 @@ from territory_engine.metrics.adapters import (
 )
 from territory_engine.metrics.fair_share import fair_shares
 from territory_engine.metrics.scorecard import pieces_through_empty_units
+from territory_engine.plan.atomic import write_folder_atomically
+from territory_engine.plan.files import TERRITORY_PREFIX
 from territory_engine.problem.build import ACCOUNT_COUNT, ProblemIndex, build_problem
 from territory_engine.problem.data import ProblemData
 from territory_engine.quota import QuotaResult
@@ -204,7 +205,7 @@ def read_plan_assignment(plan_dir: Path, scenario: Scenario, tables: Tables) -> 
         id_column="account_id",
         describe=lambda _: "is empty and so is territory_id; every account needs a rep",
     )
-    tid = frame["territory_id"].where(frame["territory_id"] != "", "T-" + rep)
+    tid = frame["territory_id"].where(frame["territory_id"] != "", TERRITORY_PREFIX + rep)
     frame["territory_id"] = tid
     _one_to_one(frame, path, "territory_id", "rep_id", "a territory has one rep")
     owned = frame[frame["rep_id"] != ""]
