@@ -12,6 +12,7 @@ from territory_engine.config.scenario import Scenario
 from territory_engine.errors import InputError
 from territory_engine.io.load import Tables, load_tables
 from territory_engine.plan.files import TERRITORY_PREFIX
+from territory_engine.plan.reader import read_plan_table
 
 
 @dataclass(frozen=True)
@@ -44,16 +45,6 @@ class PlanView:
     territory_rep: dict[str, str]
 
 
-def _read_csv(path: Path, required: list[str]) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError("file not found", file=str(path))
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)}", file=str(path))
-    return frame
-
-
 def load_view(plan_dir: str | Path, scenario: Scenario, tables: Tables | None = None) -> PlanView:
     """Read ``assignments.csv`` (required) and ``units.csv`` (optional) of ``plan_dir``.
 
@@ -66,7 +57,7 @@ def load_view(plan_dir: str | Path, scenario: Scenario, tables: Tables | None = 
     if not plan_dir.is_dir():
         raise InputError("plan folder not found", file=str(plan_dir))
     tables = tables if tables is not None else load_tables(scenario)
-    plan = _read_csv(plan_dir / "assignments.csv", ["account_id", "rep_id"])
+    plan = read_plan_table(plan_dir, "assignments.csv", ["account_id", "rep_id"])
     if "territory_id" not in plan.columns:
         plan["territory_id"] = TERRITORY_PREFIX + plan["rep_id"]
     counts = plan["account_id"].value_counts()
@@ -82,7 +73,7 @@ def load_view(plan_dir: str | Path, scenario: Scenario, tables: Tables | None = 
     joined[["rep_id", "territory_id"]] = joined[["rep_id", "territory_id"]].fillna("")
     units = None
     if (plan_dir / "units.csv").is_file():
-        units = _read_csv(plan_dir / "units.csv", ["unit_id", "segment", "territory_id"])
+        units = read_plan_table(plan_dir, "units.csv", ["unit_id", "segment", "territory_id"])
     pairs = plan.loc[plan["rep_id"] != "", ["territory_id", "rep_id"]].drop_duplicates()
     territory_rep = dict(zip(pairs["territory_id"], pairs["rep_id"], strict=True))
     return PlanView(

@@ -19,7 +19,7 @@ import pandas as pd
 from territory_engine.errors import InputError
 from territory_engine.plan.files import MANIFEST, REQUIRED_FILES
 
-__all__ = ["PlanFolder", "read_json", "read_plan_csv", "read_plan_folder"]
+__all__ = ["PlanFolder", "read_json", "read_plan_csv", "read_plan_folder", "read_plan_table"]
 
 _ID_COLUMNS = (
     "account_id",
@@ -144,6 +144,30 @@ def read_plan_folder(path: Path | str) -> PlanFolder:
         quota_splits=read_plan_csv(splits_file) if splits_file.is_file() else None,
         measures=_measures(manifest, territories),
     )
+
+
+def read_plan_table(folder: Path, name: str, required: list[str]) -> pd.DataFrame:
+    """One table of a plan folder, every cell as the text the file holds.
+
+    The validator reads a plan this way: nothing is converted, so a hand-edited
+    cell is judged as written.
+
+    Raises
+    ------
+    InputError
+        The file is missing or unreadable, or lacks one of ``required``.
+    """
+    path = Path(folder) / name
+    if not path.is_file():
+        raise InputError("file not found", file=str(path))
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise InputError(f"cannot read: {exc}", file=str(path)) from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)}", file=str(path))
+    return frame
 
 
 def read_plan_csv(file: Path) -> pd.DataFrame:
