@@ -4,7 +4,7 @@ VENV ?= .venv
 TEST_VENV ?= .venv-test
 SCENARIO ?= scenarios/fy_baseline.yaml
 
-.PHONY: demo test lint format clean
+.PHONY: demo test check lint types format clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,17 @@ test:
 	$(TEST_VENV)/bin/python -m pip install --quiet -e ".[dev]"
 	$(TEST_VENV)/bin/ruff check territory_engine tests data benchmarks
 	$(TEST_VENV)/bin/ruff format --check territory_engine tests data benchmarks
+	$(TEST_VENV)/bin/mypy
 	$(TEST_VENV)/bin/python -m pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+## check: the fast loop in .venv: lint, types, tests without the browser, notebooks and slow cases
+check: lint types
+	$(VENV)/bin/python -m pytest -q -m "not slow and not browser and not notebook"; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+types: $(VENV)/.installed
+	$(VENV)/bin/mypy
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check territory_engine tests data benchmarks
