@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from territory_engine.cli.errors import user_errors
+from territory_engine.display.numbers import number
 from territory_engine.errors import InputError
 
 #: The store the ``plans`` commands (and ``compare``) read without ``--store``.
@@ -114,10 +115,6 @@ def _missing(value: object) -> bool:
     return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
-def _pct(value: object, scale: float = 1.0, digits: int = 1) -> str:
-    return "–" if _missing(value) else f"{scale * float(value):.{digits}f}"
-
-
 def _text(value: object) -> str:
     return "" if _missing(value) else str(value)
 
@@ -165,12 +162,12 @@ def list_plans(
             _text(row.sweep_id),
             _text(row.seed),
             "yes" if row.feasible else "[red]no[/]",
-            _pct(row.potential_max_dev_pct),
-            _pct(row.potential_balance_index),
-            _pct(row.travel_mean_km, digits=0),
-            _pct(row.moved_potential_share, 100),
-            _pct(row.relationship_potential_share, 100),
-            _pct(row.solve_seconds),
+            number(row.potential_max_dev_pct, 1, grouping=False),
+            number(row.potential_balance_index, 1, grouping=False),
+            number(row.travel_mean_km, 0, grouping=False),
+            number(row.moved_potential_share, 1, scale=100, grouping=False),
+            number(row.relationship_potential_share, 1, scale=100, grouping=False),
+            number(row.solve_seconds, 1, grouping=False),
             _short_folder(Path(row.folder), plans.path),
         )
     _stdout().print(table)
@@ -225,28 +222,38 @@ def show_plan(
     for name, stats in (card.get("balance") or {}).items():
         head.add_row(
             f"{name}: max deviation % / out of band",
-            f"{_pct(stats.get('max_rel_dev'), 100)} / {stats.get('territories_out_of_band')}",
+            f"{number(stats.get('max_rel_dev'), 1, scale=100, grouping=False)} / "
+            f"{stats.get('territories_out_of_band')}",
         )
-        head.add_row(f"{name}: balance index", _pct(stats.get("balance_index")))
+        head.add_row(
+            f"{name}: balance index", number(stats.get("balance_index"), 1, grouping=False)
+        )
     travel = card.get("travel") or {}
     if travel:
         head.add_row(
             "travel: mean / max km",
-            f"{_pct(travel.get('mean_km'), digits=0)} / {_pct(travel.get('max_km'), digits=0)}",
+            f"{number(travel.get('mean_km'), 0, grouping=False)} / "
+            f"{number(travel.get('max_km'), 0, grouping=False)}",
         )
     moved = card.get("disruption") or {}
     if moved:
         head.add_row(
             "moved: accounts / potential %",
-            f"{moved.get('moved_accounts')} / {_pct(moved.get('moved_potential_share'), 100)}",
+            f"{moved.get('moved_accounts')} / "
+            f"{number(moved.get('moved_potential_share'), 1, scale=100, grouping=False)}",
         )
     ties = card.get("relationships") or {}
     if ties:
-        head.add_row("potential with a rep tie %", _pct(ties.get("potential_with_tie_share"), 100))
+        head.add_row(
+            "potential with a rep tie %",
+            number(ties.get("potential_with_tie_share"), 1, scale=100, grouping=False),
+        )
     quota = card.get("quota") or {}
     if "total" in quota:
         head.add_row("quota total", f"${float(quota['total']):,.0f}")
-        head.add_row("quota-to-potential CV", _pct(quota.get("quota_to_potential_cv"), digits=3))
+        head.add_row(
+            "quota-to-potential CV", number(quota.get("quota_to_potential_cv"), 3, grouping=False)
+        )
     out.print(head)
     if plan.violations:
         out.print("[red]Hard rules broken:[/]")
@@ -288,9 +295,11 @@ def _territory_table(plan) -> Table:
             if digits is None:
                 cells.append(_text(value))
             elif digits == 0:
-                cells.append(_pct(value, digits=0) if key != "potential" else f"{value:,.0f}")
+                cells.append(
+                    number(value, 0, grouping=False) if key != "potential" else f"{value:,.0f}"
+                )
             else:
-                cells.append(_pct(value, digits=digits))
+                cells.append(number(value, digits, grouping=False))
         q = quotas.get(str(row["territory_id"]))
         cells.append("" if q is None else f"${float(q):,.0f}")
         table.add_row(*cells)

@@ -14,22 +14,19 @@ from rich.console import Console
 from rich.table import Table
 
 from territory_engine.cli.errors import user_errors
+from territory_engine.display.numbers import money
 
 _out = Console()
 _err = Console(stderr=True)
 
 
-def _money(x: float) -> str:
-    return f"${x:,.0f}"
-
-
 def _quota_rows(table: Table, quota: dict) -> None:
-    table.add_row("quota total", _money(quota["total"]))
+    table.add_row("quota total", money(quota["total"]))
     allocation = quota.get("allocation")
     if allocation:
-        table.add_row("target", _money(allocation["target"]))
+        table.add_row("target", money(allocation["target"]))
         if allocation["held_back"]:
-            table.add_row("held back (ramp)", _money(allocation["held_back"]))
+            table.add_row("held back (ramp)", money(allocation["held_back"]))
         binding = ", ".join(f"{k} {v}" for k, v in allocation["caps_binding"].items()) or "none"
         table.add_row("caps binding (territories)", binding)
         table.add_row("ramped reps", str(len(allocation["ramped_reps"])))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from territory_engine.cli.errors import user_errors
+from territory_engine.display.numbers import number, percent
 from territory_engine.errors import InputError
 
 # soft_wrap: a progress line or a command to paste is never broken over two lines.
@@ -21,22 +21,6 @@ console = Console(stderr=True, soft_wrap=True)
 def register(app: typer.Typer) -> None:
     """Add the ``sweep`` command to ``app``."""
     app.command("sweep")(user_errors(sweep))
-
-
-def _pct(value: Any) -> str:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return "–"
-    return "–" if math.isnan(v) else f"{100 * v:.1f} %"
-
-
-def _num(value: Any, decimals: int = 0) -> str:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return "–"
-    return "–" if math.isnan(v) else f"{v:,.{decimals}f}"
 
 
 class _Progress:
@@ -57,8 +41,9 @@ class _Progress:
                 flag = "feasible" if r["status"] == "ok" else "[red]infeasible[/]"
                 console.print(
                     f"{escape(head)} done in {r['seconds']:.1f} s: {flag}, balance "
-                    f"{_pct(r['balance_max_dev'])}, moved {_pct(r['moved_potential_share'])}, "
-                    f"travel {_num(r['travel_mean_km'])} km",
+                    f"{percent(r['balance_max_dev'])}, "
+                    f"moved {percent(r['moved_potential_share'])}, "
+                    f"travel {number(r['travel_mean_km'], 0)} km",
                     highlight=False,
                 )
             else:
@@ -93,11 +78,11 @@ def _summary(result) -> Table:
             r["variant"],
             r["status"].replace("_", " "),
             "★" if r["pareto"] else "",
-            _pct(r["balance_max_dev"]),
-            _pct(r["moved_potential_share"]),
-            _num(r["travel_mean_km"]),
-            _pct(r["retention_share"]),
-            _num(r["solve_seconds"], 1),
+            percent(r["balance_max_dev"]),
+            percent(r["moved_potential_share"]),
+            number(r["travel_mean_km"], 0),
+            percent(r["retention_share"]),
+            number(r["solve_seconds"], 1),
             str(r.get("plan_id") or ""),
         )
     return table

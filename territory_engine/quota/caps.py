@@ -38,6 +38,7 @@ import numpy as np
 from ortools.linear_solver import pywraplp
 
 from territory_engine.config.scenario import QuotaCapsConfig
+from territory_engine.display.numbers import money, percent
 from territory_engine.errors import InfeasibleError
 from territory_engine.quota.rounding import to_cents
 
@@ -84,12 +85,8 @@ class Bounds:
     words_upper: np.ndarray
 
 
-def _money(x: float) -> str:
-    return f"${x:,.0f}"
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:+.0f} %"
+_Candidate = tuple[str, np.ndarray, list[str]]
+"""One kind of bound: its name, (n,) values in dollars, and (n,) the same in words."""
 
 
 def quota_bounds(
@@ -100,6 +97,11 @@ def quota_bounds(
     unit: float,
 ) -> Bounds:
     """Bounds of every territory (see the module docstring).
+
+    Steps: every bound the caps set (:func:`_lower_candidates`,
+    :func:`_upper_candidates`), the tightest of each side per territory
+    (:func:`_tightest`), then those in whole cents and whole rounding units
+    (:func:`_in_cents`).
 
     Parameters
     ----------
@@ -118,62 +120,99 @@ def quota_bounds(
     L = np.nan_to_num(np.asarray(last_year_quota, dtype=float), nan=0.0)
     P = np.asarray(potential, dtype=float)
     r = np.asarray(ramp, dtype=float)
-    lows: list[tuple[str, np.ndarray, list[str]]] = [
-        (NONNEGATIVE, np.zeros(n), ["zero (a quota is never negative)"] * n)
-    ]
-    highs: list[tuple[str, np.ndarray, list[str]]] = []
-    has_l = L > 0
+    lower, lower_src, words_lo = _tightest(_lower_candidates(caps, L, P, r), n, lower=True)
+    upper, upper_src, words_hi = _tightest(_upper_candidates(caps, L, P), n, lower=False)
+    lo_c, hi_c, lo_u, hi_u = _in_cents(lower, upper, unit)
+    return Bounds(lower, upper, lower_src, upper_src, lo_c, hi_c, lo_u, hi_u, words_lo, words_hi)
+
+
+def _lower_candidates(
+    caps: QuotaCapsConfig, L: np.ndarray, P: np.ndarray, r: np.ndarray
+) -> list[_Candidate]:
+    """The lower bounds: zero, then the growth floor and the potential floor when set.
+
+    ``-inf`` where a bound does not apply (no last-year quota). On a tie the
+    earlier one in the list names the bound.
+    """
+    n = len(P)
+    lows: list[_Candidate] = [(NONNEGATIVE, np.zeros(n), ["zero (a quota is never negative)"] * n)]
     if caps.growth_min is not None:
-        v = np.where(has_l, (1 + caps.growth_min) * L, -np.inf)
+        v = np.where(L > 0, (1 + caps.growth_min) * L, -np.inf)
         words = [
-            f"the growth floor ({_pct(caps.growth_min)} on last year's quota {_money(L[i])} "
-            f"= {_money(v[i])})"
+            f"the growth floor ({percent(caps.growth_min, signed=True, digits=0)} on last "
+            f"year's quota {money(L[i])} = {money(v[i])})"
             for i in range(n)
         ]
         lows.append((GROWTH_MIN, v, words))
-    if caps.growth_max is not None:
-        v = np.where(has_l, (1 + caps.growth_max) * L, np.inf)
-        words = [
-            f"the growth ceiling ({_pct(caps.growth_max)} on last year's quota {_money(L[i])} "
-            f"= {_money(v[i])})"
-            for i in range(n)
-        ]
-        highs.append((GROWTH_MAX, v, words))
     if caps.potential_floor is not None:
         v = caps.potential_floor * r * P
-        ramp_words = [f" × ramp {100 * r[i]:.0f} %" if r[i] < 1 else "" for i in range(n)]
+        ramp_words = [f" × ramp {percent(r[i], digits=0)}" if r[i] < 1 else "" for i in range(n)]
         words = [
-            f"the potential floor ({100 * caps.potential_floor:.0f} % of potential "
-            f"{_money(P[i])}{ramp_words[i]} = {_money(v[i])})"
+            f"the potential floor ({percent(caps.potential_floor, digits=0)} of potential "
+            f"{money(P[i])}{ramp_words[i]} = {money(v[i])})"
             for i in range(n)
         ]
         lows.append((POTENTIAL_FLOOR, v, words))
+    return lows
+
+
+def _upper_candidates(caps: QuotaCapsConfig, L: np.ndarray, P: np.ndarray) -> list[_Candidate]:
+    """The upper bounds: the growth ceiling and the potential ceiling when set."""
+    n = len(P)
+    highs: list[_Candidate] = []
+    if caps.growth_max is not None:
+        v = np.where(L > 0, (1 + caps.growth_max) * L, np.inf)
+        words = [
+            f"the growth ceiling ({percent(caps.growth_max, signed=True, digits=0)} on last "
+            f"year's quota {money(L[i])} = {money(v[i])})"
+            for i in range(n)
+        ]
+        highs.append((GROWTH_MAX, v, words))
     if caps.potential_ceiling is not None:
         v = caps.potential_ceiling * P
         words = [
-            f"the potential ceiling ({100 * caps.potential_ceiling:.0f} % of potential "
-            f"{_money(P[i])} = {_money(v[i])})"
+            f"the potential ceiling ({percent(caps.potential_ceiling, digits=0)} of potential "
+            f"{money(P[i])} = {money(v[i])})"
             for i in range(n)
         ]
         highs.append((POTENTIAL_CEILING, v, words))
+    return highs
 
-    lower = np.full(n, -np.inf)
-    lower_src = np.full(n, "", dtype=object)
-    words_lo = np.full(n, "", dtype=object)
-    for name, v, words in lows:
-        better = v > lower
-        lower = np.where(better, v, lower)
-        lower_src[better] = name
-        words_lo[better] = np.asarray(words, dtype=object)[better]
-    upper = np.full(n, np.inf)
-    upper_src = np.full(n, "", dtype=object)
-    words_hi = np.full(n, "", dtype=object)
-    for name, v, words in highs:
-        better = v < upper
-        upper = np.where(better, v, upper)
-        upper_src[better] = name
-        words_hi[better] = np.asarray(words, dtype=object)[better]
 
+def _tightest(
+    candidates: list[_Candidate], n: int, *, lower: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per territory, the largest lower (``lower``) or smallest upper bound.
+
+    Returns
+    -------
+    bound, source, words
+        (n,) the bound in dollars (``∓inf`` where none applies), the name of
+        the candidate that sets it (the first one on a tie; "" for none) and
+        its words.
+    """
+    bound = np.full(n, -np.inf if lower else np.inf)
+    source = np.full(n, "", dtype=object)
+    words_of = np.full(n, "", dtype=object)
+    for name, v, words in candidates:
+        better = v > bound if lower else v < bound
+        bound = np.where(better, v, bound)
+        source[better] = name
+        words_of[better] = np.asarray(words, dtype=object)[better]
+    return bound, source, words_of
+
+
+def _in_cents(
+    lower: np.ndarray, upper: np.ndarray, unit: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Dollar bounds as int64 whole cents, then tightened to whole rounding units.
+
+    Returns
+    -------
+    lower_cents, upper_cents, lower_unit_cents, upper_unit_cents
+        Lower bounds round up and upper bounds down; ``±NONE_CENTS`` for none.
+    """
+    n = len(lower)
     unit_c = max(to_cents(unit), 1)
     lo_c = np.full(n, -NONE_CENTS, dtype=np.int64)
     hi_c = np.full(n, NONE_CENTS, dtype=np.int64)
@@ -183,7 +222,7 @@ def quota_bounds(
     hi_c[fin_hi] = np.floor(upper[fin_hi] * 100 + 1e-6).astype(np.int64)
     lo_u = np.where(fin_lo, -((-lo_c) // unit_c) * unit_c, lo_c)
     hi_u = np.where(fin_hi, (hi_c // unit_c) * unit_c, hi_c)
-    return Bounds(lower, upper, lower_src, upper_src, lo_c, hi_c, lo_u, hi_u, words_lo, words_hi)
+    return lo_c, hi_c, lo_u, hi_u
 
 
 def check_feasible(
@@ -225,7 +264,7 @@ def check_feasible(
         else:
             problems.append(
                 f"{labels[i]}: {bounds.words_lower[i]} and {bounds.words_upper[i]} leave no "
-                f"multiple of the rounding unit ${unit:,.0f} between them; lower quota.rounding"
+                f"multiple of the rounding unit {money(unit)} between them; lower quota.rounding"
             )
     if len(crossed) > max_listed:
         problems.append(f"and {len(crossed) - max_listed} more territories with crossed caps")
@@ -234,8 +273,8 @@ def check_feasible(
     sum_lo = int(np.where(finite_lo, lo_c, 0).sum())
     if sum_lo > total_c:
         problems.append(
-            f"{pool_name}: the quota floors sum to {_money(sum_lo / 100)}, above the target "
-            f"{_money(total)} ({_breakdown(bounds.lower_source[members], lo_c, finite_lo)}); "
+            f"{pool_name}: the quota floors sum to {money(sum_lo / 100)}, above the target "
+            f"{money(total)} ({_breakdown(bounds.lower_source[members], lo_c, finite_lo)}); "
             "lower the floors or raise the target"
         )
     if np.all(hi_c < NONE_CENTS):
@@ -244,8 +283,8 @@ def check_feasible(
         exact_hi = int(bounds.upper_cents[members].sum())
         if sum_hi < total_c - (total_c % max(to_cents(unit), 1)) or exact_hi < total_c:
             problems.append(
-                f"{pool_name}: the quota ceilings sum to {_money(sum_hi / 100)}, below the "
-                f"target {_money(total)} "
+                f"{pool_name}: the quota ceilings sum to {money(sum_hi / 100)}, below the "
+                f"target {money(total)} "
                 f"({_breakdown(bounds.upper_source[members], hi_c, np.ones(len(hi_c), bool))}); "
                 "raise the ceilings or lower the target"
             )
@@ -261,7 +300,7 @@ def _breakdown(source: np.ndarray, cents: np.ndarray, keep: np.ndarray) -> str:
         if amount == 0:
             continue  # the zero floor of a quota adds nothing worth naming
         parts.append(
-            f"{name}: {count} territor{'y' if count == 1 else 'ies'}, {_money(amount / 100)}"
+            f"{name}: {count} territor{'y' if count == 1 else 'ies'}, {money(amount / 100)}"
         )
     return "; ".join(parts) if parts else "no bound"
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from territory_engine.config.scenario import QuotaConfig
+from territory_engine.config.scenario import QuotaConfig, RegionConfig
+from territory_engine.display.numbers import money
 from territory_engine.errors import InfeasibleError, ScenarioError, did_you_mean
 
 COMPANY = "company"
@@ -94,10 +95,6 @@ def territory_regions(
     return region, district
 
 
-def _money(x: float) -> str:
-    return f"${x:,.0f}"
-
-
 def pools(cfg: QuotaConfig, target: float, region: np.ndarray, district: np.ndarray) -> list[Pool]:
     """Split the territories into pools with exact targets (see the module docstring).
 
@@ -129,8 +126,8 @@ def pools(cfg: QuotaConfig, target: float, region: np.ndarray, district: np.ndar
             rest = float(reg.target) - dist_total
             if rest < -0.005:
                 problems.append(
-                    f"the district targets of region {rname} sum to {_money(dist_total)}, "
-                    f"above the region's target {_money(reg.target)}"
+                    f"the district targets of region {rname} sum to {money(dist_total)}, "
+                    f"above the region's target {money(reg.target)}"
                 )
             targets[key] = rest
             node_of[in_region & (node_of == COMPANY)] = key
@@ -140,8 +137,8 @@ def pools(cfg: QuotaConfig, target: float, region: np.ndarray, district: np.ndar
     if company_rest < -0.005:
         given = float(target) - company_rest
         problems.append(
-            f"the region and district targets sum to {_money(given)}, above the company "
-            f"target {_money(target)}"
+            f"the region and district targets sum to {money(given)}, above the company "
+            f"target {money(target)}"
         )
     targets[COMPANY] = company_rest
     out = []
@@ -151,12 +148,12 @@ def pools(cfg: QuotaConfig, target: float, region: np.ndarray, district: np.ndar
             if key == COMPANY:
                 problems.append(
                     f"every territory is in a region or district with its own target, and "
-                    f"those targets leave {_money(pool_target)} of the company target "
-                    f"{_money(target)} to nobody; make quota.target agree or drop it"
+                    f"those targets leave {money(pool_target)} of the company target "
+                    f"{money(target)} to nobody; make quota.target agree or drop it"
                 )
             else:
                 problems.append(
-                    f"{key} has a target of {_money(pool_target)} but no territory; no rep's "
+                    f"{key} has a target of {money(pool_target)} but no territory; no rep's "
                     f"{cfg.region_key} is among its members"
                 )
         if len(members):
@@ -178,8 +175,13 @@ def covered_total(cfg: QuotaConfig) -> float | None:
     for reg in cfg.regions.values():
         if reg.target is not None:
             total += float(reg.target)
-        elif reg.districts and all(d.target is not None for d in reg.districts.values()):
-            total += sum(float(d.target) for d in reg.districts.values())
+        elif reg.districts and len(given := _district_targets(reg)) == len(reg.districts):
+            total += sum(given)
         else:
             return None
     return total
+
+
+def _district_targets(reg: RegionConfig) -> list[float]:
+    """The targets that ``reg``'s districts set, in order (those without one left out)."""
+    return [float(d.target) for d in reg.districts.values() if d.target is not None]

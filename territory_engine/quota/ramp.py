@@ -17,6 +17,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from territory_engine.display.numbers import percent
+
 MONTHS = 12
 
 
@@ -75,6 +77,7 @@ def describe_ramp(months0: float, factor: float) -> str:
     """Words for one rep's ramp, e.g. ``"ramped to 85 % (11 months in seat at plan start)"``."""
     if not np.isfinite(months0) or factor >= 1.0 - 1e-12:
         return ""
+    share = percent(factor, digits=0)
     if months0 < 0:
-        return f"ramped to {100 * factor:.0f} % (starts {int(-months0)} months into the plan year)"
-    return f"ramped to {100 * factor:.0f} % ({int(months0)} months in seat at plan start)"
+        return f"ramped to {share} (starts {int(-months0)} months into the plan year)"
+    return f"ramped to {share} ({int(months0)} months in seat at plan start)"

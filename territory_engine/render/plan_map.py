@@ -43,6 +43,7 @@ from folium.map import CustomPane
 from folium.plugins import FastMarkerCluster, Fullscreen, Search
 from folium.template import Template
 
+from territory_engine.display.numbers import km, number, percent
 from territory_engine.render.assets import (
     OfflineAssetError,
     external_references,
@@ -921,8 +922,9 @@ def _rep_title(row: pd.Series) -> str:
 
 
 def _measure_parts(row: pd.Series, m: str) -> tuple[str, str, str]:
-    total = _fmt_number(row[m])
-    dev = _fmt_pct(row[f"{m}_dev_pct"])
+    total = number(row[m])
+    # Deviations are in percent already; a true minus reads better next to digits.
+    dev = percent(row[f"{m}_dev_pct"], signed=True, scale=1, true_minus=True)
     band = _band(row[f"{m}_in_band"])
     if band is None:
         mark = ""
@@ -938,14 +940,12 @@ def _territory_tooltip(row: pd.Series, measures: Sequence[str], layer_column: st
         f"<b>{_rep_title(row)}</b>",
         f"{_esc(_text(row['segment']))} · territory {_esc(_text(row['_tid']))}"
         + _layer_suffix(row, layer_column),
-        f"{_fmt_number(row['n_accounts'])} accounts",
+        f"{number(row['n_accounts'])} accounts",
     ]
     for m in measures:
         total, dev, mark = _measure_parts(row, m)
         lines.append(f"{_esc(_label(m))}: {total} ({dev}) {mark}".rstrip())
-    lines.append(
-        f"travel: mean {_fmt_km(row['travel_mean_km'])} · max {_fmt_km(row['travel_max_km'])}"
-    )
+    lines.append(f"travel: mean {km(row['travel_mean_km'])} · max {km(row['travel_max_km'])}")
     return "<br>".join(lines)
 
 
@@ -957,7 +957,7 @@ def _territory_popup(row: pd.Series, measures: Sequence[str], layer_column: str)
     ]
     if layer_column != "segment":
         cells.append((_esc(_label(layer_column)), _esc(row["_layer"])))
-    cells.append(("accounts", _fmt_number(row["n_accounts"])))
+    cells.append(("accounts", number(row["n_accounts"])))
     head = "".join(f'<tr><th>{k}</th><td class="te-l" colspan="3">{v}</td></tr>' for k, v in cells)
     body = ""
     if measures:
@@ -969,7 +969,7 @@ def _territory_popup(row: pd.Series, measures: Sequence[str], layer_column: str)
         )
     travel = (
         f'<tr><th>travel mean / max</th><td class="te-l" colspan="3">'
-        f"{_fmt_km(row['travel_mean_km'])} / {_fmt_km(row['travel_max_km'])}</td></tr>"
+        f"{km(row['travel_mean_km'])} / {km(row['travel_max_km'])}</td></tr>"
     )
     return f'<table class="te-table">{head}{body}{travel}</table>'
 
@@ -1107,23 +1107,3 @@ def _esc(value: Any) -> str:
 
 def _label(column: str) -> str:
     return column.replace("_", " ")
-
-
-def _fmt_number(value: Any) -> str:
-    if _isna(value):
-        return _DASH
-    v = float(value)
-    if abs(v) >= 100 or v == int(v):
-        return f"{v:,.0f}"
-    return f"{v:,.2f}"
-
-
-def _fmt_pct(value: Any) -> str:
-    if _isna(value):
-        return _DASH
-    # A true minus sign reads better than a hyphen next to digits.
-    return f"{float(value):+.1f} %".replace("-", "−")
-
-
-def _fmt_km(value: Any) -> str:
-    return _DASH if _isna(value) else f"{float(value):,.1f} km"
