@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from territory_engine.config.whatif import WhatIfConfig
+from territory_engine.config.whatif_models import WhatIfConfig
 
 
 class _Strict(BaseModel):

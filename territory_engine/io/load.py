@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import geopandas as gpd
-import pandas as pd
-
 from territory_engine.config.scenario import Scenario
 from territory_engine.io.accounts import check_account_owners, read_accounts
 from territory_engine.io.edges import check_edges, read_edges
+from territory_engine.io.model import Tables
 from territory_engine.io.reps import read_reps
 from territory_engine.io.units import locate_accounts, read_units
 from territory_engine.io.whatif import apply_whatif
 
-
-@dataclass(frozen=True)
-class Tables:
-    """Validated input tables; ``accounts`` carries the ``unit_id`` holding each account."""
-
-    accounts: gpd.GeoDataFrame
-    reps: gpd.GeoDataFrame
-    units: gpd.GeoDataFrame
-    edges: pd.DataFrame | None = None
+__all__ = ["Tables", "load_tables"]
 
 
 def load_tables(scenario: Scenario) -> Tables:

@@ -24,20 +24,18 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from territory_engine.config.scenario import Scenario
-from territory_engine.config.whatif import AddRepConfig, read_lock_file
+from territory_engine.config.whatif import read_lock_file
+from territory_engine.config.whatif_models import AddRepConfig
 from territory_engine.errors import InfeasibleError, ScenarioError, did_you_mean
 from territory_engine.io.accounts import check_account_owners
+from territory_engine.io.model import Tables
 from territory_engine.io.tables import SOURCE_FILE_ATTR, is_in, raise_for_rows, read_table
-
-if TYPE_CHECKING:
-    from territory_engine.io.load import Tables
 
 PLACE_COLUMNS = ("name", "state", "lat", "lon")
 """Required columns of a gazetteer (``data.places``); ``population`` is optional."""
