@@ -85,6 +85,48 @@ def _span(values: Sequence[float]) -> tuple[float, float]:
     return lo - pad, hi + pad
 
 
+@dataclass(frozen=True)
+class _ChartFrame:
+    """The geometry of a Pareto chart: the drawing's size, margins and data ranges."""
+
+    width: int
+    height: int
+    x_span: tuple[float, float]
+    y_span: tuple[float, float]
+    colour_span: tuple[float, float]
+    left: int = 62
+    right: int = 18
+    top: int = 62
+    bottom: int = 42
+
+    @classmethod
+    def around(cls, drawn: Sequence[ParetoPoint], width: int, height: int) -> _ChartFrame:
+        """The frame that holds every point of ``drawn`` (colours: feasible ones only)."""
+        colours = [p.colour for p in drawn if p.feasible and math.isfinite(p.colour)]
+        return cls(
+            width=width,
+            height=height,
+            x_span=_span([p.x for p in drawn]),
+            y_span=_span([p.y for p in drawn]),
+            colour_span=(min(colours), max(colours)) if colours else (0.0, 1.0),
+        )
+
+    def px(self, v: float) -> float:
+        x_lo, x_hi = self.x_span
+        return self.left + (v - x_lo) / (x_hi - x_lo) * (self.width - self.left - self.right)
+
+    def py(self, v: float) -> float:
+        y_lo, y_hi = self.y_span
+        plot = self.height - self.top - self.bottom
+        return self.height - self.bottom - (v - y_lo) / (y_hi - y_lo) * plot
+
+    def colour_of(self, p: ParetoPoint) -> str:
+        if not p.feasible or not math.isfinite(p.colour):
+            return _INFEASIBLE
+        c_lo, c_hi = self.colour_span
+        return ramp_colour((p.colour - c_lo) / (c_hi - c_lo) if c_hi > c_lo else 0.0)
+
+
 def pareto_chart(
     points: Sequence[ParetoPoint],
     *,
@@ -114,39 +156,32 @@ def pareto_chart(
     str
         One ``<svg>`` element.
     """
-    left, right, top, bottom = 62, 18, 62, 42
     drawn = [p for p in points if math.isfinite(p.x) and math.isfinite(p.y)]
-    x_lo, x_hi = _span([p.x for p in drawn])
-    y_lo, y_hi = _span([p.y for p in drawn])
-    colours = [p.colour for p in drawn if p.feasible and math.isfinite(p.colour)]
-    c_lo, c_hi = (min(colours), max(colours)) if colours else (0.0, 1.0)
-
-    def px(v: float) -> float:
-        return left + (v - x_lo) / (x_hi - x_lo) * (width - left - right)
-
-    def py(v: float) -> float:
-        return height - bottom - (v - y_lo) / (y_hi - y_lo) * (height - top - bottom)
-
-    def colour_of(p: ParetoPoint) -> str:
-        if not p.feasible or not math.isfinite(p.colour):
-            return _INFEASIBLE
-        return ramp_colour((p.colour - c_lo) / (c_hi - c_lo) if c_hi > c_lo else 0.0)
-
+    frame = _ChartFrame.around(drawn, width, height)
     out = [
         f'<svg class="te-chart" viewBox="0 0 {width} {height}" width="{width}" '
         f'height="{height}" role="img" aria-label="{esc(title)}" {FONT}>',
-        f'<text x="{left}" y="16" font-size="13" font-weight="600">{esc(title)}</text>',
+        f'<text x="{frame.left}" y="16" font-size="13" font-weight="600">{esc(title)}</text>',
+        *_chart_legend(frame, colour_label, colour_format),
+        *_chart_grid(frame),
+        *_chart_markers(frame, drawn),
+        _chart_axis_labels(frame, x_label, y_label),
     ]
-    # Legend: marker kinds, then the colour ramp with its end values.
-    out.append(
+    return "".join(out)
+
+
+def _chart_legend(frame: _ChartFrame, colour_label: str, colour_format: str) -> list[str]:
+    """Marker kinds, then the colour ramp with its end values."""
+    left, c_lo, c_hi = frame.left, *frame.colour_span
+    out = [
         f'<circle cx="{left + 5}" cy="32" r="5.5" fill="#fff" stroke="#111" stroke-width="2"/>'
         f'<text x="{left + 14}" y="36">non-dominated</text>'
         f'<circle cx="{left + 112}" cy="32" r="4" fill="#bbb" stroke="#555" stroke-width="0.5"/>'
         f'<text x="{left + 120}" y="36">dominated</text>'
         f'<path d="M{left + 188} 28 l8 8 m0 -8 l-8 8" stroke="{_INFEASIBLE}" stroke-width="2"/>'
         f'<text x="{left + 200}" y="36">infeasible</text>'
-    )
-    bar_x, bar_w = width - right - 150, 100
+    ]
+    bar_x, bar_w = frame.width - frame.right - 150, 100
     for i in range(20):
         out.append(
             f'<rect x="{bar_x + i * bar_w / 20:.1f}" y="44" width="{bar_w / 20 + 0.3:.1f}" '
@@ -158,7 +193,15 @@ def pareto_chart(
         f'<text x="{bar_x + bar_w / 2:.1f}" y="38" text-anchor="middle">'
         f"{esc(colour_label)}</text>"
     )
-    x_ticks, y_ticks = nice_ticks(x_lo, x_hi), nice_ticks(y_lo, y_hi)
+    return out
+
+
+def _chart_grid(frame: _ChartFrame) -> list[str]:
+    """Grid lines with their tick labels, and the plot's border."""
+    left, right, top, bottom = frame.left, frame.right, frame.top, frame.bottom
+    width, height, px, py = frame.width, frame.height, frame.px, frame.py
+    x_ticks, y_ticks = nice_ticks(*frame.x_span), nice_ticks(*frame.y_span)
+    out = []
     for t in x_ticks:
         out.append(
             f'<line x1="{px(t):.1f}" y1="{top}" x2="{px(t):.1f}" y2="{height - bottom}" '
@@ -175,9 +218,14 @@ def pareto_chart(
         f'<rect x="{left}" y="{top}" width="{width - left - right}" '
         f'height="{height - top - bottom}" fill="none" stroke="{AXIS_COLOR}" stroke-width="0.5"/>'
     )
-    # Dominated and infeasible first, so the non-dominated plans are drawn on top.
+    return out
+
+
+def _chart_markers(frame: _ChartFrame, drawn: Sequence[ParetoPoint]) -> list[str]:
+    """One marker per plan: dominated and infeasible first, so the non-dominated are on top."""
+    out = []
     for p in sorted(drawn, key=lambda q: (q.pareto, q.feasible)):
-        x, y = px(p.x), py(p.y)
+        x, y = frame.px(p.x), frame.py(p.y)
         tip = f"<title>{esc(p.tooltip)}</title>"
         if not p.feasible:
             out.append(
@@ -186,22 +234,28 @@ def pareto_chart(
             )
         elif p.pareto:
             out.append(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6.5" fill="{colour_of(p)}" '
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6.5" fill="{frame.colour_of(p)}" '
                 f'stroke="#111" stroke-width="2" class="te-pareto">{tip}</circle>'
                 f'<text x="{x + 9:.1f}" y="{y - 7:.1f}" font-weight="600">{esc(p.label)}</text>'
             )
         else:
             out.append(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{colour_of(p)}" '
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{frame.colour_of(p)}" '
                 f'fill-opacity="0.75" stroke="#555" stroke-width="0.5">{tip}</circle>'
             )
-    out.append(
+    return out
+
+
+def _chart_axis_labels(frame: _ChartFrame, x_label: str, y_label: str) -> str:
+    """The axis titles, and the end of the ``<svg>`` element."""
+    left, right, top, bottom = frame.left, frame.right, frame.top, frame.bottom
+    width, height = frame.width, frame.height
+    return (
         f'<text x="{(left + width - right) / 2:.1f}" y="{height - 6}" text-anchor="middle" '
         f'fill="#555">{esc(x_label)}</text>'
         f'<text transform="translate(14 {(top + height - bottom) / 2:.1f}) rotate(-90)" '
         f'text-anchor="middle" fill="#555">{esc(y_label)}</text></svg>'
     )
-    return "".join(out)
 
 
 def _tick_label(value: float, ticks: Sequence[float]) -> str:

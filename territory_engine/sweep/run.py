@@ -614,85 +614,31 @@ def run_sweep(
             progress(event, info)
 
     sweep_dir = plan.sweep_dir
-    store_path = None
-    if record:
-        from territory_engine.store.plan_store import default_store_path
-
-        # As `run` does: the scenario's output.store, else plans.sqlite beside the sweep
-        # folder (out/plans.sqlite for the default out/sweep_<scenario>).
-        store_path = Path(store or plan.store or default_store_path(sweep_dir)).resolve()
-        if store_path.is_relative_to(sweep_dir):
-            # The next sweep of this folder would replace the store with the folder.
-            raise InputError(f"--store {store_path}: must not be inside the sweep folder")
+    store_path = _store_path(plan, store) if record else None
     sweep_dir.parent.mkdir(parents=True, exist_ok=True)
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     sweep_id = f"{sweep_dir.name}-{stamp}"
     stage = Path(tempfile.mkdtemp(prefix=f".{sweep_dir.name}.running-", dir=sweep_dir.parent))
-    tasks = [
-        VariantTask(
-            index=v.index,
-            name=v.name,
-            scenario=v.scenario.model_dump(mode="json"),
-            output=str(stage / v.name),
-            source=str(plan.source),
-        )
-        for v in plan.variants
-    ]
-    n_workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
-    mode = ["serial"]
-
-    def on_cluster(text: str) -> None:
-        mode[0] = text
-        report("start", total=len(tasks), mode=text)
-
-    records: list[dict[str, Any]] = []
+    tasks = _variant_tasks(plan, stage)
     try:
-        if serial:
-            report("start", total=len(tasks), mode="serial")
-            stream = _execute_serial(tasks)
-        else:
-            stream = _execute_dask(
-                tasks, scheduler=scheduler, workers=n_workers, on_cluster=on_cluster
-            )
-        for rec in stream:
-            records.append(rec)
-            report("done", done=len(records), total=len(tasks), record=rec)
-
-        staged = {r["variant"]: Path(r["plan_dir"]) for r in records if r["plan_dir"]}
-        for r in records:
-            if r["plan_dir"]:
-                r["plan_dir"] = str(sweep_dir / r["variant"])
+        records, mode = _run_tasks(
+            tasks, serial=serial, scheduler=scheduler, workers=workers, report=report
+        )
+        staged = _move_records_to(sweep_dir, records)
         table = summary_table(records, plan)
         info = {
             "scenario": str(plan.source),
             "sweep_id": sweep_id,
-            "mode": mode[0],
+            "mode": mode,
             "variants": len(tasks),
         }
-
-        def write(folder: Path) -> None:
-            for name, staged_dir in staged.items():
-                os.replace(staged_dir, folder / name)
-            _write_summary(folder, table, plan, info)
-
         report("write", folder=str(sweep_dir))
-        write_folder_atomically(sweep_dir, write)
+        _write_sweep_folder(sweep_dir, staged, table, plan, info)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
     if record:
-        from territory_engine.store.plan_store import PlanStore
-
-        try:
-            plan_store = PlanStore(store_path)
-            ids = {
-                name: plan_store.record_folder(sweep_dir / name, label=name, sweep_id=sweep_id)
-                for name in staged
-            }
-        except TerritoryEngineError as exc:
-            raise type(exc)(
-                f"the sweep was written to {sweep_dir} but its plans were not recorded: {exc}"
-            ) from None
+        ids = _record_plans(store_path, sweep_dir, staged, sweep_id)
         table["plan_id"] = [ids.get(v, "") for v in table["variant"]]
     result = SweepResult(
         plan=plan,
@@ -700,7 +646,7 @@ def run_sweep(
         sweep_dir=sweep_dir,
         store_path=store_path,
         table=table,
-        mode=mode[0],
+        mode=mode,
         seconds=math.nan,
         exit_code=exit_code(list(table["status"])),
         best=_best(table),
@@ -713,3 +659,117 @@ def run_sweep(
         )
         _write_summary(sweep_dir, table, plan, info)
     return dataclasses.replace(result, seconds=time.perf_counter() - started)
+
+
+def _store_path(plan: SweepPlan, store: str | Path | None) -> Path:
+    """The plan store the sweep records its plans in, as ``run`` picks it.
+
+    ``store``, else the scenario's ``output.store``, else ``plans.sqlite`` beside the
+    sweep folder (``out/plans.sqlite`` for the default ``out/sweep_<scenario>``).
+
+    Raises
+    ------
+    InputError
+        The store is inside the sweep folder (the next sweep would replace it).
+    """
+    from territory_engine.store.plan_store import default_store_path
+
+    store_path = Path(store or plan.store or default_store_path(plan.sweep_dir)).resolve()
+    if store_path.is_relative_to(plan.sweep_dir):
+        # The next sweep of this folder would replace the store with the folder.
+        raise InputError(f"--store {store_path}: must not be inside the sweep folder")
+    return store_path
+
+
+def _variant_tasks(plan: SweepPlan, stage: Path) -> list[VariantTask]:
+    """One task per variant, each writing its plan folder into ``stage``."""
+    return [
+        VariantTask(
+            index=v.index,
+            name=v.name,
+            scenario=v.scenario.model_dump(mode="json"),
+            output=str(stage / v.name),
+            source=str(plan.source),
+        )
+        for v in plan.variants
+    ]
+
+
+def _run_tasks(
+    tasks: Sequence[VariantTask],
+    *,
+    serial: bool,
+    scheduler: str | None,
+    workers: int | None,
+    report: Callable[..., None],
+) -> tuple[list[dict[str, Any]], str]:
+    """Run every task (in this process, or on Dask) and report each as it finishes.
+
+    Returns
+    -------
+    (list of dict, str)
+        The records in the order they finished, and how the tasks ran.
+    """
+    n_workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
+    mode = ["serial"]
+
+    def on_cluster(text: str) -> None:
+        mode[0] = text
+        report("start", total=len(tasks), mode=text)
+
+    if serial:
+        report("start", total=len(tasks), mode="serial")
+        stream = _execute_serial(tasks)
+    else:
+        stream = _execute_dask(tasks, scheduler=scheduler, workers=n_workers, on_cluster=on_cluster)
+    records: list[dict[str, Any]] = []
+    for rec in stream:
+        records.append(rec)
+        report("done", done=len(records), total=len(tasks), record=rec)
+    return records, mode[0]
+
+
+def _move_records_to(sweep_dir: Path, records: list[dict[str, Any]]) -> dict[str, Path]:
+    """Point each record's ``plan_dir`` into ``sweep_dir``; return the staged folders.
+
+    Returns
+    -------
+    dict
+        Variant name -> where its plan folder is staged now (variants that wrote one).
+    """
+    staged = {r["variant"]: Path(r["plan_dir"]) for r in records if r["plan_dir"]}
+    for r in records:
+        if r["plan_dir"]:
+            r["plan_dir"] = str(sweep_dir / r["variant"])
+    return staged
+
+
+def _write_sweep_folder(
+    sweep_dir: Path, staged: dict[str, Path], table: pd.DataFrame, plan: SweepPlan, info: dict
+) -> None:
+    """Write the sweep folder atomically: the staged plan folders moved in, and the summary."""
+
+    def write(folder: Path) -> None:
+        for name, staged_dir in staged.items():
+            os.replace(staged_dir, folder / name)
+        _write_summary(folder, table, plan, info)
+
+    write_folder_atomically(sweep_dir, write)
+
+
+def _record_plans(
+    store_path: Path | None, sweep_dir: Path, staged: dict[str, Path], sweep_id: str
+) -> dict[str, str]:
+    """Record the sweep's plan folders in the store; variant name -> plan id."""
+    from territory_engine.store.plan_store import PlanStore
+
+    try:
+        plan_store = PlanStore(store_path)
+        return {
+            name: plan_store.record_folder(sweep_dir / name, label=name, sweep_id=sweep_id)
+            for name in staged
+        }
+    except TerritoryEngineError as exc:
+        raise type(exc)(
+            f"the sweep was written to {sweep_dir} but its plans were not recorded: {exc}"
+        ) from None
