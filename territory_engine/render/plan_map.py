@@ -28,6 +28,7 @@ import math
 import pathlib
 import warnings
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import folium
@@ -472,31 +473,115 @@ def render_plan_map(
     _require(accounts, ACCOUNT_COLUMNS, "accounts")
     _require(reps, REP_COLUMNS, "reps")
 
-    terr = territories.reset_index(drop=True)
-    if terr.crs is not None and terr.crs.to_epsg() != 4326:
-        terr = terr.to_crs("EPSG:4326")
-    terr = terr.assign(
-        _layer=[_layer_value(v) for v in terr[layer_column]],
-        # object dtype keeps a missing id as None (a string column would make it NaN)
-        _tid=pd.Series([_id(v) for v in terr["territory_id"]], index=terr.index, dtype=object),
-        _color=_territory_colors(terr, layer_column),
-    )
+    terr = _display_territories(territories, layer_column)
     accounts = _located(accounts, "lat", "lon", "accounts")
     reps = _located(reps, "home_lat", "home_lon", "reps")
-
-    layer_of_territory = {
-        t: layer for t, layer in zip(terr["_tid"], terr["_layer"], strict=True) if t is not None
-    }
-    account_layers = _row_layers(accounts, layer_column, layer_of_territory)
-    rep_layers = _row_layers(reps, layer_column, layer_of_territory)
-    keys = _layer_keys(terr["_layer"], account_layers, rep_layers)
-    visible = _initially_visible(terr, keys)
+    layers = _plan_layers(terr, accounts, reps, layer_column)
     if show_accounts is None:
         show_accounts = len(accounts) <= AUTO_SHOW_ACCOUNTS_MAX
 
     m = _base_map(terr, accounts, reps, tiles)
     m.get_root().title = _esc(title)
 
+    lookups = _marker_lookups(terr, accounts, reps)
+    tolerance = _simplify_tolerance(terr, simplify)
+    overlays = _Overlays()
+    for i, key in enumerate(layers.keys):
+        in_layer = terr[terr["_layer"] == key]
+        visible = key in layers.visible
+        _add_territory_overlay(
+            m,
+            overlays,
+            i,
+            key,
+            in_layer,
+            reps[layers.reps == key],
+            visible=visible,
+            measures=measures,
+            layer_column=layer_column,
+            tolerance=tolerance,
+        )
+        _add_account_overlay(
+            m,
+            overlays,
+            key,
+            accounts[layers.accounts == key],
+            lookups,
+            show=bool(show_accounts) and visible,
+            moved_note=moved_note,
+        )
+
+    _add_chrome(m, overlays, accounts, title if title_box else "", moved_label)
+    return m
+
+
+@dataclass(frozen=True)
+class _PlanLayers:
+    """Which layer (value of ``layer_column``) each account and rep is drawn in.
+
+    ``keys`` are the layers in drawing order, ``visible`` those shown at first.
+    """
+
+    accounts: pd.Series
+    reps: pd.Series
+    keys: list[str]
+    visible: set[str]
+
+
+@dataclass(frozen=True)
+class _MarkerLookups:
+    """The territories and reps an account marker points at by position.
+
+    The account rows carry an index into ``territory_table`` and ``rep_table`` (the
+    tables are sent to the page once, not with every marker).
+    """
+
+    territory_table: list[list[str]]
+    territory_index: dict[str, int]
+    rep_table: list[str]
+    rep_index: dict[str, int]
+
+
+@dataclass
+class _Overlays:
+    """What :func:`render_plan_map` added to the map, for the legend and the search."""
+
+    territories: list[tuple[folium.FeatureGroup, folium.GeoJson]] = field(default_factory=list)
+    accounts: list[tuple[folium.FeatureGroup, FastMarkerCluster]] = field(default_factory=list)
+    sections: list[tuple[int, folium.FeatureGroup]] = field(default_factory=list)
+    legend_sections: list[str] = field(default_factory=list)
+
+
+def _display_territories(
+    territories: geopandas.GeoDataFrame, layer_column: str
+) -> geopandas.GeoDataFrame:
+    """The territories in EPSG:4326 with their layer, id and colour (``_layer``, ...)."""
+    terr = territories.reset_index(drop=True)
+    if terr.crs is not None and terr.crs.to_epsg() != 4326:
+        terr = terr.to_crs("EPSG:4326")
+    return terr.assign(
+        _layer=[_layer_value(v) for v in terr[layer_column]],
+        # object dtype keeps a missing id as None (a string column would make it NaN)
+        _tid=pd.Series([_id(v) for v in terr["territory_id"]], index=terr.index, dtype=object),
+        _color=_territory_colors(terr, layer_column),
+    )
+
+
+def _plan_layers(
+    terr: geopandas.GeoDataFrame, accounts: pd.DataFrame, reps: pd.DataFrame, layer_column: str
+) -> _PlanLayers:
+    layer_of_territory = {
+        t: layer for t, layer in zip(terr["_tid"], terr["_layer"], strict=True) if t is not None
+    }
+    account_layers = _row_layers(accounts, layer_column, layer_of_territory)
+    rep_layers = _row_layers(reps, layer_column, layer_of_territory)
+    keys = _layer_keys(terr["_layer"], account_layers, rep_layers)
+    return _PlanLayers(account_layers, rep_layers, keys, _initially_visible(terr, keys))
+
+
+def _marker_lookups(
+    terr: geopandas.GeoDataFrame, accounts: pd.DataFrame, reps: pd.DataFrame
+) -> _MarkerLookups:
     rep_label = {
         _id(rid): f"{_esc(_text(name))} ({_esc(rid)})"
         for rid, name in zip(reps["rep_id"], reps["name"], strict=True)
@@ -508,55 +593,79 @@ def render_plan_map(
     rep_ids = sorted((set(rep_label) | {_id(r) for r in accounts["rep_id"]}) - {None})
     rep_table = [rep_label.get(r, _esc(r)) for r in rep_ids]
     rep_index = {r: i for i, r in enumerate(rep_ids)}
+    return _MarkerLookups(territory_table, territory_index, rep_table, rep_index)
 
-    tolerance = _simplify_tolerance(terr, simplify)
-    territory_overlays: list[tuple[folium.FeatureGroup, folium.GeoJson]] = []
-    account_overlays: list[tuple[folium.FeatureGroup, FastMarkerCluster]] = []
-    sections: list[tuple[int, folium.FeatureGroup]] = []
-    legend_sections: list[str] = []
-    for i, key in enumerate(keys):
-        in_layer = terr[terr["_layer"] == key]
-        group = folium.FeatureGroup(name=f"{_esc(key)} · territories", show=key in visible)
-        group.add_to(m)
-        geo = _territory_geojson(in_layer, group, measures, layer_column, tolerance)
-        if geo is not None:
-            geo.add_to(group)
-            territory_overlays.append((group, geo))
-        for _, rep in reps[rep_layers == key].iterrows():
-            _rep_marker(rep, key).add_to(group)
-        sections.append((i, group))
-        legend_sections.append(_legend_section(i, key, in_layer, measures))
 
-        layer_accounts = accounts[account_layers == key]
-        if len(layer_accounts):
-            rows = _account_rows(layer_accounts, territory_index, rep_index)
-            acc_group = folium.FeatureGroup(
-                name=f"{_esc(key)} · accounts ({len(layer_accounts):,})",
-                show=bool(show_accounts) and key in visible,
-            )
-            acc_group.add_to(m)
-            cluster = FastMarkerCluster(
-                rows,
-                callback=_account_callback(territory_table, rep_table, _esc(moved_note)),
-                control=False,
-                icon_create_function=_CLUSTER_ICON_JS,
-                showCoverageOnHover=False,
-                maxClusterRadius=45,
-                spiderfyOnMaxZoom=True,
-            )
-            cluster.add_to(acc_group)
-            account_overlays.append((acc_group, cluster))
+def _add_territory_overlay(
+    m: folium.Map,
+    overlays: _Overlays,
+    index: int,
+    key: str,
+    in_layer: geopandas.GeoDataFrame,
+    layer_reps: pd.DataFrame,
+    *,
+    visible: bool,
+    measures: Sequence[str],
+    layer_column: str,
+    tolerance: float,
+) -> None:
+    """One layer's territories overlay: polygons and rep homes, and its legend section."""
+    group = folium.FeatureGroup(name=f"{_esc(key)} · territories", show=visible)
+    group.add_to(m)
+    geo = _territory_geojson(in_layer, group, measures, layer_column, tolerance)
+    if geo is not None:
+        geo.add_to(group)
+        overlays.territories.append((group, geo))
+    for _, rep in layer_reps.iterrows():
+        _rep_marker(rep, key).add_to(group)
+    overlays.sections.append((index, group))
+    overlays.legend_sections.append(_legend_section(index, key, in_layer, measures))
 
+
+def _add_account_overlay(
+    m: folium.Map,
+    overlays: _Overlays,
+    key: str,
+    layer_accounts: pd.DataFrame,
+    lookups: _MarkerLookups,
+    *,
+    show: bool,
+    moved_note: str,
+) -> None:
+    """One layer's accounts overlay: clustered markers (none when it has no account)."""
+    if not len(layer_accounts):
+        return
+    rows = _account_rows(layer_accounts, lookups.territory_index, lookups.rep_index)
+    acc_group = folium.FeatureGroup(
+        name=f"{_esc(key)} · accounts ({len(layer_accounts):,})", show=show
+    )
+    acc_group.add_to(m)
+    cluster = FastMarkerCluster(
+        rows,
+        callback=_account_callback(lookups.territory_table, lookups.rep_table, _esc(moved_note)),
+        control=False,
+        icon_create_function=_CLUSTER_ICON_JS,
+        showCoverageOnHover=False,
+        maxClusterRadius=45,
+        spiderfyOnMaxZoom=True,
+    )
+    cluster.add_to(acc_group)
+    overlays.accounts.append((acc_group, cluster))
+
+
+def _add_chrome(
+    m: folium.Map, overlays: _Overlays, accounts: pd.DataFrame, title: str, moved_label: str
+) -> None:
+    """Title box, legend, search, full-screen button and layer switcher."""
     any_kept = KEPT_COLUMN in accounts.columns and bool(
         accounts[KEPT_COLUMN].astype("boolean").fillna(False).any()
     )
-    legend_html = _legend_html(legend_sections, _esc(moved_label), any_kept)
-    _PlanChrome(_esc(title) if title_box else "", legend_html, sections).add_to(m)
-    if territory_overlays or account_overlays:
-        _PlanSearch(territory_overlays, account_overlays).add_to(m)
+    legend_html = _legend_html(overlays.legend_sections, _esc(moved_label), any_kept)
+    _PlanChrome(_esc(title), legend_html, overlays.sections).add_to(m)
+    if overlays.territories or overlays.accounts:
+        _PlanSearch(overlays.territories, overlays.accounts).add_to(m)
     Fullscreen(position="topleft").add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    return m
 
 
 def save_map(m: folium.Map, path: pathlib.Path | str) -> int:
