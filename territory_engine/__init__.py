@@ -53,7 +53,33 @@ _EXPORTS = {
     "InfeasibleError": "territory_engine.errors",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "Alignment",
+    "InfeasibleError",
+    "InputError",
+    "PartitionResult",
+    "Plan",
+    "PlanFolder",
+    "PlanResult",
+    "PlanStore",
+    "ProblemData",
+    "Scenario",
+    "ScenarioError",
+    "SolveParams",
+    "SolverStats",
+    "TerritoryEngineError",
+    "__version__",
+    "allocate_quotas",
+    "load_scenario",
+    "partition",
+    "problem_from_arrays",
+    "read_plan_folder",
+    "run_scenario",
+    "score_plan",
+    "scorecard",
+    "solve",
+    "validate_plan",
+]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports lazily
     from territory_engine.config import Scenario, load_scenario
