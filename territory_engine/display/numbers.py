@@ -74,7 +74,9 @@ def _minus(text: str, true_minus: bool) -> str:
     return text.replace("-", MINUS) if true_minus else text
 
 
-def money(value: Any, *, signed: bool = False, missing: str = MISSING) -> str:
+def money(
+    value: Any, *, signed: bool = False, true_minus: bool = False, missing: str = MISSING
+) -> str:
     """An amount in whole dollars with thousands separators.
 
     Parameters
@@ -86,6 +88,9 @@ def money(value: Any, *, signed: bool = False, missing: str = MISSING) -> str:
         ``True``: an adjustment, ``+$1,234`` or ``−$1,234`` with a true minus
         sign; the sign is that of ``value`` itself (``-0.3`` is ``−$0``,
         ``0`` and ``-0.0`` are ``+$0``).
+    true_minus
+        Unsigned style for pages: ``$1,234`` and ``−$1,234`` (U+2212 before the
+        dollar sign; ``-0.0`` is ``$0``).
     missing
         Text for a missing value.
 
@@ -103,6 +108,8 @@ def money(value: Any, *, signed: bool = False, missing: str = MISSING) -> str:
         return missing
     if signed:
         return f"{MINUS if v < 0 else '+'}${abs(v):,.0f}"
+    if true_minus:
+        return f"{MINUS if v < 0 else ''}${abs(v):,.0f}"
     return f"${v:,.0f}"
 
 

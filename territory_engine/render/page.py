@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from territory_engine.display.numbers import money, percent
+
 __all__ = [
     "Cell",
     "MapRow",
@@ -138,19 +140,13 @@ def fmt_number(value: Any, decimals: int | None = None) -> str:
 
 
 def fmt_money(value: Any) -> str:
-    """Format an amount of money: ``$1,234,000``."""
-    if isna(value):
-        return DASH
-    v = float(value)
-    return ("−$" if v < 0 else "$") + f"{abs(v):,.0f}"
+    """Format an amount of money: ``$1,234,000``, ``−$1,234``."""
+    return money(value, true_minus=True, missing=DASH)
 
 
 def fmt_pct(value: Any, *, signed: bool = False, decimals: int = 1) -> str:
     """Format a percentage given in percent units (``12.5`` -> ``12.5 %``)."""
-    if isna(value):
-        return DASH
-    text = f"{float(value):+.{decimals}f} %" if signed else f"{float(value):.{decimals}f} %"
-    return text.replace("-", "−")
+    return percent(value, digits=decimals, signed=signed, scale=1.0, true_minus=True, missing=DASH)
 
 
 @dataclass(frozen=True)

@@ -144,3 +144,19 @@ def test_importing_the_package_pulls_in_neither_pandas_nor_numpy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     added = out.stdout.strip()
     assert "pandas" not in added and "numpy" not in added, added
+
+
+def test_page_money_puts_a_true_minus_before_the_dollar_sign():
+    from territory_engine.display.numbers import money
+
+    assert money(-1234.4, true_minus=True) == "−$1,234"
+    assert money(1234.5, true_minus=True) == "$1,234"
+    assert money(-0.0, true_minus=True) == "$0"
+
+
+def test_report_pages_format_through_display():
+    from territory_engine.render.page import fmt_money, fmt_pct
+
+    assert fmt_money(-2500) == "−$2,500"
+    assert fmt_pct(-3.25, signed=True) == "−3.2 %"
+    assert fmt_pct(None) == "–"
