@@ -1,4 +1,4 @@
-"""The ``territory-engine`` command: argument parsing and progress only."""
+"""The ``territory-engine`` command: argument parsing; progress is shown by ``cli/progress.py``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from territory_engine.cli import (
     views_cmd,
 )
 from territory_engine.cli.errors import EXIT_INFEASIBLE, user_errors
+from territory_engine.cli.progress import Mode, RunProgress
 from territory_engine.errors import InfeasibleError, InputError, ScenarioError
 
 app = typer.Typer(
@@ -42,37 +43,6 @@ sweep_cmd.register(app)
 @app.callback()
 def _root() -> None:
     """Sales territory design and quota optimisation."""
-
-
-class _Progress:
-    """Prints solver progress as short lines on stderr."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-
-    def __call__(self, step: str, info: dict) -> None:
-        if self.quiet:
-            return
-        if step == "load":
-            console.print("[bold]1/4[/] loading data")
-        elif step == "solve":
-            console.print("[bold]2/4[/] solving")
-        elif step == "seed":
-            console.print(
-                f"      seed LP round {info['round']}/{info['rounds']}: "
-                f"{info['lp_variables']:,} variables, {info['lp_fractional_vars']} fractional"
-            )
-        elif step == "contiguity":
-            console.print(f"      contiguity repaired; {info['violations']} bands to restore")
-        elif step == "search":
-            console.print(
-                f"      local search pass {info['pass']}: {info['moves']} moves, "
-                f"violation {info['violation']:.4f}"
-            )
-        elif step == "plan":
-            console.print("[bold]3/4[/] quotas, scorecard, map")
-        elif step == "write":
-            console.print(f"[bold]4/4[/] writing {info['folder']}")
 
 
 def _summary(result) -> Table:
@@ -117,7 +87,13 @@ def run(
     time_limit: Annotated[
         float | None, typer.Option(help="Override solver.time_limit (s).")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Log every solver step (each local search pass)."),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress output, only the summary.")
+    ] = False,
     store: Annotated[
         Path | None,
         typer.Option(
@@ -136,6 +112,8 @@ def run(
 
     if store is not None and no_store:
         raise InputError("give --store or --no-store, not both")
+    if verbose and quiet:
+        raise InputError("give --verbose or --quiet, not both")
     sc = load_scenario(scenario)
     overrides = {}
     if seed is not None:
@@ -144,10 +122,12 @@ def run(
         overrides["time_limit"] = time_limit
     if overrides:
         sc = sc.model_copy(update={"solver": sc.solver.model_copy(update=overrides)})
+    mode: Mode = "quiet" if quiet else "verbose" if verbose else "live"
     try:
-        result = run_scenario(
-            sc, output=output or sc.output.folder, source=scenario, progress=_Progress(quiet)
-        )
+        with RunProgress(console, mode=mode, time_limit=sc.solver.time_limit) as progress:
+            result = run_scenario(
+                sc, output=output or sc.output.folder, source=scenario, progress=progress
+            )
     except (ScenarioError, InfeasibleError) as exc:
         # Problems found after validation (a lock naming an unknown rep, an
         # impossible band) still say which scenario they come from.
