@@ -1,9 +1,8 @@
 """Every territory's total of every balance measure lies in its band.
 
 Bands follow the scenario: a relative tolerance around the territory's fair
-share (segment total × the rep's FTE share, see
-:func:`territory_engine.metrics.fair_share.fair_shares`), or absolute bounds
-scaled by FTE when capacity scaling is on.
+share (segment total × the rep's FTE share), or absolute bounds scaled by FTE
+when capacity scaling is on; both from :mod:`territory_engine.problem.bands`.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from territory_engine.constraints.view import PlanView, segment_groups
-from territory_engine.metrics.fair_share import fair_shares
+from territory_engine.problem.bands import band_bounds, fair_shares
 
 
 def check(view: PlanView) -> list[str]:
@@ -40,13 +39,10 @@ def check(view: PlanView) -> list[str]:
     for name, band in sc.balance.items():
         vals = np.ones(len(acc)) if name == "accounts" else acc[name].to_numpy(float)
         total = np.bincount(t_idx, weights=vals[assigned], minlength=k)
-        if band.tolerance is not None:
-            fair = fair_shares(vals[:, None], acc_group, terr_group, capacity)[:, 0]
-            low, high = fair * (1 - band.tolerance), fair * (1 + band.tolerance)
-        else:
-            scale = capacity if sc.scale_by_capacity else np.ones(k)
-            low = (band.low if band.low is not None else -np.inf) * scale
-            high = (band.high if band.high is not None else np.inf) * scale
+        # capacity is all ones unless bands scale by capacity.
+        fair = fair_shares(vals[:, None], acc_group, terr_group, capacity)
+        lower, upper = band_bounds(fair, [band], capacity)
+        low, high = lower[:, 0], upper[:, 0]
         tol = 1e-9 * np.maximum(np.abs(total), 1.0)
         for t in np.flatnonzero(total < low - tol):
             out.append(

@@ -64,7 +64,12 @@ def problem_from_arrays(
     if w.ndim == 1:
         w = w[:, None]
     n, m = w.shape
-    k = len(centres) if centres is not None else int(n_territories)
+    if centres is not None:
+        k = len(centres)
+    elif n_territories is not None:
+        k = int(n_territories)
+    else:
+        raise TypeError("give centres, or n_territories for free centres")
     if adjacency is None:
         adjacency = sp.csr_matrix((n, n), dtype=bool)
     adj = sp.csr_matrix(adjacency, dtype=bool)

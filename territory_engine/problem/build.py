@@ -11,6 +11,7 @@ contiguity means what a planner sees on the map.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from territory_engine.errors import InfeasibleError, ScenarioError, did_you_mean
 from territory_engine.geo.adjacency import join_islands, polygon_adjacency
 from territory_engine.io.load import Tables
 from territory_engine.plan.files import territory_ids_for_reps
+from territory_engine.problem.bands import band_bounds, fair_shares
 from territory_engine.problem.data import ProblemData
 from territory_engine.social import Proximity, proximity, tie_matrices
 
@@ -99,6 +101,60 @@ def _measure_matrix(scenario: Scenario, accounts: pd.DataFrame) -> np.ndarray:
     return np.column_stack(cols)
 
 
+@dataclass(frozen=True)
+class _Layers:
+    """Eligibility groups and geo units: the layers problem units are made of."""
+
+    group_names: list[str]
+    acc_group: np.ndarray
+    rep_group: np.ndarray
+    geo_ids: np.ndarray
+    geo_pos: dict[str, int]
+    acc_geo: np.ndarray
+
+    @property
+    def n_groups(self) -> int:
+        """Number of eligibility groups (segment layers)."""
+        return len(self.group_names)
+
+    @property
+    def n_geo(self) -> int:
+        """Number of geo units in each layer."""
+        return len(self.geo_ids)
+
+
+@dataclass(frozen=True)
+class _Units:
+    """Problem units: every (geo unit, group) of the layers, then the exception units."""
+
+    account_unit: np.ndarray
+    unit_group: np.ndarray
+    unit_geo: np.ndarray
+    exceptions: list[tuple[int, np.ndarray, str]]
+    n_layered: int
+
+    @property
+    def n(self) -> int:
+        """Number of problem units ``n``."""
+        return self.n_layered + len(self.exceptions)
+
+
+@dataclass(frozen=True)
+class _Territories:
+    """Territories of the scenario, before any solving."""
+
+    ids: tuple[str, ...]
+    rep: tuple[str, ...]
+    group: np.ndarray
+    centres: np.ndarray | None
+    capacity: np.ndarray
+
+    @property
+    def rep_territory(self) -> dict[str, int]:
+        """Rep id -> territory index (territories without a rep left out)."""
+        return {r: t for t, r in enumerate(self.rep) if r}
+
+
 def build_problem(scenario: Scenario, tables: Tables) -> tuple[ProblemData, ProblemIndex]:
     """Build the arrays the solver works on.
 
@@ -122,46 +178,109 @@ def build_problem(scenario: Scenario, tables: Tables) -> tuple[ProblemData, Prob
         A balance measure that is not a numeric account column, a lock naming
         an unknown account, unit or rep.
     """
-    accounts, reps, units = tables.accounts, tables.reps, tables.units
-    group_names, acc_group, rep_group = _groups(scenario, tables)
-    n_groups = len(group_names)
-    n_geo = len(units)
-    geo_ids = units["unit_id"].astype(str).to_numpy()
-    geo_pos = {u: i for i, u in enumerate(geo_ids)}
-    acc_geo = accounts["unit_id"].map(geo_pos).to_numpy(dtype=int)
+    accounts, units = tables.accounts, tables.units
+    layers = _layers(scenario, tables)
+    prox = scenario_proximity(scenario, tables, layers.acc_group, layers.rep_group)
+    pu = _problem_units(scenario, accounts, layers, prox)
+    n = pu.n
+    weights = _unit_weights(_measure_matrix(scenario, accounts), pu)
+    potential = accounts["potential"].to_numpy(dtype=float)
+    unit_potential = np.bincount(pu.account_unit, weights=potential, minlength=n)
+    # A point inside each geo unit's polygon: the centre of a unit without accounts.
+    rep_points = units.geometry.representative_point()
+    poly_xy = np.column_stack([rep_points.x.to_numpy(), rep_points.y.to_numpy()])
+    xy = _unit_centres(accounts, pu, potential, poly_xy)
+    travel_weight = _travel_weight(unit_potential, pu.unit_group, layers.n_groups)
+    adjacency = _adjacency(units, poly_xy, layers.n_groups, len(pu.exceptions))
+    terr = _territories(scenario, tables.reps, layers)
+    k = len(terr.ids)
+    rep_territory = terr.rep_territory
+    _check_groups_have_territories(layers, terr.group)
+    fair = fair_shares(weights, pu.unit_group, terr.group, terr.capacity)
+    lower, upper = band_bounds(fair, scenario.balance.values(), terr.capacity, open_low=0.0)
+    locked = _locks(scenario, accounts, layers, pu, rep_territory, terr.group)
+    owned_potential, owned_count, current = _current_owners(
+        accounts, pu.account_unit, potential, rep_territory, n, k
+    )
+    affinity = None
+    if prox is not None and scenario.territories.mode == "per_rep":
+        affinity = _affinity(prox, rep_territory, pu.account_unit, potential, n, k)
+    problem = ProblemData(
+        unit_ids=_unit_ids(accounts, layers, pu),
+        xy=xy,
+        weights=weights,
+        measure_names=tuple(scenario.balance),
+        travel_weight=travel_weight,
+        territory_ids=terr.ids,
+        centres=terr.centres,
+        lower=lower,
+        upper=upper,
+        unit_group=pu.unit_group,
+        territory_group=terr.group,
+        adjacency=adjacency,
+        locked=locked,
+        current=current,
+        unit_potential=unit_potential,
+        unit_accounts=np.bincount(pu.account_unit, minlength=n).astype(float),
+        owned_potential=owned_potential,
+        owned_count=owned_count,
+        group_names=tuple(layers.group_names),
+        affinity=affinity,
+        **_rules(scenario, float(potential.sum()), len(accounts), affinity is not None),
+    )
+    return problem, _index(layers, pu, terr, prox)
 
-    # Problem unit of (geo unit g, group s) is s * n_geo + g. An account with
-    # an account lock becomes an exception unit of its own after those: a lock
-    # keeps that account with its rep without pulling its county (or a
-    # corridor to it) into the rep's territory.
+
+def _layers(scenario: Scenario, tables: Tables) -> _Layers:
+    """Groups of accounts and reps, and the geo unit of each account."""
+    group_names, acc_group, rep_group = _groups(scenario, tables)
+    geo_ids = tables.units["unit_id"].astype(str).to_numpy()
+    geo_pos = {u: i for i, u in enumerate(geo_ids)}
+    acc_geo = tables.accounts["unit_id"].map(geo_pos).to_numpy(dtype=int)
+    return _Layers(group_names, acc_group, rep_group, geo_ids, geo_pos, acc_geo)
+
+
+def _problem_units(
+    scenario: Scenario, accounts: pd.DataFrame, layers: _Layers, prox: Proximity | None
+) -> _Units:
+    """The problem unit of each account, and the group and geo unit of each problem unit.
+
+    Problem unit of (geo unit g, group s) is ``s * n_geo + g``. An account with an
+    account lock (a spread family, an account following a relationship) becomes an
+    exception unit of its own after those: a lock keeps that account with its rep
+    without pulling its county (or a corridor to it) into the rep's territory.
+    """
+    n_groups, n_geo = layers.n_groups, layers.n_geo
     n_layered = n_groups * n_geo
-    account_unit = acc_group * n_geo + acc_geo
-    prox = scenario_proximity(scenario, tables, acc_group, rep_group)
+    account_unit = layers.acc_group * n_geo + layers.acc_geo
     follow = None
     threshold = scenario.follow_min_proximity()
     if prox is not None and threshold is not None:
         best, _ = prox.best()
         follow = np.flatnonzero(best >= threshold)
     exceptions = exception_groups(scenario, accounts, account_unit, follow)
-    n = n_layered + len(exceptions)
     leads = np.array([lead for lead, _, _ in exceptions], dtype=int)
     for e, (_, rows, _) in enumerate(exceptions):
         account_unit[rows] = n_layered + e
-    unit_group = np.concatenate([np.repeat(np.arange(n_groups), n_geo), acc_group[leads]])
-    unit_geo = np.concatenate([np.tile(np.arange(n_geo), n_groups), acc_geo[leads]])
+    unit_group = np.concatenate([np.repeat(np.arange(n_groups), n_geo), layers.acc_group[leads]])
+    unit_geo = np.concatenate([np.tile(np.arange(n_geo), n_groups), layers.acc_geo[leads]])
+    return _Units(account_unit, unit_group, unit_geo, exceptions, n_layered)
 
-    values = _measure_matrix(scenario, accounts)
-    m = values.shape[1]
-    weights = np.zeros((n, m))
-    np.add.at(weights, account_unit, values)
-    potential = accounts["potential"].to_numpy(dtype=float)
-    unit_potential = np.bincount(account_unit, weights=potential, minlength=n)
-    unit_accounts = np.bincount(account_unit, minlength=n).astype(float)
 
-    # Unit centre: potential-weighted mean of its accounts, else a point inside the polygon.
-    rep_points = units.geometry.representative_point()
-    poly_xy = np.column_stack([rep_points.x.to_numpy(), rep_points.y.to_numpy()])
-    xy = poly_xy[unit_geo].copy()
+def _unit_weights(values: np.ndarray, pu: _Units) -> np.ndarray:
+    """(n, m) sums of the accounts' measure values per problem unit."""
+    weights = np.zeros((pu.n, values.shape[1]))
+    np.add.at(weights, pu.account_unit, values)
+    return weights
+
+
+def _unit_centres(
+    accounts: pd.DataFrame, pu: _Units, potential: np.ndarray, poly_xy: np.ndarray
+) -> np.ndarray:
+    """(n, 2) unit centre: potential-weighted mean of its accounts, else a point of its polygon."""
+    n = pu.n
+    account_unit = pu.account_unit
+    xy = poly_xy[pu.unit_geo].copy()
     lon = accounts.geometry.x.to_numpy()
     lat = accounts.geometry.y.to_numpy()
     w = potential + 1e-9  # zero-potential accounts still locate their unit
@@ -171,70 +290,90 @@ def build_problem(scenario: Scenario, tables: Tables) -> tuple[ProblemData, Prob
     cy = np.bincount(account_unit, weights=w * lat, minlength=n)
     xy[has, 0] = cx[has] / wsum[has]
     xy[has, 1] = cy[has] / wsum[has]
+    return xy
 
+
+def _travel_weight(unit_potential: np.ndarray, unit_group: np.ndarray, n_groups: int) -> np.ndarray:
+    """(n,) potential plus a floor of :data:`EMPTY_UNIT_TRAVEL_SHARE` of its layer's mean."""
     travel_weight = unit_potential.copy()
     for g in range(n_groups):
         in_g = unit_group == g
         floor = EMPTY_UNIT_TRAVEL_SHARE * unit_potential[in_g].sum() / max(in_g.sum(), 1)
         travel_weight[in_g] += floor
+    return travel_weight
 
-    # Adjacency: the geo graph (islands joined to their nearest unit), once per
-    # layer; exception units have no neighbours (exempt from contiguity).
+
+def _adjacency(
+    units: pd.DataFrame, poly_xy: np.ndarray, n_groups: int, n_exceptions: int
+) -> sp.csr_matrix:
+    """The geo graph (islands joined to their nearest unit), once per layer.
+
+    Exception units have no neighbours (exempt from contiguity).
+    """
     geo_adj, _ = join_islands(polygon_adjacency(units), poly_xy)
     blocks = [geo_adj] * n_groups
-    if exceptions:
-        blocks.append(sp.csr_matrix((len(exceptions), len(exceptions)), dtype=bool))
-    adjacency = sp.block_diag(blocks, format="csr").astype(bool)
+    if n_exceptions:
+        blocks.append(sp.csr_matrix((n_exceptions, n_exceptions), dtype=bool))
+    return sp.block_diag(blocks, format="csr").astype(bool)
 
-    # Territories.
+
+def _territories(scenario: Scenario, reps: pd.DataFrame, layers: _Layers) -> _Territories:
+    """One territory per rep (``per_rep``), or ``territories.count`` with free centres."""
     if scenario.territories.mode == "per_rep":
         rep_ids = reps["rep_id"].astype(str).tolist()
-        territory_ids = territory_ids_for_reps(rep_ids)
-        territory_rep = tuple(rep_ids)
-        territory_group = rep_group.copy()
-        centres = np.column_stack([reps.geometry.x.to_numpy(), reps.geometry.y.to_numpy()])
         capacity = (
             reps["capacity_fte"].to_numpy(dtype=float)
             if scenario.scale_by_capacity
             else np.ones(len(reps))
         )
-    else:
-        if n_groups != 1:
-            raise ScenarioError(
-                "territories.mode 'count' (free centres) needs territories.eligibility: none"
-            )
-        k = int(scenario.territories.count)
-        territory_ids = tuple(f"T{t + 1:03d}" for t in range(k))
-        territory_rep = tuple("" for _ in range(k))
-        territory_group = np.zeros(k, int)
-        centres = None
-        capacity = np.ones(k)
-    k = len(territory_ids)
-    rep_territory = {r: t for t, r in enumerate(territory_rep) if r}
+        return _Territories(
+            ids=territory_ids_for_reps(rep_ids),
+            rep=tuple(rep_ids),
+            group=layers.rep_group.copy(),
+            centres=np.column_stack([reps.geometry.x.to_numpy(), reps.geometry.y.to_numpy()]),
+            capacity=capacity,
+        )
+    if layers.n_groups != 1:
+        raise ScenarioError(
+            "territories.mode 'count' (free centres) needs territories.eligibility: none"
+        )
+    count = scenario.territories.count
+    if count is None:  # the config already requires it; kept for a model built by hand
+        raise ScenarioError("territories.mode 'count' needs territories.count")
+    k = int(count)
+    return _Territories(
+        ids=tuple(f"T{t + 1:03d}" for t in range(k)),
+        rep=tuple("" for _ in range(k)),
+        group=np.zeros(k, int),
+        centres=None,
+        capacity=np.ones(k),
+    )
 
-    for g, name in enumerate(group_names):
-        n_acc = int((acc_group == g).sum())
+
+def _check_groups_have_territories(layers: _Layers, territory_group: np.ndarray) -> None:
+    """Raise when a group holds accounts but no territory may take them."""
+    for g, name in enumerate(layers.group_names):
+        n_acc = int((layers.acc_group == g).sum())
         if n_acc and not (territory_group == g).any():
             raise InfeasibleError(
                 f"segment '{name}' has {n_acc} accounts but no rep of that segment; "
                 "add a rep of that segment or set territories.eligibility: none"
             )
 
-    lower, upper = _bands(scenario, weights, unit_group, territory_group, capacity)
 
-    locked = _locks(
-        scenario,
-        accounts,
-        account_unit,
-        geo_pos,
-        rep_territory,
-        territory_group,
-        n_geo,
-        unit_group,
-        group_names,
-    )
+def _current_owners(
+    accounts: pd.DataFrame,
+    account_unit: np.ndarray,
+    potential: np.ndarray,
+    rep_territory: dict[str, int],
+    n: int,
+    k: int,
+) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+    """Last year's owners: (unit, territory) sums of potential and accounts, and each unit's owner.
 
-    # Last year's owners, as (unit, territory) sums.
+    A unit's owner is the territory holding most of its potential (ties broken by
+    the number of accounts), -1 when none of its accounts had an owner.
+    """
     current_rep = accounts["current_rep_id"].astype(str).to_numpy()
     cur_t = np.array([rep_territory.get(r, -1) for r in current_rep], dtype=int)
     owned = cur_t >= 0
@@ -251,68 +390,68 @@ def build_problem(scenario: Scenario, tables: Tables) -> tuple[ProblemData, Prob
     if len(rows_with):
         dense_best = owned_potential[rows_with].toarray() + 1e-9 * owned_count[rows_with].toarray()
         current[rows_with] = np.argmax(dense_best, axis=1)
+    return owned_potential, owned_count, current
 
-    affinity = None
-    if prox is not None and scenario.territories.mode == "per_rep":
-        affinity = _affinity(prox, rep_territory, account_unit, potential, n, k)
 
-    total_p = float(potential.sum())
+class _Rules(TypedDict):
+    """The :class:`ProblemData` fields set by the scenario's constraints and objective."""
+
+    contiguity: bool
+    max_moved_potential: float | None
+    max_moved_accounts: float | None
+    objective_weights: dict[str, float]
+
+
+def _rules(
+    scenario: Scenario, total_potential: float, n_accounts: int, has_affinity: bool
+) -> _Rules:
+    """The :class:`ProblemData` fields set by the scenario's constraints and objective."""
     cons = scenario.constraints
     obj = scenario.objective
     # Social mode: proximity dominates, geography only breaks ties.
     geo_factor = SOCIAL_TIE_BREAK if obj.mode == "social" else 1.0
     w_rel = max(obj.relationships, 1.0) if obj.mode == "social" else obj.relationships
-    problem = ProblemData(
-        unit_ids=np.array(
-            [f"{geo_ids[unit_geo[i]]}|{group_names[unit_group[i]]}" for i in range(n_layered)]
-            + [f"{kind} {accounts['account_id'].iloc[lead]}" for lead, _, kind in exceptions]
-        ),
-        xy=xy,
-        weights=weights,
-        measure_names=tuple(scenario.balance),
-        travel_weight=travel_weight,
-        territory_ids=territory_ids,
-        centres=centres,
-        lower=lower,
-        upper=upper,
-        unit_group=unit_group,
-        territory_group=territory_group,
-        adjacency=adjacency,
-        locked=locked,
-        current=current,
-        unit_potential=unit_potential,
-        unit_accounts=unit_accounts,
-        owned_potential=owned_potential,
-        owned_count=owned_count,
-        contiguity=cons.contiguity,
-        max_moved_potential=None
+    return {
+        "contiguity": cons.contiguity,
+        "max_moved_potential": None
         if cons.max_moved_potential is None
-        else cons.max_moved_potential * total_p,
-        max_moved_accounts=None
+        else cons.max_moved_potential * total_potential,
+        "max_moved_accounts": None
         if cons.max_moved_accounts is None
-        else cons.max_moved_accounts * len(accounts),
-        objective_weights={
+        else cons.max_moved_accounts * n_accounts,
+        "objective_weights": {
             "travel": obj.travel * geo_factor,
             "compactness": obj.compactness * geo_factor,
             "disruption": obj.disruption,
-            "relationships": w_rel if affinity is not None else 0.0,
+            "relationships": w_rel if has_affinity else 0.0,
         },
-        group_names=tuple(group_names),
-        affinity=affinity,
+    }
+
+
+def _unit_ids(accounts: pd.DataFrame, layers: _Layers, pu: _Units) -> np.ndarray:
+    """``<geo unit>|<group>`` for layered units, ``<kind> <lead account>`` for exceptions."""
+    geo_ids, group_names = layers.geo_ids, layers.group_names
+    return np.array(
+        [f"{geo_ids[pu.unit_geo[i]]}|{group_names[pu.unit_group[i]]}" for i in range(pu.n_layered)]
+        + [f"{kind} {accounts['account_id'].iloc[lead]}" for lead, _, kind in pu.exceptions]
     )
-    index = ProblemIndex(
-        account_unit=account_unit,
-        unit_geo_id=geo_ids[unit_geo],
-        unit_group_name=np.array(group_names)[unit_group],
-        territory_rep=territory_rep,
-        rep_territory=rep_territory,
-        exception_unit=np.arange(n) >= n_layered,
+
+
+def _index(layers: _Layers, pu: _Units, terr: _Territories, prox: Proximity | None) -> ProblemIndex:
+    """How the problem's arrays map back to accounts, geo units and reps."""
+    n_layered = pu.n_layered
+    return ProblemIndex(
+        account_unit=pu.account_unit,
+        unit_geo_id=layers.geo_ids[pu.unit_geo],
+        unit_group_name=np.array(layers.group_names)[pu.unit_group],
+        territory_rep=terr.rep,
+        rep_territory=terr.rep_territory,
+        exception_unit=np.arange(pu.n) >= n_layered,
         exception_kind=np.array(
-            [""] * n_layered + [kind for _, _, kind in exceptions], dtype=object
+            [""] * n_layered + [kind for _, _, kind in pu.exceptions], dtype=object
         ),
         proximity=prox,
     )
-    return problem, index
 
 
 def relationship_followers(scenario: Scenario, tables: Tables) -> set[str]:
@@ -327,6 +466,8 @@ def relationship_followers(scenario: Scenario, tables: Tables) -> set[str]:
         return set()
     _, acc_group, rep_group = _groups(scenario, tables)
     prox = scenario_proximity(scenario, tables, acc_group, rep_group)
+    if prox is None:  # not reached: there are edges
+        return set()
     best, _ = prox.best()
     ids = tables.accounts["account_id"].astype(str).to_numpy()
     return set(ids[best >= threshold].tolist())
@@ -432,57 +573,21 @@ def exception_groups(
     return out
 
 
-def _bands(
-    scenario: Scenario,
-    weights: np.ndarray,
-    unit_group: np.ndarray,
-    territory_group: np.ndarray,
-    capacity: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(k, m) lower and upper bands.
-
-    Relative band of measure j for territory t in group g:
-    ``target = W_gj · c_t / Σ_{s in g} c_s`` and ``[target (1 - tol), target (1 + tol)]``,
-    where ``c`` is capacity (FTE) when bands scale by capacity, else 1.
-    Absolute bands are ``[low · c_t, high · c_t]``.
-    """
-    k, m = len(territory_group), weights.shape[1]
-    lower = np.zeros((k, m))
-    upper = np.full((k, m), np.inf)
-    for g in np.unique(territory_group):
-        in_t = territory_group == g
-        totals = weights[unit_group == g].sum(axis=0)
-        share = capacity[in_t] / capacity[in_t].sum()
-        for j, band in enumerate(scenario.balance.values()):
-            if band.tolerance is not None:
-                target = totals[j] * share
-                lower[in_t, j] = target * (1 - band.tolerance)
-                upper[in_t, j] = target * (1 + band.tolerance)
-            else:
-                scale = capacity[in_t]
-                if band.low is not None:
-                    lower[in_t, j] = band.low * scale
-                if band.high is not None:
-                    upper[in_t, j] = band.high * scale
-    return lower, upper
-
-
 def _locks(
     scenario: Scenario,
     accounts: pd.DataFrame,
-    account_unit: np.ndarray,
-    geo_pos: dict[str, int],
+    layers: _Layers,
+    pu: _Units,
     rep_territory: dict[str, int],
     territory_group: np.ndarray,
-    n_geo: int,
-    unit_group: np.ndarray,
-    group_names: list[str],
 ) -> np.ndarray:
     """(n,) territory each unit is locked to, or -1.
 
     An account lock pins the account's own exception unit; a unit lock pins
     the geo unit in the rep's segment layer.
     """
+    account_unit, unit_group = pu.account_unit, pu.unit_group
+    geo_pos, n_geo, group_names = layers.geo_pos, layers.n_geo, layers.group_names
     n = len(unit_group)
     locked = np.full(n, -1, dtype=int)
     reason: dict[int, str] = {}
@@ -504,10 +609,11 @@ def _locks(
             units_of = [int(account_unit[acc_pos[lock.account]])]
             what = f"account {lock.account}"
         else:
-            if lock.unit not in geo_pos:
-                hint = did_you_mean(lock.unit, list(geo_pos))
-                raise ScenarioError(f"constraints.locks: unit '{lock.unit}' is not a unit{hint}")
-            g = geo_pos[lock.unit]
+            unit = lock.unit  # a lock names an account or a unit (the config checks)
+            if unit is None or unit not in geo_pos:
+                hint = did_you_mean(unit or "", list(geo_pos))
+                raise ScenarioError(f"constraints.locks: unit '{unit}' is not a unit{hint}")
+            g = geo_pos[unit]
             # A unit lock applies in the rep's own layer.
             units_of = [int(territory_group[t]) * n_geo + g]
             what = f"unit {lock.unit}"
