@@ -7,11 +7,14 @@ from territory_engine.metrics.attainment import (
     probability_at_or_above,
     simulate_attainment,
 )
+from territory_engine.metrics.card import Scorecard
 from territory_engine.metrics.compactness import (
     compactness_stats,
     local_equal_area_crs,
     polsby_popper,
 )
+from territory_engine.metrics.fair_share import fair_shares
+from territory_engine.metrics.headline import Headline, headline
 from territory_engine.metrics.kernels import (
     balance_index,
     coefficient_of_variation,
@@ -31,6 +34,8 @@ from territory_engine.metrics.scorecard import (
 
 __all__ = [
     "AttainmentModel",
+    "Headline",
+    "Scorecard",
     "ScoringInputs",
     "attainment_summary",
     "balance_index",
@@ -38,8 +43,10 @@ __all__ = [
     "compactness_stats",
     "disruption",
     "expected_sales",
+    "fair_shares",
     "gini",
     "has_tie",
+    "headline",
     "local_equal_area_crs",
     "max_min_ratio",
     "measure_balance",

@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypedDict
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from territory_engine.metrics.card import Compactness
 from territory_engine.metrics.compactness import compactness_stats, local_equal_area_crs
+
+if TYPE_CHECKING:
+    from territory_engine.problem.build import ProblemIndex
+
+
+class AccountFields(TypedDict):
+    """The account-level fields of :class:`~territory_engine.metrics.ScoringInputs`."""
+
+    account_xy: np.ndarray
+    account_potential: np.ndarray
+    account_previous: np.ndarray
+    account_ids: np.ndarray
+    tie_rep: np.ndarray | None
+    tie_account: np.ndarray | None
+
+
+class RelationshipArrays(TypedDict):
+    """Per-account relationship arrays of a plan (:func:`relationship_inputs`)."""
+
+    account_proximity: np.ndarray | None
+    account_kept: np.ndarray | None
+    account_family: np.ndarray | None
 
 
 def rep_account_ties(edges: pd.DataFrame | None) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -26,7 +50,7 @@ def rep_account_ties(edges: pd.DataFrame | None) -> tuple[np.ndarray | None, np.
     )
 
 
-def account_fields(accounts: pd.DataFrame, edges: pd.DataFrame | None) -> dict[str, np.ndarray]:
+def account_fields(accounts: pd.DataFrame, edges: pd.DataFrame | None) -> AccountFields:
     """The account-level fields of :class:`~territory_engine.metrics.ScoringInputs`.
 
     ``account_xy``, ``account_potential``, ``account_previous``, ``account_ids``,
@@ -46,7 +70,7 @@ def account_fields(accounts: pd.DataFrame, edges: pd.DataFrame | None) -> dict[s
 
 def territory_compactness(
     geometry: gpd.GeoDataFrame, territory_ids: Sequence[str], id_column: str = "territory_id"
-) -> dict:
+) -> Compactness:
     """Polsby–Popper of each territory polygon, computed in a local equal-area projection.
 
     Parameters
@@ -68,11 +92,11 @@ def territory_compactness(
 
 def relationship_inputs(
     accounts: pd.DataFrame,
-    index,
+    index: ProblemIndex,
     account_territory: np.ndarray,
     territory_rep: Sequence[str],
     unit_territory: np.ndarray,
-) -> dict[str, np.ndarray | None]:
+) -> RelationshipArrays:
     """Per-account relationship arrays of a plan, for the scorecard's inputs.
 
     Parameters
@@ -90,7 +114,7 @@ def relationship_inputs(
 
     Returns
     -------
-    dict
+    RelationshipArrays
         ``account_proximity`` (proximity of each account to its new rep, ``None``
         without a relationship graph), ``account_kept`` (the account follows a
         relationship: it is a ``relationship`` exception unit whose rep is not
@@ -101,7 +125,7 @@ def relationship_inputs(
 
     ids = accounts["account_id"].astype(str).to_numpy()
     new_rep = np.asarray(territory_rep, dtype=object)[account_territory].astype(str)
-    out: dict[str, np.ndarray | None] = {
+    out: RelationshipArrays = {
         "account_proximity": None,
         "account_kept": None,
         "account_family": top_parent(accounts).astype(str).to_numpy()

@@ -179,7 +179,7 @@ def attainment_summary(
     )
     p10, p50, p90 = np.full((3, len(q)), np.nan)
     p10[carried], p50[carried], p90[carried] = np.percentile(sim[:, carried], [10, 50, 90], axis=0)
-    by_territory = {}
+    by_territory: dict[str, dict[str, float] | None] = {}
     for j, tid in enumerate(territory_ids):
         if not carried[j]:
             by_territory[str(tid)] = None

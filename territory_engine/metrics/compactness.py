@@ -15,6 +15,8 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
+from territory_engine.metrics.card import Compactness
+
 
 def polsby_popper(polygons: Sequence[object] | np.ndarray) -> np.ndarray:
     """(k,) Polsby–Popper score ``4πA/p²`` of each (multi)polygon; NaN for empty ones.
@@ -24,11 +26,11 @@ def polsby_popper(polygons: Sequence[object] | np.ndarray) -> np.ndarray:
     polygons
         Shapely (multi)polygons in a projected, equal-area CRS (metres).
     """
-    geoms = np.asarray(list(polygons), dtype=object)
-    if len(geoms) == 0:
+    items = list(polygons)
+    if len(items) == 0:
         return np.zeros(0)
-    missing = np.array([g is None for g in geoms])
-    geoms = np.where(missing, shapely.Polygon(), geoms)
+    empty = shapely.Polygon()  # area and perimeter 0: scores NaN
+    geoms = np.asarray([empty if g is None else g for g in items], dtype=object)
     area = shapely.area(geoms)
     perimeter = shapely.length(geoms)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -49,7 +51,7 @@ def local_equal_area_crs(bounds: Sequence[float]) -> CRS:
     )
 
 
-def compactness_stats(territory_ids: Sequence[str], polygons: Sequence[object]) -> dict:
+def compactness_stats(territory_ids: Sequence[str], polygons: Sequence[object]) -> Compactness:
     """Plan-level compactness: Polsby–Popper per territory, mean, min and median.
 
     Parameters
@@ -62,7 +64,7 @@ def compactness_stats(territory_ids: Sequence[str], polygons: Sequence[object]) 
 
     Returns
     -------
-    dict
+    Compactness
         ``polsby_popper_mean``, ``polsby_popper_min``, ``polsby_popper_median``
         (over territories with a polygon) and ``polsby_popper`` (territory id ->
         score, ``None`` without a polygon).

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from territory_engine.metrics.card import BalanceStats
+
 
 def coefficient_of_variation(x: np.ndarray) -> float:
     """``CV = σ / μ`` (population standard deviation); 0 for an empty or all-zero input."""
@@ -57,7 +59,7 @@ def balance_index(relative: np.ndarray) -> float:
     return float(100 * max(0.0, 1 - np.mean(np.abs(r - 1))))
 
 
-def measure_balance(totals: np.ndarray, fair_share: np.ndarray) -> dict[str, float]:
+def measure_balance(totals: np.ndarray, fair_share: np.ndarray) -> BalanceStats:
     """Balance statistics of one measure across territories.
 
     Parameters
@@ -69,7 +71,7 @@ def measure_balance(totals: np.ndarray, fair_share: np.ndarray) -> dict[str, flo
 
     Returns
     -------
-    dict
+    BalanceStats
         ``mean, min, max`` of the totals; on relative loads ``r = x/τ``:
         ``max_rel_dev = max |r − 1|``, ``cv``, ``gini``, ``max_min_ratio``,
         ``balance_index`` (see :func:`balance_index`).

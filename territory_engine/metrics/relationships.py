@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from territory_engine.metrics.card import Families, ProximityStats, Retention
+
 
 def _pair_keys(reps: np.ndarray, accounts: np.ndarray) -> np.ndarray:
     # A separator that cannot appear in ids read from CSV cells.
@@ -38,7 +40,7 @@ def relationship_retention(
     potential: np.ndarray,
     tie_rep: np.ndarray,
     tie_account: np.ndarray,
-) -> dict:
+) -> Retention:
     """Shares of accounts and potential whose (new, previous) rep has a direct tie.
 
     Parameters
@@ -50,9 +52,10 @@ def relationship_retention(
 
     Returns
     -------
-    dict
-        ``accounts_with_tie_share``, ``potential_with_tie_share`` (new owners),
-        ``previous_accounts_with_tie_share``, ``previous_potential_with_tie_share``
+    Retention
+        ``edges`` (ties in the graph), ``accounts_with_tie_share``,
+        ``potential_with_tie_share`` (new owners), ``previous_accounts_with_tie_share``,
+        ``previous_potential_with_tie_share``
         (last year's owners, over accounts that had one), ``ties_kept_share``
         (of accounts tied to their previous owner, the share still with a
         tied rep) and ``ties_broken`` (their count that lost it).
@@ -83,7 +86,7 @@ def relationship_retention(
 
 def proximity_summary(
     proximity: np.ndarray, potential: np.ndarray, kept: np.ndarray | None = None
-) -> dict:
+) -> ProximityStats:
     """Mean proximity of accounts to their new rep (see :mod:`territory_engine.social`).
 
     Parameters
@@ -98,14 +101,14 @@ def proximity_summary(
 
     Returns
     -------
-    dict
+    ProximityStats
         ``mean_proximity`` (over accounts), ``potential_weighted_proximity``,
         ``accounts_with_proximity_share`` (proximity > 0: a direct or indirect
         tie) and, with ``kept``, ``kept_for_relationship`` (a count).
     """
     x = np.asarray(proximity, dtype=float)
     p = np.asarray(potential, dtype=float)
-    out = {
+    out: ProximityStats = {
         "mean_proximity": float(x.mean()) if len(x) else 0.0,
         "potential_weighted_proximity": float(np.average(x, weights=p)) if p.sum() > 0 else 0.0,
         "accounts_with_proximity_share": float((x > 0).mean()) if len(x) else 0.0,
@@ -115,7 +118,7 @@ def proximity_summary(
     return out
 
 
-def family_split(family: np.ndarray, rep: np.ndarray) -> dict:
+def family_split(family: np.ndarray, rep: np.ndarray) -> Families:
     """How many account families (same top-level parent) are split between reps.
 
     Parameters
@@ -127,7 +130,7 @@ def family_split(family: np.ndarray, rep: np.ndarray) -> dict:
 
     Returns
     -------
-    dict
+    Families
         ``families`` (families of two or more accounts), ``families_split``
         (of those, with more than one rep) and ``accounts_in_split_families``.
     """

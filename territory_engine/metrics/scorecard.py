@@ -4,11 +4,15 @@ Everything is recomputable by hand from ``assignments.csv`` and the input
 data: loads are sums of account values per territory, fair shares come from
 the scenario's bands, travel is the great-circle distance from each account to
 its territory's centre (the rep's home).
+
+:func:`scorecard` returns a frozen :class:`~territory_engine.metrics.card.Scorecard`;
+``Scorecard.to_dict()`` is ``scorecard.json``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +22,17 @@ from scipy.sparse.csgraph import connected_components
 from territory_engine.geo.distance import haversine_km
 from territory_engine.geo.pieces import pieces_per_territory
 from territory_engine.metrics.attainment import AttainmentModel, attainment_summary
+from territory_engine.metrics.card import (
+    Contiguity,
+    Disruption,
+    MeasureBalance,
+    QuotaEquity,
+    QuotaSection,
+    Relationships,
+    RepDisruption,
+    Scorecard,
+    Travel,
+)
 from territory_engine.metrics.kernels import (
     coefficient_of_variation,
     gini,
@@ -133,7 +148,8 @@ def scorecard(
     quotas: pd.DataFrame | None = None,
     *,
     attainment: AttainmentModel | None = None,
-) -> dict:
+    allocation: dict[str, Any] | None = None,
+) -> Scorecard:
     """Plan-level and per-territory fairness numbers.
 
     Parameters
@@ -145,10 +161,13 @@ def scorecard(
     attainment
         The expected-attainment model (its ``expected_sales`` aligned with
         ``inputs.territory_ids``), or ``None`` to skip the simulation.
+    allocation
+        How the quotas were allocated (``QuotaResult.summary``), recorded as
+        ``quota.allocation`` when there are quotas.
 
     Returns
     -------
-    dict
+    Scorecard
         ``balance`` (per measure: see
         :func:`territory_engine.metrics.kernels.measure_balance`, plus
         ``territories_out_of_band``), ``travel`` (account-weighted mean km,
@@ -156,27 +175,83 @@ def scorecard(
         potential whose owner changes, and their shares; reps affected, with
         what each lost and gained), ``contiguity`` (territories in more than
         one piece, cut edges) when a unit graph is given, ``quota``
-        (:func:`quota_equity`, plus ``attainment``:
-        :func:`~territory_engine.metrics.attainment.attainment_summary`) when
-        quotas are given, ``relationships``
+        (:func:`quota_section`) when quotas are given, ``relationships``
         (:func:`~territory_engine.metrics.relationships.relationship_retention`)
         when ties are given (with ``proximity_summary`` when proximity is given),
         ``families`` (:func:`~territory_engine.metrics.relationships.family_split`)
-        when families are given, and ``territories`` (the per-territory table as records).
+        when families are given, and ``territories`` (the per-territory table as
+        records). ``compactness`` and ``scored`` are left for the caller to add
+        with :func:`dataclasses.replace`.
     """
     table = territory_table(inputs)
-    card: dict = {
-        "n_territories": len(inputs.territory_ids),
-        "n_accounts": len(inputs.account_territory),
-    }
-    card["balance"] = {}
+    new_rep = np.asarray(inputs.rep_ids)[inputs.account_territory]
+    contiguity = None
+    if inputs.unit_adjacency is not None and inputs.unit_territory is not None:
+        contiguity = contiguity_stats(
+            inputs.unit_adjacency, inputs.unit_territory, len(inputs.territory_ids)
+        )
+    quota = None
+    if quotas is not None and len(quotas) and "potential" in table:
+        q = table[["territory_id", "potential"]].merge(
+            quotas[["territory_id", "quota"]], how="left"
+        )
+        quota = quota_section(
+            q["quota"].to_numpy(float),
+            q["potential"].to_numpy(float),
+            inputs.territory_ids,
+            attainment,
+            allocation=allocation,
+        )
+    families = None
+    if inputs.account_family is not None:
+        families = family_split(inputs.account_family, new_rep)
+    return Scorecard(
+        n_territories=len(inputs.territory_ids),
+        n_accounts=len(inputs.account_territory),
+        balance=balance_section(inputs, table),
+        travel=travel_section(inputs, table),
+        disruption=disruption(inputs.account_previous, new_rep, inputs.account_potential),
+        contiguity=contiguity,
+        quota=quota,
+        relationships=relationships_section(inputs),
+        families=families,
+        territories=table.replace({np.inf: None}).to_dict(orient="records"),
+    )
+
+
+def balance_section(inputs: ScoringInputs, table: pd.DataFrame) -> dict[str, MeasureBalance]:
+    """``balance``: :func:`measure_balance` of each measure and its territories out of band.
+
+    Parameters
+    ----------
+    inputs
+        The plan at account level.
+    table
+        Its :func:`territory_table`.
+    """
+    out: dict[str, MeasureBalance] = {}
     for j, name in enumerate(inputs.measure_names):
         stats = measure_balance(table[name].to_numpy(), inputs.fair_share[:, j])
-        stats["territories_out_of_band"] = int((~table[f"{name}_in_band"]).sum())
-        card["balance"][name] = stats
+        out[name] = {
+            **stats,
+            "territories_out_of_band": int((~table[f"{name}_in_band"]).sum()),
+        }
+    return out
+
+
+def travel_section(inputs: ScoringInputs, table: pd.DataFrame) -> Travel:
+    """``travel``: mean and max km of accounts, potential-weighted mean, worst territory mean.
+
+    Parameters
+    ----------
+    inputs
+        The plan at account level.
+    table
+        Its :func:`territory_table`.
+    """
     travel = account_travel_km(inputs)
     pot = inputs.account_potential
-    card["travel"] = {
+    return {
         "mean_km": float(travel.mean()) if len(travel) else 0.0,
         "max_km": float(travel.max()) if len(travel) else 0.0,
         "potential_weighted_mean_km": float(np.average(travel, weights=pot))
@@ -184,45 +259,27 @@ def scorecard(
         else 0.0,
         "max_territory_mean_km": float(table["travel_mean_km"].max()) if len(table) else 0.0,
     }
-    card["disruption"] = disruption(
-        inputs.account_previous, np.asarray(inputs.rep_ids)[inputs.account_territory], pot
+
+
+def relationships_section(inputs: ScoringInputs) -> Relationships | None:
+    """``relationships``: retention of ties, then proximity when given; ``None`` without ties."""
+    if inputs.tie_rep is None or inputs.tie_account is None or inputs.account_ids is None:
+        return None
+    pot = inputs.account_potential
+    retention = relationship_retention(
+        inputs.account_ids,
+        np.asarray(inputs.rep_ids)[inputs.account_territory],
+        inputs.account_previous,
+        pot,
+        inputs.tie_rep,
+        inputs.tie_account,
     )
-    if inputs.unit_adjacency is not None and inputs.unit_territory is not None:
-        card["contiguity"] = contiguity_stats(
-            inputs.unit_adjacency, inputs.unit_territory, len(inputs.territory_ids)
-        )
-    if quotas is not None and len(quotas) and "potential" in table:
-        q = table[["territory_id", "potential"]].merge(
-            quotas[["territory_id", "quota"]], how="left"
-        )
-        card["quota"] = quota_section(
-            q["quota"].to_numpy(float),
-            q["potential"].to_numpy(float),
-            inputs.territory_ids,
-            attainment,
-        )
-    if inputs.tie_rep is not None and inputs.account_ids is not None:
-        card["relationships"] = relationship_retention(
-            inputs.account_ids,
-            np.asarray(inputs.rep_ids)[inputs.account_territory],
-            inputs.account_previous,
-            pot,
-            inputs.tie_rep,
-            inputs.tie_account,
-        )
-        if inputs.account_proximity is not None:
-            card["relationships"].update(
-                proximity_summary(inputs.account_proximity, pot, inputs.account_kept)
-            )
-    if inputs.account_family is not None:
-        card["families"] = family_split(
-            inputs.account_family, np.asarray(inputs.rep_ids)[inputs.account_territory]
-        )
-    card["territories"] = table.replace({np.inf: None}).to_dict(orient="records")
-    return card
+    if inputs.account_proximity is None:
+        return {**retention}
+    return {**retention, **proximity_summary(inputs.account_proximity, pot, inputs.account_kept)}
 
 
-def disruption(previous: np.ndarray, new: np.ndarray, potential: np.ndarray) -> dict:
+def disruption(previous: np.ndarray, new: np.ndarray, potential: np.ndarray) -> Disruption:
     """Accounts and potential whose owner changes (accounts with no previous owner never count).
 
     An account *moves* when it had an owner ``prev_i ≠ ""`` and ``new_i ≠ prev_i``.
@@ -242,7 +299,7 @@ def disruption(previous: np.ndarray, new: np.ndarray, potential: np.ndarray) -> 
     gained = pd.DataFrame({"rep": new[moved], "p": potential[moved]}).groupby("rep")["p"]
     lost_n, lost_p = lost.size(), lost.sum()
     gained_n, gained_p = gained.size(), gained.sum()
-    detail = [
+    detail: list[RepDisruption] = [
         {
             "rep_id": r,
             "accounts_lost": int(lost_n.get(r, 0)),
@@ -267,30 +324,38 @@ def quota_section(
     potential: np.ndarray,
     territory_ids: list[str],
     attainment: AttainmentModel | None = None,
-) -> dict:
+    *,
+    allocation: dict[str, Any] | None = None,
+    source: str | None = None,
+) -> QuotaSection:
     """The ``quota`` part of the scorecard.
 
-    ``total`` (``Σ q``), :func:`quota_equity`, and ``attainment``
+    ``total`` (``Σ q``), :func:`quota_equity`, ``attainment``
     (:func:`~territory_engine.metrics.attainment.attainment_summary`) when a
-    model is given. Inputs are aligned with ``territory_ids``.
+    model is given, then ``allocation`` and ``source`` when given. Inputs are
+    aligned with ``territory_ids``.
     """
     q = np.asarray(quota, dtype=float)
-    out = {"total": float(np.nansum(q)), **quota_equity(q, potential, territory_ids)}
+    out: QuotaSection = {"total": float(np.nansum(q)), **quota_equity(q, potential, territory_ids)}
     if attainment is not None:
         out["attainment"] = attainment_summary(np.nan_to_num(q), attainment, territory_ids)
+    if allocation is not None:
+        out["allocation"] = allocation
+    if source is not None:
+        out["source"] = source
     return out
 
 
 def quota_equity(
     quota: np.ndarray, potential: np.ndarray, territory_ids: list[str] | None = None
-) -> dict:
+) -> QuotaEquity:
     """Equity of quota: the quota-to-potential ratio ``ρ_t = q_t / P_t`` across territories.
 
     Territories without potential (``P_t = 0``) are left out of the statistics.
 
     Returns
     -------
-    dict
+    QuotaEquity
         ``quota_to_potential_mean`` (``μ = mean ρ``), ``quota_to_potential_cv``
         (``σ(ρ)/μ``, population σ), ``quota_to_potential_min``/``max``,
         ``quota_to_potential_gini`` (see :func:`~territory_engine.metrics.kernels.gini`)
@@ -302,7 +367,7 @@ def quota_equity(
     ratio = np.full(len(q), np.nan)
     ratio[ok] = q[ok] / p[ok]
     r = ratio[ok]
-    out = {
+    out: QuotaEquity = {
         "quota_to_potential_mean": float(r.mean()) if len(r) else 0.0,
         "quota_to_potential_cv": coefficient_of_variation(r),
         "quota_to_potential_min": float(r.min()) if len(r) else 0.0,
@@ -317,7 +382,7 @@ def quota_equity(
     return out
 
 
-def contiguity_stats(adjacency: sp.csr_matrix, unit_territory: np.ndarray, k: int) -> dict:
+def contiguity_stats(adjacency: sp.csr_matrix, unit_territory: np.ndarray, k: int) -> Contiguity:
     """Pieces per territory and cut edges over units that hold accounts or are assigned.
 
     Units with ``unit_territory == -1`` are ignored (they belong to nobody).

@@ -17,13 +17,13 @@ from scipy.optimize import linear_sum_assignment
 from territory_engine.config import Scenario
 from territory_engine.geo.distance import distance_matrix_km
 from territory_engine.io.load import Tables
-from territory_engine.metrics import ScoringInputs, scorecard
+from territory_engine.metrics import Scorecard, ScoringInputs, scorecard
 from territory_engine.metrics.adapters import (
-    account_fields,
+    RelationshipArrays,
     relationship_inputs,
     territory_compactness,
 )
-from territory_engine.metrics.fair_share import fair_shares
+from territory_engine.metrics.inputs import plan_scoring_inputs
 from territory_engine.plan.model import Plan, assignments_frame
 from territory_engine.problem.build import ProblemIndex
 from territory_engine.problem.data import ProblemData
@@ -65,7 +65,11 @@ def make_plan(
     index: ProblemIndex,
     alignment: Alignment,
 ) -> tuple[Plan, dict]:
-    """Build the plan tables and its scorecard from a solved alignment."""
+    """Build the plan tables and its scorecard from a solved alignment.
+
+    The scorecard is handed out as :meth:`~territory_engine.metrics.Scorecard.to_dict`,
+    the JSON-shaped dict the plan writer and the report read.
+    """
     accounts, reps = tables.accounts, tables.reps
     account_territory = alignment.assign[index.account_unit]
     unit_territory = alignment.assign.copy()
@@ -93,12 +97,14 @@ def make_plan(
         alignment.centres,
     )
     quotas = quota_result.quotas
-    card = scorecard(inputs, quotas, attainment=quota_result.attainment)
-    if "quota" in card:
-        card["quota"]["allocation"] = quota_result.summary
+    card = scorecard(
+        inputs, quotas, attainment=quota_result.attainment, allocation=quota_result.summary
+    )
     territories = territory_table(card, reps, problem, index, alignment)
     geometry = territory_geometry(tables.units, problem, index, alignment, territories)
-    card["compactness"] = territory_compactness(geometry, problem.territory_ids)
+    card = dataclasses.replace(
+        card, compactness=territory_compactness(geometry, problem.territory_ids)
+    )
     plan = Plan(
         assignments=assignments,
         territories=territories,
@@ -107,7 +113,7 @@ def make_plan(
         quota_splits=quota_result.splits,
         units=unit_table(problem, index, alignment),
     )
-    return plan, card
+    return plan, card.to_dict()
 
 
 def scoring_inputs(
@@ -116,56 +122,40 @@ def scoring_inputs(
     problem: ProblemData,
     index: ProblemIndex,
     alignment: Alignment,
-    social: dict,
+    social: RelationshipArrays,
 ) -> ScoringInputs:
     """The account-level view of a solved alignment that the scorecard scores.
 
     Measures are the balance measures then ``potential``; bands are the problem's
     (measures outside the balance have none).
     """
-    accounts, reps = tables.accounts, tables.reps
-    account_territory = alignment.assign[index.account_unit]
-    unit_territory = alignment.assign.copy()
-    measures = list(dict.fromkeys([*problem.measure_names, "potential"]))
-    values = np.column_stack(
-        [
-            np.ones(len(accounts)) if m == "accounts" else accounts[m].to_numpy(float)
-            for m in measures
-        ]
-    )
-    capacity = _territory_capacity(scenario, problem, index, reps)
-    account_group = problem.unit_group[index.account_unit]
-    fair = fair_shares(values, account_group, problem.territory_group, capacity)
-    lower = np.full_like(fair, -np.inf)
-    upper = np.full_like(fair, np.inf)
-    m = problem.n_measures
-    lower[:, :m], upper[:, :m] = problem.lower, problem.upper
-    return ScoringInputs(
-        territory_ids=list(problem.territory_ids),
-        rep_ids=list(index.territory_rep),
+    return plan_scoring_inputs(
+        tables.accounts,
+        tables.edges,
+        problem,
+        index,
+        scenario.balance,
+        territory_ids=problem.territory_ids,
+        territory_rep=index.territory_rep,
+        territory_group=problem.territory_group,
+        capacity=_territory_capacity(scenario, problem, index, tables.reps),
+        account_territory=alignment.assign[index.account_unit],
+        unit_territory=alignment.assign.copy(),
         centres=alignment.centres,
-        fair_share=fair,
-        lower=lower,
-        upper=upper,
-        measure_names=measures,
-        account_territory=account_territory,
-        account_values=values,
-        unit_adjacency=problem.adjacency,
-        unit_territory=unit_territory,
-        **account_fields(accounts, tables.edges),
-        **social,
+        bounds=(problem.lower, problem.upper),
+        relationships=social,
     )
 
 
 def territory_table(
-    card: dict,
+    card: Scorecard,
     reps: pd.DataFrame,
     problem: ProblemData,
     index: ProblemIndex,
     alignment: Alignment,
 ) -> pd.DataFrame:
     """``territories.csv``: the scorecard's territory rows with rep name, segment and centre."""
-    territories = pd.DataFrame(card["territories"])
+    territories = pd.DataFrame(card.territories)
     rep_info = reps.set_index(reps["rep_id"].astype(str))
     territories.insert(
         2,

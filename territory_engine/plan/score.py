@@ -28,6 +28,7 @@ How a plan folder is read
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Callable, Hashable
@@ -44,17 +45,14 @@ from territory_engine.errors import InputError, did_you_mean
 from territory_engine.io.jsonio import to_json
 from territory_engine.io.load import Tables, load_tables
 from territory_engine.io.tables import check_ids, is_in, raise_for_rows, read_table, row_number
-from territory_engine.metrics import ScoringInputs, quota_section, scorecard
-from territory_engine.metrics.adapters import (
-    account_fields,
-    relationship_inputs,
-    territory_compactness,
-)
-from territory_engine.metrics.fair_share import fair_shares
+from territory_engine.metrics import Scorecard, ScoringInputs, quota_section, scorecard
+from territory_engine.metrics.adapters import territory_compactness
+from territory_engine.metrics.card import Contiguity, QuotaSection
+from territory_engine.metrics.inputs import plan_scoring_inputs
 from territory_engine.metrics.scorecard import pieces_through_empty_units
 from territory_engine.plan.atomic import write_folder_atomically
 from territory_engine.plan.files import TERRITORY_PREFIX
-from territory_engine.problem.build import ACCOUNT_COUNT, ProblemIndex, build_problem
+from territory_engine.problem.build import ProblemIndex, build_problem
 from territory_engine.problem.data import ProblemData
 from territory_engine.quota import QuotaResult
 from territory_engine.quota.inputs import plan_quotas
@@ -346,13 +344,6 @@ def scoring_inputs(
     """
     accounts, reps = tables.accounts, tables.reps
     k = len(plan.territory_ids)
-    measures = list(dict.fromkeys([*scenario.balance, "potential"]))
-    values = np.column_stack(
-        [
-            np.ones(len(accounts)) if m == ACCOUNT_COUNT else accounts[m].to_numpy(float)
-            for m in measures
-        ]
-    )
     account_group = problem.unit_group[index.account_unit]
     group_pos = {g: i for i, g in enumerate(problem.group_names)}
     segment = dict(zip(reps["rep_id"].astype(str), reps["segment"].astype(str), strict=True))
@@ -369,38 +360,22 @@ def scoring_inputs(
         capacity = np.array([fte.get(r, 1.0) if r else 1.0 for r in plan.territory_rep])
     else:
         capacity = np.ones(k)
-    fair = fair_shares(values, account_group, territory_group, capacity)
-    lower = np.full_like(fair, -np.inf)
-    upper = np.full_like(fair, np.inf)
-    for j, band in enumerate(scenario.balance.values()):
-        if band.tolerance is not None:
-            lower[:, j] = fair[:, j] * (1 - band.tolerance)
-            upper[:, j] = fair[:, j] * (1 + band.tolerance)
-        else:
-            if band.low is not None:
-                lower[:, j] = band.low * capacity
-            if band.high is not None:
-                upper[:, j] = band.high * capacity
     owner, split = unit_owners(index.account_unit, plan.account_territory, problem.n_units)
     if drawn_units is not None:
         owner = np.where(owner < 0, drawn_units, owner)
-    unit_territory = fill_empty_units(problem.adjacency, owner)
-    inputs = ScoringInputs(
-        territory_ids=list(plan.territory_ids),
-        rep_ids=list(plan.territory_rep),
-        centres=plan.centres,
-        fair_share=fair,
-        lower=lower,
-        upper=upper,
-        measure_names=measures,
+    inputs = plan_scoring_inputs(
+        accounts,
+        tables.edges,
+        problem,
+        index,
+        scenario.balance,
+        territory_ids=plan.territory_ids,
+        territory_rep=plan.territory_rep,
+        territory_group=territory_group,
+        capacity=capacity,
         account_territory=plan.account_territory,
-        account_values=values,
-        unit_adjacency=problem.adjacency,
-        unit_territory=unit_territory,
-        **account_fields(accounts, tables.edges),
-        **relationship_inputs(
-            accounts, index, plan.account_territory, plan.territory_rep, unit_territory
-        ),
+        unit_territory=fill_empty_units(problem.adjacency, owner),
+        centres=plan.centres,
     )
     return inputs, split
 
@@ -530,34 +505,80 @@ def score_folder(plan_dir: Path, scenario: Scenario, tables: Tables | None = Non
     )
     from_file = read_plan_quotas(plan_dir, plan.territory_ids)
     card = scorecard(inputs)
-    potential = np.array([row["potential"] for row in card["territories"]], dtype=float)
-    scored = quotas.quotas["quota"].to_numpy(float) if from_file is None else from_file
-    quota_part = quota_section(scored, potential, plan.territory_ids, quotas.attainment)
     if from_file is None:
-        quota_part["allocation"] = quotas.summary
-    quota_part["source"] = "scenario" if from_file is None else "quotas.csv"
-    # Keep the pipeline's key order: the per-territory table last.
-    territories = card.pop("territories")
-    card["quota"] = quota_part
+        quota_part = _scenario_quota(card, quotas, plan.territory_ids)
+    else:
+        quota_part = quota_section(
+            from_file,
+            _territory_potential(card),
+            plan.territory_ids,
+            quotas.attainment,
+            source="quotas.csv",
+        )
+    assert inputs.unit_territory is not None  # scoring_inputs always draws the units
+    polygons = plan_polygons(tables.units, index, inputs.unit_territory, plan.territory_ids)
+    card = dataclasses.replace(
+        card,
+        quota=quota_part,
+        contiguity=_folder_contiguity(card, index, plan, problem, drawn, split),
+        compactness=territory_compactness(polygons, plan.territory_ids),
+        scored={
+            "plan_folder": str(plan_dir.resolve()),
+            "scenario_name": scenario.name,
+            "scenario_hash": scenario_hash(scenario),
+        },
+    )
+    return ScoreResult(
+        card.to_dict(), plan, quotas, "quotas.csv" if from_file is not None else "scenario"
+    )
+
+
+def _territory_potential(card: Scorecard) -> np.ndarray:
+    """(k,) potential of each territory, from the scorecard's territory table."""
+    return np.array([row["potential"] for row in card.territories], dtype=float)
+
+
+def _scenario_quota(card: Scorecard, quotas: QuotaResult, territory_ids: list[str]) -> QuotaSection:
+    """The ``quota`` section of the scenario's own allocation (``source: scenario``)."""
+    return quota_section(
+        quotas.quotas["quota"].to_numpy(float),
+        _territory_potential(card),
+        territory_ids,
+        quotas.attainment,
+        allocation=quotas.summary,
+        source="scenario",
+    )
+
+
+def _folder_contiguity(
+    card: Scorecard,
+    index: ProblemIndex,
+    plan: PlanAssignment,
+    problem: ProblemData,
+    drawn: np.ndarray | None,
+    split: int,
+) -> Contiguity:
+    """``contiguity`` of a plan folder: pieces, cut edges, split units, who drew empty units.
+
+    Without ``units.csv`` nobody says who holds the units without accounts: a
+    territory is one piece when it connects through them (see
+    :func:`~territory_engine.metrics.scorecard.pieces_through_empty_units`); cut
+    edges and polygons use the breadth-first fill.
+    """
+    assert card.contiguity is not None  # a folder is scored on its problem's unit graph
+    pieces_in, max_pieces = card.contiguity["territories_in_pieces"], card.contiguity["max_pieces"]
     if drawn is None:
-        # Without units.csv nobody says who holds the units without accounts: a
-        # territory is one piece when it connects through them (see
-        # pieces_through_empty_units); cut edges and polygons use the breadth-first fill.
         owner, _ = unit_owners(index.account_unit, plan.account_territory, problem.n_units)
         pieces = pieces_through_empty_units(problem.adjacency, owner, len(plan.territory_ids))
-        card["contiguity"]["territories_in_pieces"] = int(np.sum(pieces > 1))
-        card["contiguity"]["max_pieces"] = int(pieces.max()) if len(pieces) else 0
-    card["contiguity"]["split_units"] = split
-    card["contiguity"]["empty_units_from"] = "units.csv" if drawn is not None else "nearest"
-    polygons = plan_polygons(tables.units, index, inputs.unit_territory, plan.territory_ids)
-    card["compactness"] = territory_compactness(polygons, plan.territory_ids)
-    card["scored"] = {
-        "plan_folder": str(plan_dir.resolve()),
-        "scenario_name": scenario.name,
-        "scenario_hash": scenario_hash(scenario),
+        pieces_in = int(np.sum(pieces > 1))
+        max_pieces = int(pieces.max()) if len(pieces) else 0
+    return {
+        "territories_in_pieces": pieces_in,
+        "max_pieces": max_pieces,
+        "cut_edges": card.contiguity["cut_edges"],
+        "split_units": split,
+        "empty_units_from": "units.csv" if drawn is not None else "nearest",
     }
-    card["territories"] = territories
-    return ScoreResult(card, plan, quotas, "quotas.csv" if from_file is not None else "scenario")
 
 
 def rewrite_folder(plan_dir: Path, replace: dict[str, Callable[[Path], None]]) -> Path:
@@ -671,14 +692,19 @@ def reallocate_quotas(plan_dir: Path, scenario_file: Path) -> ScoreResult:
             weights=tables.accounts["potential"].to_numpy(float),
             minlength=k,
         )
-        card["quota"] = quota_section(
-            quotas.quotas["quota"].to_numpy(float),
-            potential,
-            plan.territory_ids,
-            quotas.attainment,
-        )
-        card["quota"]["allocation"] = quotas.summary
-        card["quota"]["source"] = "scenario"
+        # The card on disk may come from another version or a hand edit: only its
+        # quota section is replaced (in place in the key order), the rest is kept as is.
+        card = {
+            **card,
+            "quota": quota_section(
+                quotas.quotas["quota"].to_numpy(float),
+                potential,
+                plan.territory_ids,
+                quotas.attainment,
+                allocation=quotas.summary,
+                source="scenario",
+            ),
+        }
     else:
         # No scorecard yet: score everything but the quotas from quotas.csv.
         card = _score_with(plan_dir, scenario, tables, quotas)
@@ -712,18 +738,11 @@ def reallocate_quotas(plan_dir: Path, scenario_file: Path) -> ScoreResult:
 
 
 def _score_with(plan_dir: Path, scenario: Scenario, tables: Tables, quotas: QuotaResult) -> dict:
+    """The scorecard of ``plan_dir`` with the quotas of ``quotas`` (not the folder's)."""
     result = score_folder(plan_dir, scenario, tables)
-    card = result.card
-    potential = np.array([row["potential"] for row in card["territories"]], dtype=float)
-    card["quota"] = quota_section(
-        quotas.quotas["quota"].to_numpy(float),
-        potential,
-        result.assignment.territory_ids,
-        quotas.attainment,
-    )
-    card["quota"]["allocation"] = quotas.summary
-    card["quota"]["source"] = "scenario"
-    return card
+    card = Scorecard.from_dict(result.card)
+    quota_part = _scenario_quota(card, quotas, result.assignment.territory_ids)
+    return dataclasses.replace(card, quota=quota_part).to_dict()
 
 
 __all__ = [
