@@ -785,6 +785,10 @@ _HEADLINE_KEYS = (
 def headline(card: dict, manifest: dict) -> dict:
     """The headline numbers of a plan (the ``plans`` columns listed in the module docstring).
 
+    The scorecard's numbers come from :func:`territory_engine.metrics.headline`; the
+    store keeps the potential's deviation as a percentage (``potential_max_dev_pct``,
+    100 × its ``max_rel_dev``) and adds the timings of the manifest.
+
     Parameters
     ----------
     card
@@ -798,33 +802,25 @@ def headline(card: dict, manifest: dict) -> dict:
         One value per key of :data:`_HEADLINE_KEYS`; ``None`` where the scorecard or
         manifest lacks it.
     """
+    # Imported on use: listing plans should not load the metrics (scipy, shapely).
+    from territory_engine.metrics.headline import headline as metrics_headline
 
-    def at(obj: object, *keys: str) -> object:
-        for key in keys:
-            if not isinstance(obj, dict) or key not in obj:
-                return None
-            obj = obj[key]
-        return obj
-
-    max_dev = _number(at(card, "balance", "potential", "max_rel_dev"))
+    head = metrics_headline(card)
     timings = manifest.get("timings_seconds") or {}
     solve = _number(timings.get("solve"))
     if solve is None:
-        solve = _number(at(manifest, "solver", "seconds"))
+        solver = manifest.get("solver")
+        solve = _number(solver.get("seconds")) if isinstance(solver, dict) else None
     total = sum(v for v in map(_number, timings.values()) if v is not None) if timings else None
-    n_territories = _number(card.get("n_territories"))
-    n_accounts = _number(card.get("n_accounts"))
     return {
-        "n_territories": None if n_territories is None else int(n_territories),
-        "n_accounts": None if n_accounts is None else int(n_accounts),
-        "potential_max_dev_pct": None if max_dev is None else 100.0 * max_dev,
-        "potential_balance_index": _number(at(card, "balance", "potential", "balance_index")),
-        "travel_mean_km": _number(at(card, "travel", "mean_km")),
-        "moved_potential_share": _number(at(card, "disruption", "moved_potential_share")),
-        "relationship_potential_share": _number(
-            at(card, "relationships", "potential_with_tie_share")
-        ),
-        "quota_total": _number(at(card, "quota", "total")),
+        "n_territories": head.n_territories,
+        "n_accounts": head.n_accounts,
+        "potential_max_dev_pct": head.potential_max_dev_pct,
+        "potential_balance_index": head.potential_balance_index,
+        "travel_mean_km": head.travel_mean_km,
+        "moved_potential_share": head.moved_potential_share,
+        "relationship_potential_share": head.potential_with_tie_share,
+        "quota_total": head.quota_total,
         "solve_seconds": solve,
         "total_seconds": None if total is None else round(total, 3),
     }

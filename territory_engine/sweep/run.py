@@ -137,24 +137,26 @@ def headline(card: dict, measures: Sequence[str]) -> dict[str, Any]:
         ``potential_max_dev``, ``potential_balance_index``, ``travel_mean_km``,
         ``moved_potential_share``, ``moved_accounts_share`` and ``retention_share``
         (``relationships.ties_kept_share``, NaN without a relationship graph).
+        The deviations are shares (0.05 = 5 %), as
+        :func:`territory_engine.metrics.headline` gives them; a number the card
+        lacks is NaN.
     """
-    balance = card.get("balance") or {}
-    devs = [balance[m]["max_rel_dev"] for m in measures if m in balance]
-    potential = balance.get("potential") or {}
-    disruption = card.get("disruption") or {}
-    relationships = card.get("relationships") or {}
+    # Imported on use, like the pipeline in run_variant: the metrics load scipy and shapely.
+    from territory_engine.metrics.headline import headline as metrics_headline
 
-    def num(value: Any) -> float:
-        return math.nan if value is None else float(value)
+    head = metrics_headline(card, measures)
+
+    def num(value: float | None) -> float:
+        return math.nan if value is None else value
 
     return {
-        "balance_max_dev": max(devs) if devs else math.nan,
-        "potential_max_dev": num(potential.get("max_rel_dev")),
-        "potential_balance_index": num(potential.get("balance_index")),
-        "travel_mean_km": num((card.get("travel") or {}).get("mean_km")),
-        "moved_potential_share": num(disruption.get("moved_potential_share")),
-        "moved_accounts_share": num(disruption.get("moved_accounts_share")),
-        "retention_share": num(relationships.get("ties_kept_share")),
+        "balance_max_dev": num(head.balance_max_dev_share),
+        "potential_max_dev": num(head.potential_max_dev_share),
+        "potential_balance_index": num(head.potential_balance_index),
+        "travel_mean_km": num(head.travel_mean_km),
+        "moved_potential_share": num(head.moved_potential_share),
+        "moved_accounts_share": num(head.moved_accounts_share),
+        "retention_share": num(head.ties_kept_share),
     }
 
 
