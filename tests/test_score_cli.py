@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from territory_engine.cli.main import app
 from territory_engine.config import load_scenario
-from territory_engine.plan.score import fill_empty_units, unit_owners
+from territory_engine.plan.geography import fill_empty_units, unit_owners
 
 runner = CliRunner()
 

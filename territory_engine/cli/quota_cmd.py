@@ -99,7 +99,7 @@ def quota(
     Rewrites quotas.csv, quota_splits.csv and the quota part of scorecard.json
     atomically; every other file is kept.
     """
-    from territory_engine.plan.score import reallocate_quotas
+    from territory_engine.plan.requota import reallocate_quotas
 
     _err.print(f"re-allocating quotas of {plan_dir} with {scenario}")
     result = reallocate_quotas(plan_dir, scenario)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = [
+    "ASSIGNMENTS",
     "MANIFEST",
     "PLAN_FILES",
     "REQUIRED_FILES",
@@ -18,12 +19,15 @@ __all__ = [
     "territory_ids_for_reps",
 ]
 
+#: The one file every plan folder has: one row per account.
+ASSIGNMENTS = "assignments.csv"
+
 #: The manifest: scenario, hash, seed, solver statistics, versions, timings.
 MANIFEST = "plan.json"
 
 #: Every file ``run`` writes, in the order the manifest lists them.
 PLAN_FILES = (
-    "assignments.csv",
+    ASSIGNMENTS,
     "territories.csv",
     "territories.geojson",
     "quotas.csv",
