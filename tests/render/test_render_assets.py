@@ -25,7 +25,7 @@ from territory_engine.render.assets import (
 from territory_engine.render.page import compose_page
 
 ASSETS = resources.files("territory_engine.render.assets")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _sample_map() -> folium.Map:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cli_run import run_cli
 
 from territory_engine.errors import ScenarioError
 from territory_engine.plan.files import PLAN_FILES
@@ -24,8 +23,9 @@ from territory_engine.sweep import non_dominated, parse_grid, plan_sweep
 from territory_engine.sweep.grid import variant_names
 from territory_engine.sweep.pareto import compromise_scores
 from territory_engine.sweep.run import exit_code, summary_table
+from tests.cli_run import run_cli
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "scenarios" / "fy_baseline.yaml"
 # Keeping families solves the sample in about 1 s (see benchmarks/RESULTS.md), which
 # keeps the real sweep short.

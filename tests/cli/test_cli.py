@@ -18,7 +18,8 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import yaml
-from cli_run import run_cli
+
+from tests.cli_run import run_cli
 
 DATA_FILES = ("accounts.csv", "reps.csv", "counties.gpkg", "social_edges.csv", "places.csv")
 ROW = 5  # the spreadsheet row each accounts test breaks (the header is row 1)

@@ -15,7 +15,7 @@ from territory_engine.constraints import balance as balance_rule
 from territory_engine.constraints import contiguity as contiguity_rule
 from territory_engine.constraints import load_view, validate_plan
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_views import runner, sample_plans
 
 from territory_engine.cli.main import app
+from tests.plan.test_views import runner, sample_plans
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 FLAGS = [
     "--headless",
     "--no-sandbox",

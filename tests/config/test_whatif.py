@@ -15,7 +15,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from cli_run import run_cli
 
 from territory_engine.config import load_scenario
 from territory_engine.config.diff import MISSING, diff_scenarios, format_value
@@ -27,6 +26,7 @@ from territory_engine.io.load import Tables
 from territory_engine.io.reps import read_reps
 from territory_engine.io.whatif import apply_whatif, check_lock_accounts
 from territory_engine.quota import QuotaInputs, allocate
+from tests.cli_run import run_cli
 
 REPS_CSV = """rep_id,name,home_lat,home_lon,home_city,segment,capacity_fte,start_date,\
 last_year_quota
