@@ -32,9 +32,9 @@ def _row(name: str, run: int, seconds: float, result, digest: str) -> str:
     dev = ", ".join(f"{m} {100 * s['max_rel_dev']:.1f} %" for m, s in card["balance"].items())
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return (
-        f"| {name} | {run} | {seconds:.1f} | {stats['seconds']:.1f} | "
-        f"{'yes' if result.alignment.feasible else 'no'} | {stats['stop_reason']} | {dev} | "
-        f"{stats['objective']['travel_ratio']:.3f} | {card['travel']['mean_km']:.0f} | "
+        f"| {name} | {run} | {seconds:.1f} | {stats.seconds:.1f} | "
+        f"{'yes' if result.alignment.feasible else 'no'} | {stats.stop_reason} | {dev} | "
+        f"{stats.objective.travel_ratio:.3f} | {card['travel']['mean_km']:.0f} | "
         f"{100 * card['disruption']['moved_potential_share']:.1f} % | "
         f"{card.get('contiguity', {}).get('territories_in_pieces', '-')} | {rss_mb:.0f} | "
         f"{digest[:10]} |"

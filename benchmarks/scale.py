@@ -66,10 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         stats = result.stats
         print(
             f"| {solver_seed} | {n} | {args.parts} | ±{100 * args.tolerance:.0f} % | {built:.1f} | "
-            f"{stats.get('seed_method', 'lp')} | {stats.get('seed_seconds', 0):.1f} | "
+            f"{stats.seed_method or 'lp'} | {stats.seed_seconds or 0:.1f} | "
             f"{total:.1f} | "
-            f"{result.feasible} | {stats['stop_reason']} | {stats.get('restarts', 0)} | "
-            f"{len(result.violations)} | {stats['objective']['travel_ratio']:.3f} | {rss:.0f} |",
+            f"{result.feasible} | {stats.stop_reason} | {stats.restarts} | "
+            f"{len(result.violations)} | {stats.objective.travel_ratio:.3f} | {rss:.0f} |",
             flush=True,
         )
     return 0

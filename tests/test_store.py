@@ -410,7 +410,7 @@ def stub_run(plan_dir, monkeypatch):
         alignment = SimpleNamespace(
             feasible=settings["feasible"],
             violations=manifest["violations"],
-            stats={"seconds": 0.1},
+            stats=SimpleNamespace(seconds=0.1),
         )
         return SimpleNamespace(plan_dir=target, plan=None, scorecard=card, alignment=alignment)
 

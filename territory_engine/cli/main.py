@@ -72,7 +72,7 @@ def _summary(result) -> Table:
         table.add_row("territories in pieces", str(card["contiguity"]["territories_in_pieces"]))
     if "quota" in card:
         table.add_row("quota total", f"${card['quota']['total']:,.0f}")
-    table.add_row("solve seconds", f"{result.alignment.stats['seconds']:.1f}")
+    table.add_row("solve seconds", f"{result.alignment.stats.seconds:.1f}")
     return table
 
 

@@ -351,7 +351,7 @@ def _evaluate(
         cut_edges=terms["cut_edges"],
         max_relative_deviation=max_dev,
         diameter=float(diam.max()) if diam is not None else None,
-        solver={k: v for k, v in alignment.stats.items() if k != "seed_objective"},
+        solver={k: v for k, v in alignment.stats.as_dict().items() if k != "seed_objective"},
         exact_status=exact_status,
         restarts=restarts,
         tree_seeds=begin.tree_tries,

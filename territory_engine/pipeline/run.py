@@ -27,7 +27,7 @@ from territory_engine.plan.writer import write_plan_folder
 from territory_engine.problem.build import ProblemIndex, build_problem
 from territory_engine.problem.data import ProblemData
 from territory_engine.problem.diagnose import diagnose
-from territory_engine.solve import Alignment, align
+from territory_engine.solve import Alignment, SolveParams, solve
 
 __all__ = ["PlanResult", "Progress", "manifest", "run_scenario", "solve_scenario"]
 
@@ -128,12 +128,14 @@ def solve_scenario(
     reasons = diagnose(problem)
     if reasons:
         raise InfeasibleError("the scenario cannot be satisfied:\n  - " + "\n  - ".join(reasons))
-    alignment = align(
+    alignment = solve(
         problem,
-        seed=scenario.solver.seed,
-        time_limit=scenario.solver.time_limit,
-        candidates=scenario.solver.candidates,
-        lns_rounds=scenario.solver.lns_rounds,
+        SolveParams(
+            seed=scenario.solver.seed,
+            time_limit=scenario.solver.time_limit,
+            candidates=scenario.solver.candidates,
+            lns_rounds=scenario.solver.lns_rounds,
+        ),
         progress=progress,
     )
     index = match_reps(problem, index, tables, alignment)
@@ -156,7 +158,7 @@ def manifest(
         "seed": scenario.solver.seed,
         "feasible": alignment.feasible,
         "violations": alignment.violations,
-        "solver": alignment.stats,
+        "solver": alignment.stats.as_dict(),
         "problem": {
             "units": problem.n_units,
             "territories": problem.n_territories,

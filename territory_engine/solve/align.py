@@ -1,10 +1,11 @@
-"""``align``: the solver's entry point — seed, repair, improve, report."""
+"""``solve``: the solver's entry point — seed, repair, improve, report (``align``: keywords)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -16,8 +17,10 @@ from territory_engine.solve.contiguity import repair_contiguity
 from territory_engine.solve.costs import CostModel
 from territory_engine.solve.lns import lns_improve, lns_repair
 from territory_engine.solve.local_search import EPS, TABU_MAX_WORK, LocalSearch
+from territory_engine.solve.params import DEFAULT_PARAMS, SolveParams
 from territory_engine.solve.power_seed import power_seed
 from territory_engine.solve.seed import lp_seed
+from territory_engine.solve.stats import ObjectiveTerms, SolverStats, StopReason
 
 ProgressFn = Callable[[str, dict], None]
 
@@ -37,14 +40,15 @@ class Alignment:
     violations
         Human-readable list of what does not hold (empty when feasible).
     stats
-        Solver statistics (timings, objective terms, stop reason).
+        Solver statistics (timings, objective terms, stop reason); ``stats.as_dict()``
+        is what ``plan.json`` records.
     """
 
     assign: np.ndarray
     centres: np.ndarray
     feasible: bool
     violations: list[str] = field(default_factory=list)
-    stats: dict = field(default_factory=dict)
+    stats: SolverStats = field(kw_only=True)
 
 
 def band_violations(problem: ProblemData, assign: np.ndarray, rtol: float = 1e-9) -> list[str]:
@@ -92,14 +96,15 @@ def _lp_seed_rounds(
     problem: ProblemData,
     rng: np.random.Generator,
     candidates: int,
-    stats: dict,
     report: Callable[[str, dict], None],
-) -> tuple[np.ndarray, np.ndarray, CostModel, list[np.ndarray]]:
+) -> tuple[np.ndarray, np.ndarray, CostModel, list[np.ndarray], dict]:
     """LP seed, with re-centring rounds when centres are free.
 
-    Returns the rounded assignment, the centres, their cost model and the
-    candidate territories per unit.
+    Returns the rounded assignment, the centres, their cost model, the
+    candidate territories per unit and the seed's statistics (every round's
+    keys, each with its last round's value, and ``seed_seconds`` of the last).
     """
+    stats: dict = {}
     if problem.free_centres:
         centres = choose_centres(problem, rng)
     else:
@@ -118,7 +123,7 @@ def _lp_seed_rounds(
             if np.allclose(new_centres, centres):
                 break
             centres = new_centres
-    return assign, centres, costs, cands
+    return assign, centres, costs, cands, stats
 
 
 LP_MAX_VARIABLES = 100_000
@@ -168,11 +173,12 @@ class _NoisyCosts:
         n, k = base.problem.n_units, base.problem.n_territories
         self.noise = rng.lognormal(0.0, RESTART_NOISE, size=(n, k))
 
-    def __getattr__(self, name: str):
-        return getattr(self.base, name)
-
     def assignment_cost(self, units: np.ndarray, terrs: np.ndarray) -> np.ndarray:
         return self.base.assignment_cost(units, terrs) * self.noise[units, terrs]
+
+    def moved_potential(self, units: np.ndarray, terrs: np.ndarray) -> np.ndarray:
+        # The disruption cap is a constraint of the LP, not a cost: no noise.
+        return self.base.moved_potential(units, terrs)
 
 
 def _restarts(
@@ -180,14 +186,14 @@ def _restarts(
     costs: CostModel,
     cands: list[np.ndarray],
     search: LocalSearch,
-    stop: str,
+    stop: StopReason,
     rng: np.random.Generator,
     deadline: float,
     report: Callable[[str, dict], None],
     seed: int,
     min_share: float = 0.0,
     search_share: float = 2 / 3,
-) -> tuple[LocalSearch, str, int, bool]:
+) -> tuple[LocalSearch, StopReason, int, bool]:
     """Re-seed from perturbed LPs until one local search ends feasible.
 
     Local search on a seed sometimes stalls in a basin where a small band
@@ -258,7 +264,7 @@ def _regional_reseeds(
     rng: np.random.Generator,
     deadline: float,
     report: Callable[[str, dict], None],
-) -> tuple[str, int, bool]:
+) -> tuple[StopReason, int, bool]:
     """Large instances: re-draw the region around the residue until the bands hold.
 
     When a search on tens of thousands of units stalls, its residue is a few
@@ -279,7 +285,8 @@ def _regional_reseeds(
     k = problem.n_territories
     best_v, best = search.violation(), list(search.assign)
     search.tabu_work = REGIONAL_TABU_WORK
-    stop, tried = "stalled_infeasible", 0
+    stop: StopReason = "stalled_infeasible"
+    tried = 0
     while search.violation() > EPS and time.perf_counter() < deadline:
         tried += 1
         bad = [t for t in range(k) if search.viol_t[t] > EPS]
@@ -313,6 +320,297 @@ def _regional_reseeds(
     return stop, tried, stop == "time_limit"
 
 
+class _SolveRun:
+    """The state one :func:`solve` carries from step to step.
+
+    Each method is one step of :func:`solve` (see its docstring); they share
+    the clock, the random generator and the current :class:`LocalSearch`.
+    """
+
+    # Set by the start (steps 1–3: :meth:`seed` or :meth:`start_from`).
+    start: Literal["lp", "initial"]
+    assign: np.ndarray
+    centres: np.ndarray
+    costs: CostModel
+    cands: list[np.ndarray]
+    seed_objective: dict[str, float]
+    seed_violation_count: int
+    # Set by the first local search (step 4) and updated by the later steps.
+    search: LocalSearch
+    search_started: float
+    first_search_seconds: float
+    stop: StopReason
+
+    def __init__(self, problem: ProblemData, params: SolveParams, progress: ProgressFn | None):
+        self.problem = problem
+        self.params = params
+        self.progress = progress
+        self.started = time.perf_counter()
+        self.deadline = self.started + params.time_limit
+        self.rng = np.random.default_rng(params.seed)
+        self.seed_stats: dict = {}
+        self.restarts = 0
+        self.lns_gain = 0
+        # Phases whose outcome the wall clock decided: with any, the plan may differ
+        # between machines even when the last search converges.
+        self.clock_cut: list[str] = []
+
+    def report(self, phase: str, info: dict) -> None:
+        if self.progress is not None:
+            self.progress(phase, info)
+
+    def _search_report(self, info: dict) -> None:
+        self.report("search", info)
+
+    def _descend(self) -> StopReason:
+        return self.search.run(self.rng, self.deadline, progress=self._search_report)
+
+    @property
+    def large(self) -> bool:
+        """Whether the seed was the power diagram (too many variables for the LP)."""
+        return self.seed_stats.get("seed_method") == "power_diagram"
+
+    def start_from(self, initial: np.ndarray) -> None:
+        """Steps 1–3 with ``initial``: its centres (when free) and its assignment, as given."""
+        problem = self.problem
+        self.assign = np.asarray(initial, dtype=int).copy()
+        self.centres = (
+            recentre(problem, self.assign, problem.xy[np.zeros(problem.n_territories, dtype=int)])
+            if problem.free_centres
+            else np.asarray(problem.centres, dtype=float)
+        )
+        self.costs = CostModel(problem, self.centres)
+        self.cands = nearest_candidates(problem, self.centres, self.params.candidates)
+        self.start = "initial"
+        self._record_start()
+
+    def seed(self) -> None:
+        """Steps 1–3: centres, the seed (with re-centring rounds) and the contiguity repair."""
+        self.start = "lp"
+        self.assign, self.centres, self.costs, self.cands, self.seed_stats = _lp_seed_rounds(
+            self.problem, self.rng, self.params.candidates, self.report
+        )
+        if self.problem.contiguity:
+            self.assign = repair_contiguity(self.problem, self.assign, self.costs)
+            self.report(
+                "contiguity", {"violations": len(band_violations(self.problem, self.assign))}
+            )
+        self._record_start()
+
+    def _record_start(self) -> None:
+        self.seed_objective = self.costs.objective(self.assign)
+        self.seed_violation_count = len(band_violations(self.problem, self.assign))
+
+    def local_search(self) -> None:
+        """Step 4: local search from the start."""
+        self.search = LocalSearch(self.problem, self.costs, self.assign, self.cands)
+        self.search_started = time.perf_counter()
+        self.stop = self._descend()
+        self.first_search_seconds = time.perf_counter() - self.search_started
+
+    def _infeasible(self) -> bool:
+        return self.search.violation() > EPS
+
+    def early_repair(self) -> None:
+        """Step 5: exact region repair on a third of the time left, then local search.
+
+        Skipped on large instances: exact region repairs rarely finish there
+        (regions of 2 to 8 territories around a residue at 30,000 units ran 5
+        to 40 s each without a plan), so the time goes to re-seeds first.
+        """
+        if not self._infeasible() or time.perf_counter() >= self.deadline or self.large:
+            return
+        # It usually fixes a small residue quickly; when it cannot, the
+        # restarts get the rest.
+        share = time.perf_counter() + (self.deadline - time.perf_counter()) / 3
+        repaired = lns_repair(self.search, self.costs, share, self.params.seed)
+        self.report("repair", {"feasible": repaired, "violation": self.search.violation()})
+        if not repaired and time.perf_counter() >= share:
+            self.clock_cut.append("repair")
+        # Even a partial repair moves the search to a new basin: descend again.
+        self.stop = self._descend()
+
+    def reseed(self) -> None:
+        """Step 6: regional re-draws (large instances) or perturbed restarts."""
+        if not self._infeasible():
+            return
+        if self.large:
+            self.stop, self.restarts, cut = _regional_reseeds(
+                self.problem,
+                self.costs,
+                self.cands,
+                self.search,
+                self.rng,
+                self.deadline,
+                self.report,
+            )
+            if cut:
+                self.clock_cut.append("regional_reseeds")
+            return
+        self.search, self.stop, self.restarts, cut = _restarts(
+            self.problem,
+            self.costs,
+            self.cands,
+            self.search,
+            self.stop,
+            self.rng,
+            self.deadline,
+            self.report,
+            self.params.seed,
+            min_share=self.seed_stats.get("seed_seconds", 0.0) + self.first_search_seconds,
+        )
+        if cut:
+            self.clock_cut.append("restarts")
+
+    def final_repair(self) -> None:
+        """Step 7: exact region repair with all the time left, then local search."""
+        if not self._infeasible() or time.perf_counter() >= self.deadline:
+            return
+        repaired = lns_repair(self.search, self.costs, self.deadline, self.params.seed)
+        self.report("repair", {"feasible": repaired, "violation": self.search.violation()})
+        self.stop = self._descend()
+
+    def improve(self) -> None:
+        """Step 8: LNS improvement of a feasible plan, then local search."""
+        p = self.params
+        if self._infeasible() or p.lns_rounds <= 0 or time.perf_counter() >= self.deadline:
+            return
+        self.lns_gain = lns_improve(
+            self.search,
+            self.costs,
+            self.rng,
+            self.deadline,
+            p.seed,
+            p.lns_rounds,
+            parts=p.lns_parts,
+            reach=p.lns_reach,
+            dt=p.lns_seconds,
+            workers=p.lns_workers,
+        )
+        self.report("lns", {"improved_regions": self.lns_gain, "rounds": p.lns_rounds})
+        self.stop = self._descend()
+
+    def result(self) -> Alignment:
+        """Step 9: validate the final assignment and gather the statistics."""
+        assign = np.asarray(self.search.assign, dtype=int)
+        search_seconds = round(time.perf_counter() - self.search_started, 3)
+        stop = self.stop
+        if stop == "converged" and self.clock_cut:
+            stop = "time_limit"
+        objective = self.costs.objective(assign)
+        seed_stats = self.seed_stats
+        stats = SolverStats(
+            seed=self.params.seed,
+            time_limit=self.params.time_limit,
+            candidates=self.params.candidates,
+            start=self.start,
+            seed_method=seed_stats.get("seed_method"),
+            lp_objective=seed_stats.get("lp_objective"),
+            lp_fractional_vars=seed_stats.get("lp_fractional_vars"),
+            lp_band_slack=seed_stats.get("lp_band_slack"),
+            lp_variables=seed_stats.get("lp_variables"),
+            seed_iterations=seed_stats.get("seed_iterations"),
+            seed_combined_deviation=seed_stats.get("seed_combined_deviation"),
+            seed_seconds=seed_stats.get("seed_seconds"),
+            seed_objective=ObjectiveTerms.from_dict(self.seed_objective),
+            seed_violation_count=self.seed_violation_count,
+            restarts=self.restarts,
+            lns_improved_regions=self.lns_gain,
+            search_seconds=search_seconds,
+            search_moves=self.search.moves,
+            stop_reason=stop,
+            clock_cut=tuple(self.clock_cut),
+            objective=ObjectiveTerms.from_dict(objective),
+            seconds=round(time.perf_counter() - self.started, 3),
+        )
+        violations = check_alignment(self.problem, assign, self.costs)
+        return Alignment(
+            assign=assign,
+            centres=self.centres,
+            feasible=not violations,
+            violations=violations,
+            stats=stats,
+        )
+
+
+def solve(
+    problem: ProblemData,
+    params: SolveParams = DEFAULT_PARAMS,
+    *,
+    initial: np.ndarray | None = None,
+    progress: ProgressFn | None = None,
+) -> Alignment:
+    """Assign units to territories: balanced, optionally contiguous, low objective ``f``.
+
+    Formulation (terms as in :mod:`territory_engine.solve.costs`)::
+
+        min  f(a) = w_T · Σ_i ω_i d(i, z_{a_i})^p / T*  +  w_C · cut(a) / |E|
+                  + w_D · Σ_i δ_i(a_i) / P  +  w_R · Σ_i (P_i − A_i(a_i)) / P
+        s.t. L_tj ≤ Σ_{i: a_i = t} w_ij ≤ U_tj       every territory t, measure j
+             group(a_i) = group(i);  a_i = ℓ_i if locked   eligibility, locks
+             Σ_i δ_i(a_i) ≤ D                         disruption cap (when set)
+             {i : a_i = t} connected                  every t (when contiguity is on)
+
+    The steps, in the order they run:
+
+    1. *Centres*: fixed centres (the reps' homes) as given; free centres
+       chosen by weighted k-means++
+       (:func:`~territory_engine.solve.centres.choose_centres`), or with
+       ``initial`` placed on its territories
+       (:func:`~territory_engine.solve.centres.recentre`).
+    2. *Seed* (skipped with ``initial``): the LP of the balanced
+       transportation problem on the ``params.candidates`` nearest eligible
+       territories per unit, rounded (:mod:`territory_engine.solve.seed`), or
+       above :data:`LP_MAX_VARIABLES` pairs a balanced power diagram
+       (:mod:`territory_engine.solve.power_seed`); with free centres up to four
+       rounds of seeding and re-centring, until the centres settle.
+    3. *Contiguity repair* of the seed when contiguity is on (skipped with ``initial``).
+    4. *Local search* (:mod:`territory_engine.solve.local_search`) until a
+       local optimum or the time limit.
+    5. *Exact repair* while bands break (not on power-diagram instances):
+       CP-SAT re-solves regions around the violations
+       (:func:`~territory_engine.solve.lns.lns_repair`) on a third of the time
+       left, then local search again.
+    6. *Re-seeds* while bands break (skipped with ``initial``): on
+       power-diagram instances the region around the residue is re-drawn
+       (:func:`_regional_reseeds`), otherwise up to :data:`MAX_RESTARTS`
+       perturbed seeds are searched (:func:`_restarts`).
+    7. *Exact repair* while bands break, with all the time left, then local search.
+    8. *LNS improvement* of a feasible plan when ``params.lns_rounds > 0``
+       (:func:`~territory_engine.solve.lns.lns_improve`), then local search.
+    9. *Validation*: :func:`check_alignment` lists what the plan breaks, and
+       the statistics are gathered (:class:`SolverStats`).
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    params
+        Seed, time limit, candidates and LNS settings (:class:`SolveParams`).
+    initial
+        A starting assignment (for example a spanning-tree seed); replaces
+        steps 2, 3 and 6.
+    progress
+        Called with ``(phase, info)`` as the solve advances.
+
+    Returns
+    -------
+    Alignment
+    """
+    run = _SolveRun(problem, params, progress)
+    if initial is not None:
+        run.start_from(initial)
+    else:
+        run.seed()
+    run.local_search()
+    run.early_repair()
+    if initial is None:
+        run.reseed()
+    run.final_repair()
+    run.improve()
+    return run.result()
+
+
 def align(
     problem: ProblemData,
     *,
@@ -327,155 +625,29 @@ def align(
     initial: np.ndarray | None = None,
     progress: ProgressFn | None = None,
 ) -> Alignment:
-    """Assign units to territories: balanced, optionally contiguous, low travel.
-
-    Steps: (1) territory centres — rep homes, or chosen by weighted k-means++
-    and refined by alternating assignment and re-centring when free;
-    (2) the LP seed on the ``candidates`` nearest eligible territories per unit
-    (:mod:`territory_engine.solve.seed`), rounded; (3) contiguity repair when
-    contiguity is on; (4) local search (:mod:`territory_engine.solve.local_search`)
-    until a local optimum or the time limit.
+    """:func:`solve` with its :class:`SolveParams` given as keywords (same defaults).
 
     Parameters
     ----------
     problem
         The problem.
-    seed
-        Seeds every random choice: the same problem and seed give the same
-        alignment whenever the search converges before the time limit
-        (``stats["stop_reason"] == "converged"``); when the clock cut a repair or
-        restart short (``stats["clock_cut"]``), the stop reason is ``"time_limit"``.
-    time_limit
-        Seconds for the whole solve; the best assignment found is returned.
-    candidates
-        Nearest eligible territories a unit considers in the seed.
-    lns_rounds
-        Regions (a territory and up to three neighbours) re-solved exactly by
-        CP-SAT to improve a feasible plan; CP-SAT always repairs bands that
-        local search cannot.
-    lns_parts, lns_reach, lns_seconds
-        Territories per LNS region (``>= k``: the whole instance), adjacency
-        steps a unit may move, CP-SAT deterministic seconds per region.
-    lns_workers
-        CP-SAT workers in LNS (more than one: faster, not deterministic).
-    initial
-        A starting assignment (for example a spanning-tree seed); replaces
-        the LP seed and the contiguity repair.
-    progress
-        Called with ``(phase, info)`` as the solve advances.
+    seed, time_limit, candidates, lns_rounds, lns_parts, lns_reach, lns_seconds, lns_workers
+        The fields of :class:`SolveParams`.
+    initial, progress
+        As in :func:`solve`.
 
     Returns
     -------
     Alignment
     """
-    start = time.perf_counter()
-    deadline = start + time_limit
-    rng = np.random.default_rng(seed)
-    stats: dict = {"seed": seed, "time_limit": time_limit, "candidates": candidates}
-
-    def report(phase: str, info: dict) -> None:
-        if progress is not None:
-            progress(phase, info)
-
-    if initial is not None:
-        assign = np.asarray(initial, dtype=int).copy()
-        centres = (
-            recentre(problem, assign, problem.xy[np.zeros(problem.n_territories, dtype=int)])
-            if problem.free_centres
-            else np.asarray(problem.centres, dtype=float)
-        )
-        costs = CostModel(problem, centres)
-        cands = nearest_candidates(problem, centres, candidates)
-        stats["start"] = "initial"
-    else:
-        stats["start"] = "lp"
-        assign, centres, costs, cands = _lp_seed_rounds(problem, rng, candidates, stats, report)
-        if problem.contiguity:
-            assign = repair_contiguity(problem, assign, costs)
-            report("contiguity", {"violations": len(band_violations(problem, assign))})
-    stats["seed_objective"] = costs.objective(assign)
-    stats["seed_violation_count"] = len(band_violations(problem, assign))
-
-    search = LocalSearch(problem, costs, assign, cands)
-    t0 = time.perf_counter()
-    stop = search.run(rng, deadline, progress=lambda info: report("search", info))
-    first_search = time.perf_counter() - t0
-    restarts = 0
-    # Phases whose outcome the wall clock decided: with any, the plan may differ
-    # between machines even when the last search converges.
-    clock_cut: list[str] = []
-    # Large instances (power-diagram seed): exact region repairs rarely finish
-    # there (regions of 2 to 8 territories around a residue at 30,000 units ran
-    # 5 to 40 s each without a plan), so the time goes to restarts first.
-    large = stats.get("seed_method") == "power_diagram"
-    if search.violation() > EPS and time.perf_counter() < deadline and not large:
-        # Exact repair first, on a third of the time left: it usually fixes a
-        # small residue quickly, and when it cannot, the restarts get the rest.
-        share = time.perf_counter() + (deadline - time.perf_counter()) / 3
-        repaired = lns_repair(search, costs, share, seed)
-        report("repair", {"feasible": repaired, "violation": search.violation()})
-        if not repaired and time.perf_counter() >= share:
-            clock_cut.append("repair")
-        # Even a partial repair moves the search to a new basin: descend again.
-        stop = search.run(rng, deadline, progress=lambda info: report("search", info))
-    if search.violation() > EPS and initial is None and large:
-        stop, restarts, cut = _regional_reseeds(
-            problem, costs, cands, search, rng, deadline, report
-        )
-        if cut:
-            clock_cut.append("regional_reseeds")
-    elif search.violation() > EPS and initial is None:
-        search, stop, restarts, cut = _restarts(
-            problem,
-            costs,
-            cands,
-            search,
-            stop,
-            rng,
-            deadline,
-            report,
-            seed,
-            min_share=stats.get("seed_seconds", 0.0) + first_search,
-            search_share=1.0 if large else 2 / 3,
-        )
-        if cut:
-            clock_cut.append("restarts")
-    stats["restarts"] = restarts
-    if search.violation() > EPS and time.perf_counter() < deadline:
-        repaired = lns_repair(search, costs, deadline, seed)
-        report("repair", {"feasible": repaired, "violation": search.violation()})
-        stop = search.run(rng, deadline, progress=lambda info: report("search", info))
-    lns_gain = 0
-    if search.violation() <= EPS and lns_rounds > 0 and time.perf_counter() < deadline:
-        lns_gain = lns_improve(
-            search,
-            costs,
-            rng,
-            deadline,
-            seed,
-            lns_rounds,
-            parts=lns_parts,
-            reach=lns_reach,
-            dt=lns_seconds,
-            workers=lns_workers,
-        )
-        report("lns", {"improved_regions": lns_gain, "rounds": lns_rounds})
-        stop = search.run(rng, deadline, progress=lambda info: report("search", info))
-    stats["lns_improved_regions"] = lns_gain
-    assign = np.asarray(search.assign, dtype=int)
-    stats["search_seconds"] = round(time.perf_counter() - t0, 3)
-    stats["search_moves"] = search.moves
-    if stop == "converged" and clock_cut:
-        stop = "time_limit"
-    stats["stop_reason"] = stop
-    stats["clock_cut"] = clock_cut
-    stats["objective"] = costs.objective(assign)
-    stats["seconds"] = round(time.perf_counter() - start, 3)
-    violations = check_alignment(problem, assign, costs)
-    return Alignment(
-        assign=assign,
-        centres=centres,
-        feasible=not violations,
-        violations=violations,
-        stats=stats,
+    params = SolveParams(
+        seed=seed,
+        time_limit=time_limit,
+        candidates=candidates,
+        lns_rounds=lns_rounds,
+        lns_parts=lns_parts,
+        lns_reach=lns_reach,
+        lns_seconds=lns_seconds,
+        lns_workers=lns_workers,
     )
+    return solve(problem, params, initial=initial, progress=progress)

@@ -24,12 +24,13 @@ import itertools
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
 from territory_engine.problem.data import ProblemData
 from territory_engine.solve.costs import CostModel
+from territory_engine.solve.stats import StopReason
 
 EPS = 1e-9
 
@@ -100,6 +101,22 @@ class LocalSearch:
         self.assign = [int(a) for a in assign]
         n, k, m = problem.n_units, problem.n_territories, problem.n_measures
         self.n, self.k, self.m = n, k, m
+        self._init_bands(problem)
+        self._init_graph(problem, candidates)
+        self._init_travel(problem, costs)
+        self._init_disruption(problem, costs)
+        self._init_relationships(problem, costs)
+        self.wT = costs.w_travel / costs.travel_norm
+        self.wC = costs.w_compact / costs.n_edges
+        self.wD = costs.w_disrupt / costs.total_potential
+        self.viol_t = [self._viol(t, self.loads[t]) for t in range(k)]
+        self.moves = 0
+        # Units the tabu repair of :meth:`run` may scan (lowered for quick retries).
+        self.tabu_work = TABU_MAX_WORK
+
+    def _init_bands(self, problem: ProblemData) -> None:
+        """Weights, bands, targets ``τ`` and the running loads, sizes and members."""
+        k, m = self.k, self.m
         self.w = problem.weights.tolist()
         self.lo = problem.lower.tolist()
         self.hi = problem.upper.tolist()
@@ -114,6 +131,10 @@ class LocalSearch:
         self.members: list[set[int]] = [set() for _ in range(k)]
         for i, t in enumerate(self.assign):
             self.members[t].add(i)
+
+    def _init_graph(self, problem: ProblemData, candidates: list[np.ndarray]) -> None:
+        """Adjacency lists, candidate territories and locks."""
+        n = self.n
         ind, ptr = problem.adjacency.indices, problem.adjacency.indptr
         self.nbrs = [ind[ptr[i] : ptr[i + 1]].tolist() for i in range(n)]
         self._adj_rows = np.repeat(np.arange(n), np.diff(ptr))
@@ -121,6 +142,9 @@ class LocalSearch:
         self._isolated = np.diff(ptr) == 0
         self.cands = [c.tolist() for c in candidates]
         self.locked = problem.locked.tolist()
+
+    def _init_travel(self, problem: ProblemData, costs: CostModel) -> None:
+        """Unit and centre coordinates, travel weights and the distance cache."""
         self.xy = problem.xy.tolist()
         self.z = costs.centres.tolist()
         # Distances are asked for again and again by every pass; the centres are fixed.
@@ -128,7 +152,9 @@ class LocalSearch:
         self.tw = problem.travel_weight.tolist()
         self.planar = problem.planar
         self.power = problem.travel_power
-        # Disruption: potential owned by each territory within each unit.
+
+    def _init_disruption(self, problem: ProblemData, costs: CostModel) -> None:
+        """Potential owned by each territory within each unit, the cap and the moved total."""
         op = problem.owned_potential.tocsr()
         self.owned = [
             dict(
@@ -138,16 +164,25 @@ class LocalSearch:
                     strict=True,
                 )
             )
-            for i in range(n)
+            for i in range(self.n)
         ]
         self.owned_tot = costs.owned_total.tolist()
-        # Proximity of each unit's accounts to each territory's rep (relationships),
-        # pre-multiplied by the term's weight; empty dicts when the term is off.
+        self.cap = problem.max_moved_potential
+        self.moved = sum(
+            self.owned_tot[i] - self.owned[i].get(self.assign[i], 0.0) for i in range(self.n)
+        )
+        self.cap_scale = max(self.cap or 0.0, 1e-9 * costs.total_potential, 1e-9)
+
+    def _init_relationships(self, problem: ProblemData, costs: CostModel) -> None:
+        """Proximity of each unit's accounts to each territory's rep, times the term's weight.
+
+        Empty dicts when the term is off.
+        """
         wR = costs.w_relation / costs.total_potential
-        self.closeness: list[dict[int, float]] = [{} for _ in range(n)]
+        self.closeness: list[dict[int, float]] = [{} for _ in range(self.n)]
         if wR and problem.affinity is not None:
             af = problem.affinity.tocsr()
-            for i in range(n):
+            for i in range(self.n):
                 lo_, hi_ = af.indptr[i], af.indptr[i + 1]
                 self.closeness[i] = {
                     t: wR * v
@@ -155,18 +190,6 @@ class LocalSearch:
                         af.indices[lo_:hi_].tolist(), af.data[lo_:hi_].tolist(), strict=True
                     )
                 }
-        self.cap = problem.max_moved_potential
-        self.moved = sum(
-            self.owned_tot[i] - self.owned[i].get(self.assign[i], 0.0) for i in range(n)
-        )
-        self.wT = costs.w_travel / costs.travel_norm
-        self.wC = costs.w_compact / costs.n_edges
-        self.wD = costs.w_disrupt / costs.total_potential
-        self.cap_scale = max(self.cap or 0.0, 1e-9 * costs.total_potential, 1e-9)
-        self.viol_t = [self._viol(t, self.loads[t]) for t in range(k)]
-        self.moves = 0
-        # Units the tabu repair of :meth:`run` may scan (lowered for quick retries).
-        self.tabu_work = TABU_MAX_WORK
 
     # -- evaluation -------------------------------------------------------------------------
     def _viol(self, t: int, load: list[float]) -> float:
@@ -479,7 +502,7 @@ class LocalSearch:
                     queue.append(v)
         return len(seen) == len(rest)
 
-    def _violating_worst_first(self, deadline: float, sweep: bool):
+    def _violating_worst_first(self, deadline: float, sweep: bool) -> Iterator[int]:
         """Violating territories, worst first, until the deadline.
 
         Without ``sweep`` the order ends at the first territory within its
@@ -590,12 +613,12 @@ class LocalSearch:
                 flat = flat[np.argsort(dv.ravel()[flat], kind="stable")][:max_tries]
                 for f in flat.tolist():
                     a, b = divmod(f, len(ins))
-                    out_c, in_c = set(outs[a]), set(ins[b])
-                    if out_c & in_c:
+                    out_set, in_set = set(outs[a]), set(ins[b])
+                    if out_set & in_set:
                         continue
                     if self.p.contiguity and not (
-                        self._connected((self.members[s] - out_c) | in_c)
-                        and self._connected((self.members[t] - in_c) | out_c)
+                        self._connected((self.members[s] - out_set) | in_set)
+                        and self._connected((self.members[t] - in_set) | out_set)
                     ):
                         continue
                     best = (float(dv.ravel()[f]), t, outs[a], ins[b])
@@ -652,7 +675,7 @@ class LocalSearch:
                     tried += 1
                     before = self.violation()
                     done: list[tuple[int, int]] = []
-                    steps = itertools.pairwise(path)
+                    steps: Iterable[tuple[int, int]] = itertools.pairwise(path)
                     if not over:
                         steps = [(b, a) for a, b in reversed(list(itertools.pairwise(path)))]
                     ok = True
@@ -772,7 +795,7 @@ class LocalSearch:
         rng: np.random.Generator,
         deadline: float,
         progress: Callable[[dict], None] | None = None,
-    ) -> str:
+    ) -> StopReason:
         """Improve until a local optimum or the deadline.
 
         Descent on single moves; when it stalls with violation left, repair

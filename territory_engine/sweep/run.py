@@ -205,8 +205,8 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
             feasible=bool(result.alignment.feasible),
             status="ok" if result.alignment.feasible else "infeasible",
             violations=len(violations),
-            solve_seconds=float(stats.get("seconds", math.nan)),
-            stop_reason=str(stats.get("stop_reason", "")),
+            solve_seconds=float(stats.seconds),
+            stop_reason=str(stats.stop_reason),
         )
         if violations:
             more = f" (+{len(violations) - 3} more)" if len(violations) > 3 else ""

@@ -51,7 +51,7 @@ def test_grid_halves_with_contiguity():
     assert a.feasible
     grid = a.assign.reshape(4, 4)
     assert (grid[:, :2] == 0).all() and (grid[:, 2:] == 1).all()
-    assert a.stats["objective"]["cut_edges"] == 4
+    assert a.stats.objective.cut_edges == 4
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -82,7 +82,7 @@ def test_same_seed_same_plan_and_other_seed_still_valid():
     kw = dict(weights=rng.lognormal(0, 1, 500), centres=centres, tolerance=0.05, contiguity=True)
     a1 = align(grid_problem(20, 25, **kw), seed=7, time_limit=20)
     a2 = align(grid_problem(20, 25, **kw), seed=7, time_limit=20)
-    assert a1.stats["stop_reason"] == "converged"
+    assert a1.stats.stop_reason == "converged"
     np.testing.assert_array_equal(a1.assign, a2.assign)
     a3 = align(grid_problem(20, 25, **kw), seed=8, time_limit=20)
     assert a3.feasible

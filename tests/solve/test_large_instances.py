@@ -81,13 +81,13 @@ def test_align_with_the_power_seed_keeps_every_invariant(monkeypatch):
         rows, cols, weights=weights, centres=centres, tolerance=[0.05, 0.10], contiguity=True
     )
     a = align(p, seed=0, time_limit=20)
-    assert a.stats["seed_method"] == "power_diagram"
+    assert a.stats.seed_method == "power_diagram"
     assert a.feasible, a.violations
     loads = np.zeros((k, 2))
     np.add.at(loads, a.assign, p.weights)
     assert np.all(loads >= p.lower - 1e-6) and np.all(loads <= p.upper + 1e-6)
     assert pieces_per_territory(p.adjacency, a.assign, k).tolist() == [1] * k
-    assert a.stats["stop_reason"] == "converged"
+    assert a.stats.stop_reason == "converged"
     again = align(p, seed=0, time_limit=20)
     np.testing.assert_array_equal(a.assign, again.assign)
 
