@@ -55,6 +55,7 @@ decides where a run is cut).
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -152,185 +153,282 @@ def tabu_diameter(
         ``diameter`` (of the returned plan, ``inf`` when none balanced) and
         ``trace`` (seconds, iteration, diameter) of each improvement.
     """
-    rng = np.random.default_rng(seed)
-    n, k = len(assign), problem.n_territories
-    W = problem.weights.astype(float)
-    lo, up, sc = problem.lower, problem.upper, _scales(problem)
-    locked = problem.locked >= 0
-    # Ineligible parts cost far more than any conflict count.
-    forbid = np.where(problem.eligible(), 0.0, 1e9)
-    movable = np.flatnonzero(~locked)
-    values = np.unique(dist)
+    search = _ThresholdTabu(
+        problem,
+        assign,
+        dist,
+        np.random.default_rng(seed),
+        stall=stall,
+        kick=kick,
+        slack=slack,
+        tenure_rand=tenure_rand,
+        tenure_mult=tenure_mult,
+        restart_after=restart_after,
+    )
+    # A negative first target: every distance is 0, nothing to lower.
+    if search.target >= 0:
+        search.run(deadline, max_iters)
+    return search.best, search.stats()
 
-    a = assign.copy()
-    L = np.zeros((k, W.shape[1]))
-    np.add.at(L, a, W)
-    vpart = _violation(L, lo, up, sc)
 
-    def balanced(loads: np.ndarray) -> bool:
-        return bool(np.all(loads >= lo - 1e-7) and np.all(loads <= up + 1e-7))
+class _ThresholdTabu:
+    """The state of :func:`tabu_diameter` (see the module docstring for the model).
 
-    best = a.copy()
-    best_val = max_diameter(dist, a, k) if balanced(L) else np.inf
-    if np.isfinite(best_val):
-        target = _largest_below(values, best_val)
-    else:
-        # No balanced start: first reach balance at the start's own diameter.
-        target = _largest_below(values, max_diameter(dist, a, k) + 1.0)
-    run_best, run_val = best.copy(), best_val
-    start_val, fails = best_val, 0
-    stats = {"iterations": 0, "kicks": 0, "targets": 0, "restarts": 0}
-    trace: list[tuple[float, int, float]] = []
-    t_start = time.perf_counter()
-    if target < 0:
-        # Every distance is 0: nothing to lower.
-        stats.update(diameter=best_val, trace=trace)
-        return best, stats
+    ``a`` is the current plan, ``L`` (k, m) its loads and ``vpart`` (k,) each
+    part's band violation; ``X`` (n, n) marks the pairs in conflict at the
+    current ``target``, ``C[i, t]`` counts the units of part ``t`` in conflict
+    with ``i`` and ``conf`` the conflicting pairs inside parts. ``best`` is
+    the best balanced plan over all runs, ``run_best`` the best of the
+    current run (the base of its kicks).
+    """
 
-    def rebuild() -> tuple[np.ndarray, np.ndarray]:
-        X = dist > target + _EPS
-        onehot = np.zeros((n, k), dtype=np.int32)
-        onehot[np.arange(n), a] = 1
-        C = X.astype(np.int32) @ onehot
-        return X, C
+    def __init__(
+        self,
+        problem: ProblemData,
+        assign: np.ndarray,
+        dist: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        stall: int,
+        kick: int,
+        slack: int,
+        tenure_rand: int,
+        tenure_mult: float,
+        restart_after: int,
+    ) -> None:
+        self.rng = rng
+        self.start_plan = assign
+        self.dist = dist
+        self.stall, self.kick, self.slack = stall, kick, slack
+        self.tenure_rand, self.tenure_mult = tenure_rand, tenure_mult
+        self.restart_after = restart_after
+        self.n, self.k = len(assign), problem.n_territories
+        self.W = problem.weights.astype(float)
+        self.lo, self.up, self.sc = problem.lower, problem.upper, _scales(problem)
+        self.locked = problem.locked >= 0
+        # Ineligible parts cost far more than any conflict count.
+        self.forbid = np.where(problem.eligible(), 0.0, 1e9)
+        self.movable = np.flatnonzero(~self.locked)
+        self.values = np.unique(dist)
+        self.a = assign.copy()
+        self._reload()
+        self.best = self.a.copy()
+        self.best_val = max_diameter(dist, self.a, self.k) if self._balanced() else np.inf
+        if np.isfinite(self.best_val):
+            self.target = _largest_below(self.values, self.best_val)
+        else:
+            # No balanced start: first reach balance at the start's own diameter.
+            self.target = _largest_below(self.values, max_diameter(dist, self.a, self.k) + 1.0)
+        self.run_best, self.run_val = self.best.copy(), self.best_val
+        self.start_val, self.fails = self.best_val, 0
+        self.kicks = self.targets = self.restarts = 0
+        self.trace: list[tuple[float, int, float]] = []
+        self.t_start = time.perf_counter()
+        self.lam = 1.0
+        self.tabu = np.zeros((self.n, self.k), dtype=np.int64)
+        self.target_best = np.inf
+        self.since = 0
+        self.out_of_band = 0
+        self.it = 0
 
-    X, C = rebuild()
-    conf = int(C[np.arange(n), a].sum()) // 2
-    lam = 1.0
-    tabu = np.zeros((n, k), dtype=np.int64)
-    target_best = np.inf
-    since = 0
-    out_of_band = 0
-    it = 0
-    while it < max_iters:
-        if (it & 15) == 0 and time.perf_counter() > deadline:
-            break
-        it += 1
-        V = float(vpart.sum())
-        f = conf + lam * V
-        # Candidates: conflicting units, plus units of parts outside a band.
-        own_c = C[np.arange(n), a]
-        mask = own_c > 0
-        if V > 0:
-            mask |= vpart[a] > 0
-        mask &= ~locked
-        cand = np.flatnonzero(mask)
+    def stats(self) -> dict[str, Any]:
+        """The statistics :func:`tabu_diameter` returns."""
+        return {
+            "iterations": self.it,
+            "kicks": self.kicks,
+            "targets": self.targets,
+            "restarts": self.restarts,
+            "diameter": self.best_val,
+            "trace": self.trace,
+        }
+
+    def _balanced(self) -> bool:
+        return bool(np.all(self.L >= self.lo - 1e-7) and np.all(self.L <= self.up + 1e-7))
+
+    def _reload(self) -> None:
+        """Loads and band violations of the current plan, from scratch."""
+        self.L = np.zeros((self.k, self.W.shape[1]))
+        np.add.at(self.L, self.a, self.W)
+        self.vpart = _violation(self.L, self.lo, self.up, self.sc)
+
+    def _rebuild(self) -> None:
+        """Conflicts at the current target: ``X``, ``C`` and ``conf``, from scratch."""
+        self.X = self.dist > self.target + _EPS
+        onehot = np.zeros((self.n, self.k), dtype=np.int32)
+        onehot[np.arange(self.n), self.a] = 1
+        self.C = self.X.astype(np.int32) @ onehot
+        self._count_conflicts()
+
+    def _count_conflicts(self) -> None:
+        self.conf = int(self.C[np.arange(self.n), self.a].sum()) // 2
+
+    def run(self, deadline: float, max_iters: int) -> None:
+        """Iterate until ``max_iters``, the deadline, or nothing left to lower or move."""
+        self._rebuild()
+        while self.it < max_iters:
+            if (self.it & 15) == 0 and time.perf_counter() > deadline:
+                break
+            if not self._step():
+                break
+
+    def _step(self) -> bool:
+        """One iteration: the best neighbour, then a new target or a kick; False to stop."""
+        self.it += 1
+        f = self.conf + self.lam * float(self.vpart.sum())
+        cand, cs = self._candidates()
         if len(cand) == 0:
             # Nothing can change (everything locked): stop.
-            break
-        s = a[cand]
-        w = W[cand]
-        cs = own_c[cand]
-        # Moves cand -> every part t.
-        d_conf = C[cand] - cs[:, None]
+            return False
+        best_move, move = self._best_move(cand, cs, f)
+        best_swap, swap = self._best_swap(cand, cs, f)
+        if not np.isfinite(min(best_move, best_swap)):
+            self.since = self.stall  # everything tabu: kick
+        else:
+            tenure = int(self.tenure_mult * len(cand)) + int(self.rng.integers(0, self.tenure_rand))
+            self._apply(move if best_move <= best_swap else swap, tenure)
+        V = float(self.vpart.sum())
+        f = self.conf + self.lam * V
+        self.out_of_band += V > 0
+        if f < self.target_best - 1e-9:
+            self.target_best = f
+            self.since = 0
+        else:
+            self.since += 1
+        if self.conf == 0 and self._balanced():
+            return self._lower_target()
+        if self.it % 50 == 0:
+            # Adapt the band weight: aim at about half of the iterations in band.
+            self.lam = (
+                min(self.lam * 1.3, 1e3) if self.out_of_band > 25 else max(self.lam / 1.3, 1e-2)
+            )
+            self.out_of_band = 0
+        if self.since >= self.stall and np.isfinite(self.run_val) and len(self.movable) >= 2:
+            self._perturb()
+        return True
+
+    def _candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Units that may move (conflicting, or in a part outside a band) and their conflicts."""
+        own_c = self.C[np.arange(self.n), self.a]
+        mask = own_c > 0
+        if float(self.vpart.sum()) > 0:
+            mask |= self.vpart[self.a] > 0
+        mask &= ~self.locked
+        cand = np.flatnonzero(mask)
+        return cand, own_c[cand]
+
+    def _best_move(
+        self, cand: np.ndarray, cs: np.ndarray, f: float
+    ) -> tuple[float, list[tuple[int, int]]]:
+        """Best non-tabu (or aspirated) move of a candidate to another part: score, move."""
+        lo, up, sc, L, vpart = self.lo, self.up, self.sc, self.L, self.vpart
+        s = self.a[cand]
+        w = self.W[cand]
+        d_conf = self.C[cand] - cs[:, None]
         v_s = _violation(L[s] - w, lo[s], up[s], sc[s]) - vpart[s]
         v_t = _violation(L[None] + w[:, None], lo[None], up[None], sc[None]) - vpart[None]
-        mv = d_conf + lam * (v_s[:, None] + v_t) + forbid[cand]
+        mv = d_conf + self.lam * (v_s[:, None] + v_t) + self.forbid[cand]
         mv[np.arange(len(cand)), s] = np.inf
-        is_tabu = tabu[cand] > it
-        mv_eff = np.where(is_tabu & (f + mv >= target_best - 1e-9), np.inf, mv)
-        mv_eff = mv_eff + rng.random(mv.shape) * 1e-6
+        is_tabu = self.tabu[cand] > self.it
+        mv_eff = np.where(is_tabu & (f + mv >= self.target_best - 1e-9), np.inf, mv)
+        mv_eff = mv_eff + self.rng.random(mv.shape) * 1e-6
         bm = int(np.argmin(mv_eff))
-        best_move = float(mv_eff.flat[bm])
-        # Swaps cand <-> a movable unit j of another part t, only where i
-        # does not gain conflicts by joining t (prunes most pairs cheaply).
-        J = movable
-        tj = a[J]
-        ok = (C[cand][:, tj] <= cs[:, None] + slack) & (tj[None, :] != s[:, None])
+        r, t = divmod(bm, self.k)
+        return float(mv_eff.flat[bm]), [(int(cand[r]), int(t))]
+
+    def _best_swap(
+        self, cand: np.ndarray, cs: np.ndarray, f: float
+    ) -> tuple[float, list[tuple[int, int]]]:
+        """Best non-tabu (or aspirated) swap of a candidate with a unit of another part.
+
+        Only where the candidate does not gain conflicts by joining the other
+        part (beyond ``slack``): prunes most pairs cheaply. ``inf`` when none.
+        """
+        lo, up, sc, L, vpart, C, tabu = (
+            self.lo,
+            self.up,
+            self.sc,
+            self.L,
+            self.vpart,
+            self.C,
+            self.tabu,
+        )
+        s = self.a[cand]
+        J = self.movable
+        tj = self.a[J]
+        ok = (C[cand][:, tj] <= cs[:, None] + self.slack) & (tj[None, :] != s[:, None])
         ri, ci = np.nonzero(ok)
-        best_swap = np.inf
-        if len(ri):
-            u, v = cand[ri], J[ci]
-            su, tv = s[ri], tj[ci]
-            d_sw = C[u, tv] - cs[ri] + C[v, su] - C[v, tv] - 2 * X[u, v]
-            dw = W[v] - W[u]
-            v_s2 = _violation(L[su] + dw, lo[su], up[su], sc[su]) - vpart[su]
-            v_t2 = _violation(L[tv] - dw, lo[tv], up[tv], sc[tv]) - vpart[tv]
-            sw = d_sw + lam * (v_s2 + v_t2) + forbid[u, tv] + forbid[v, su]
-            sw_tabu = (tabu[u, tv] > it) | (tabu[v, su] > it)
-            sw_eff = np.where(sw_tabu & (f + sw >= target_best - 1e-9), np.inf, sw)
-            sw_eff = sw_eff + rng.random(sw.shape) * 1e-6
-            bs = int(np.argmin(sw_eff))
-            best_swap = float(sw_eff[bs])
-        if not np.isfinite(min(best_move, best_swap)):
-            since = stall  # everything tabu: kick
+        if not len(ri):
+            return np.inf, []
+        u, v = cand[ri], J[ci]
+        su, tv = s[ri], tj[ci]
+        d_sw = C[u, tv] - cs[ri] + C[v, su] - C[v, tv] - 2 * self.X[u, v]
+        dw = self.W[v] - self.W[u]
+        v_s2 = _violation(L[su] + dw, lo[su], up[su], sc[su]) - vpart[su]
+        v_t2 = _violation(L[tv] - dw, lo[tv], up[tv], sc[tv]) - vpart[tv]
+        sw = d_sw + self.lam * (v_s2 + v_t2) + self.forbid[u, tv] + self.forbid[v, su]
+        sw_tabu = (tabu[u, tv] > self.it) | (tabu[v, su] > self.it)
+        sw_eff = np.where(sw_tabu & (f + sw >= self.target_best - 1e-9), np.inf, sw)
+        sw_eff = sw_eff + self.rng.random(sw.shape) * 1e-6
+        bs = int(np.argmin(sw_eff))
+        return float(sw_eff[bs]), [(int(u[bs]), int(tv[bs])), (int(v[bs]), int(su[bs]))]
+
+    def _apply(self, pairs: list[tuple[int, int]], tenure: int) -> None:
+        """Move each ``(unit, part)`` of ``pairs``; leaving its part is tabu for ``tenure``."""
+        touched = set()
+        for u, t in pairs:
+            src = int(self.a[u])
+            touched |= {src, t}
+            row = self.X[u].astype(np.int32)
+            self.C[:, src] -= row
+            self.C[:, t] += row
+            self.L[src] -= self.W[u]
+            self.L[t] += self.W[u]
+            self.a[u] = t
+            self.tabu[u, src] = self.it + tenure
+        for t in touched:
+            self.vpart[t] = _violation(self.L[t], self.lo[t], self.up[t], self.sc[t])
+        self._count_conflicts()
+
+    def _lower_target(self) -> bool:
+        """Record a balanced plan without conflicts; lower the target below it (False: none)."""
+        val = max_diameter(self.dist, self.a, self.k)
+        if val < self.run_val:
+            self.run_best, self.run_val, self.fails = self.a.copy(), val, 0
+        if val < self.best_val:
+            self.best, self.best_val = self.a.copy(), val
+            self.targets += 1
+            self.trace.append((round(time.perf_counter() - self.t_start, 2), self.it, val))
+        self.target = _largest_below(self.values, min(val, self.run_val))
+        if self.target < 0:
+            return False
+        self._rebuild()
+        self.target_best = np.inf
+        self.since = 0
+        return True
+
+    def _perturb(self) -> None:
+        """Kick the run's best plan (iterated local search), or restart from the start plan."""
+        self.fails += 1
+        if self.restart_after and self.fails > self.restart_after:
+            # The kicks keep falling back into the same basin: a fresh
+            # descent from the start plan (new random trajectory).
+            self.restarts += 1
+            self.run_best, self.run_val, self.fails = self.start_plan.copy(), self.start_val, 0
+            self.target = _largest_below(self.values, self.run_val)
+            self.a = self.run_best.copy()
+            kicks_now = 0
         else:
-            tenure = int(tenure_mult * len(cand)) + int(rng.integers(0, tenure_rand))
-            if best_move <= best_swap:
-                r, t = divmod(bm, k)
-                pairs = [(int(cand[r]), int(t))]
-            else:
-                pairs = [(int(u[bs]), int(tv[bs])), (int(v[bs]), int(su[bs]))]
-            touched = set()
-            for u, t in pairs:
-                src = int(a[u])
-                touched |= {src, t}
-                row = X[u].astype(np.int32)
-                C[:, src] -= row
-                C[:, t] += row
-                L[src] -= W[u]
-                L[t] += W[u]
-                a[u] = t
-                tabu[u, src] = it + tenure
-            for t in touched:
-                vpart[t] = _violation(L[t], lo[t], up[t], sc[t])
-            conf = int(C[np.arange(n), a].sum()) // 2
-        V = float(vpart.sum())
-        f = conf + lam * V
-        out_of_band += V > 0
-        if f < target_best - 1e-9:
-            target_best = f
-            since = 0
-        else:
-            since += 1
-        if conf == 0 and balanced(L):
-            val = max_diameter(dist, a, k)
-            if val < run_val:
-                run_best, run_val, fails = a.copy(), val, 0
-            if val < best_val:
-                best, best_val = a.copy(), val
-                stats["targets"] += 1
-                trace.append((round(time.perf_counter() - t_start, 2), it, val))
-            target = _largest_below(values, min(val, run_val))
-            if target < 0:
-                break
-            X, C = rebuild()
-            conf = int(C[np.arange(n), a].sum()) // 2
-            target_best = np.inf
-            since = 0
-            continue
-        if it % 50 == 0:
-            # Adapt the band weight: aim at about half of the iterations in band.
-            lam = min(lam * 1.3, 1e3) if out_of_band > 25 else max(lam / 1.3, 1e-2)
-            out_of_band = 0
-        if since >= stall and np.isfinite(run_val) and len(movable) >= 2:
-            fails += 1
-            if restart_after and fails > restart_after:
-                # The kicks keep falling back into the same basin: a fresh
-                # descent from the start plan (new random trajectory).
-                stats["restarts"] += 1
-                run_best, run_val, fails = assign.copy(), start_val, 0
-                target = _largest_below(values, run_val)
-                a = run_best.copy()
-                kicks_now = 0
-            else:
-                # Iterated local search: back to the run's best plan, then kick.
-                stats["kicks"] += 1
-                a = run_best.copy()
-                kicks_now = kick
-            for _ in range(kicks_now):
-                u, v = (int(x) for x in rng.choice(movable, size=2, replace=False))
-                if a[u] != a[v] and forbid[u, a[v]] == 0 and forbid[v, a[u]] == 0:
-                    a[u], a[v] = a[v], a[u]
-            L = np.zeros_like(L)
-            np.add.at(L, a, W)
-            vpart = _violation(L, lo, up, sc)
-            X, C = rebuild()
-            conf = int(C[np.arange(n), a].sum()) // 2
-            tabu[:] = 0
-            target_best = np.inf
-            since = 0
-    stats["iterations"] = it
-    stats["diameter"] = best_val
-    stats["trace"] = trace
-    return best, stats
+            # Iterated local search: back to the run's best plan, then kick.
+            self.kicks += 1
+            self.a = self.run_best.copy()
+            kicks_now = self.kick
+        forbid, a = self.forbid, self.a
+        for _ in range(kicks_now):
+            u, v = (int(x) for x in self.rng.choice(self.movable, size=2, replace=False))
+            if a[u] != a[v] and forbid[u, a[v]] == 0 and forbid[v, a[u]] == 0:
+                a[u], a[v] = a[v], a[u]
+        self._reload()
+        self._rebuild()
+        self.tabu[:] = 0
+        self.target_best = np.inf
+        self.since = 0

@@ -33,7 +33,7 @@ The local search balances the individual measures.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeResult, minimize
 from scipy.spatial import cKDTree
 from scipy.special import logsumexp
 
@@ -101,15 +101,8 @@ def power_seed(
     k = problem.n_territories
     idx = np.arange(problem.n_units) if units is None else np.asarray(units, dtype=int)
     n = len(idx)
-    lens = np.array([len(c) for c in candidates])
-    width = int(lens.max())
-    # Padded (n, width) candidate table; padding repeats a unit's first candidate
-    # at infinite distance so it never wins.
-    table = np.zeros((n, width), dtype=int)
-    pad = np.arange(width)[None, :] >= lens[:, None]
-    flat = np.concatenate(candidates).astype(int)
-    table[~pad] = flat
-    table[pad] = np.repeat(table[:, 0], width - lens)
+    table, pad = _candidate_table(candidates)
+    width = table.shape[1]
     z = np.asarray(centres, dtype=float)
     if rng is not None and k > 1:
         # Jitter in coordinate units, scaled by the typical nearest-centre spacing.
@@ -128,24 +121,7 @@ def power_seed(
         big_s = np.where(np.isin(np.arange(k), territories), big_s, 0.0)
     # The prices only exist when the targets add up to what the units hold.
     big_s = big_s * (s.sum() / max(big_s.sum(), 1e-12))
-    eps = SMOOTHING
-    table_flat = table.ravel()
-
-    def neg_dual(pi: np.ndarray) -> tuple[float, np.ndarray]:
-        reduced = -(cost + pi[table]) / eps
-        lse = logsumexp(reduced, axis=1, keepdims=True)
-        share = np.exp(reduced - lse)
-        value = float(np.sum(-eps * lse[:, 0] * s) - pi @ big_s)
-        load = np.bincount(table_flat, weights=(share * s[:, None]).ravel(), minlength=k)
-        return -value, -(load - big_s)
-
-    res = minimize(
-        neg_dual,
-        np.zeros(k),
-        jac=True,
-        method="L-BFGS-B",
-        options={"maxiter": MAX_ITERATIONS},
-    )
+    res = _prices(cost, table, s, big_s)
     reduced = cost + res.x[table]
     # Ties (a unit on a diagram edge) go to the first candidate, deterministically.
     assign = table[np.arange(n), np.argmin(reduced, axis=1)]
@@ -159,3 +135,48 @@ def power_seed(
         else 0.0,
     }
     return assign, stats
+
+
+def _candidate_table(candidates: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Padded (n, width) candidate table and its padding mask.
+
+    Padding repeats a unit's first candidate (at infinite distance in the
+    caller, so it never wins).
+    """
+    lens = np.array([len(c) for c in candidates])
+    width = int(lens.max())
+    table = np.zeros((len(candidates), width), dtype=int)
+    pad = np.arange(width)[None, :] >= lens[:, None]
+    flat = np.concatenate(candidates).astype(int)
+    table[~pad] = flat
+    table[pad] = np.repeat(table[:, 0], width - lens)
+    return table, pad
+
+
+def _prices(
+    cost: np.ndarray, table: np.ndarray, s: np.ndarray, big_s: np.ndarray
+) -> OptimizeResult:
+    """The prices ``π`` (``res.x``): L-BFGS on the smoothed dual of the module docstring.
+
+    ``cost`` (n, width) holds ``d_it / δ`` per candidate of ``table``; ``s`` the
+    units' combined weights, ``big_s`` the territories' targets.
+    """
+    k = len(big_s)
+    eps = SMOOTHING
+    table_flat = table.ravel()
+
+    def neg_dual(pi: np.ndarray) -> tuple[float, np.ndarray]:
+        reduced = -(cost + pi[table]) / eps
+        lse = logsumexp(reduced, axis=1, keepdims=True)
+        share = np.exp(reduced - lse)
+        value = float(np.sum(-eps * lse[:, 0] * s) - pi @ big_s)
+        load = np.bincount(table_flat, weights=(share * s[:, None]).ravel(), minlength=k)
+        return -value, -(load - big_s)
+
+    return minimize(
+        neg_dual,
+        np.zeros(k),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": MAX_ITERATIONS},
+    )

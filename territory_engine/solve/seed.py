@@ -24,18 +24,31 @@ the local search repairs.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from territory_engine.problem.data import ProblemData
-from territory_engine.solve.costs import CostModel
 
 SLACK_PENALTY = 1e4
 
 
+class LinearCosts(Protocol):
+    """What the LP needs of a cost model (:class:`~territory_engine.solve.costs.CostModel`)."""
+
+    def assignment_cost(self, units: np.ndarray, terrs: np.ndarray) -> np.ndarray:
+        """``c_it`` for paired units and territories."""
+        ...
+
+    def moved_potential(self, units: np.ndarray, terrs: np.ndarray) -> np.ndarray:
+        """``δ_it`` for paired units and territories."""
+        ...
+
+
 def lp_seed(
-    problem: ProblemData, costs: CostModel, candidates: list[np.ndarray]
+    problem: ProblemData, costs: LinearCosts, candidates: list[np.ndarray]
 ) -> tuple[np.ndarray, dict]:
     """Solve the LP relaxation and round it.
 
@@ -60,13 +73,7 @@ def lp_seed(
     vt = np.concatenate(candidates).astype(int)
     nv = len(vi)
     c_x = costs.assignment_cost(vi, vt)
-
-    target = np.where(
-        np.isfinite(problem.upper), (problem.lower + problem.upper) / 2, problem.lower
-    )
-    target = np.where(target > 0, target, 1.0)
-    finite_up = np.isfinite(problem.upper)
-
+    target = _band_targets(problem)
     # Column blocks: x (nv), s_minus (k*m), s_plus (k*m), s_D (1 if capped).
     has_cap = problem.max_moved_potential is not None
     n_slack = 2 * k * m + (1 if has_cap else 0)
@@ -78,31 +85,67 @@ def lp_seed(
             [SLACK_PENALTY / max(problem.max_moved_potential or 1.0, 1.0)] if has_cap else [],
         ]
     )
-
     a_eq = sp.csr_matrix((np.ones(nv), (vi, np.arange(nv))), shape=(n, nv + n_slack))
     b_eq = np.ones(n)
+    a_ub, b_ub = _inequalities(problem, costs, vi, vt, n_slack)
+    res = linprog(
+        cost,
+        A_ub=a_ub,
+        b_ub=b_ub,
+        A_eq=a_eq,
+        b_eq=b_eq,
+        bounds=(0, None),
+        method="highs-ds",
+    )
+    if res.status != 0 or res.x is None:
+        raise RuntimeError(f"seed LP failed: {res.message}")
+    x = res.x[:nv]
+    slack = res.x[nv : nv + 2 * k * m]
+    stats = {
+        "seed_method": "lp",
+        "lp_objective": float(res.fun),
+        "lp_fractional_vars": int(np.sum((x > 1e-6) & (x < 1 - 1e-6))),
+        "lp_band_slack": float(np.sum(slack.reshape(2, k * m) / target.ravel())),
+        "lp_variables": int(nv),
+    }
+    return _round(x, c_x, vi, vt, n), stats
 
-    rows, cols, vals, rhs = [], [], [], []
-    row = 0
+
+def _band_targets(problem: ProblemData) -> np.ndarray:
+    """(k, m) ``τ_tj``: the band's middle (its low when unbounded above), 1 where not positive."""
+    target = np.where(
+        np.isfinite(problem.upper), (problem.lower + problem.upper) / 2, problem.lower
+    )
+    return np.where(target > 0, target, 1.0)
+
+
+def _inequalities(
+    problem: ProblemData, costs: LinearCosts, vi: np.ndarray, vt: np.ndarray, n_slack: int
+) -> tuple[sp.csr_matrix, np.ndarray]:
+    """``A_ub x ≤ b_ub``: the low bands, the finite high bands, then the disruption cap.
+
+    ``vi``, ``vt``: unit and territory of each assignment variable.
+    """
+    k, m = problem.n_territories, problem.n_measures
+    nv = len(vi)
     w = problem.weights
     tj_row = np.arange(k * m).reshape(k, m)
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    rhs: list[np.ndarray] = []
+    # -Σ w x - s⁻ ≤ -L
     for j in range(m):
-        # -Σ w x - s⁻ ≤ -L
-        r = tj_row[vt, j]
-        rows.append(r)
+        rows.append(tj_row[vt, j])
         cols.append(np.arange(nv))
         vals.append(-w[vi, j])
-    lower_rows = np.concatenate(rows) if rows else np.empty(0, int)
-    rows = [lower_rows]
-    cols = [np.concatenate(cols)]
-    vals = [np.concatenate(vals)]
     rows.append(np.arange(k * m))
     cols.append(nv + np.arange(k * m))
     vals.append(-np.ones(k * m))
     rhs.append(-problem.lower.ravel())
     row = k * m
     # Σ w x - s⁺ ≤ U (only finite U)
-    up_idx = np.flatnonzero(finite_up.ravel())
+    up_idx = np.flatnonzero(np.isfinite(problem.upper).ravel())
     up_row_of = np.full(k * m, -1)
     up_row_of[up_idx] = row + np.arange(len(up_idx))
     for j in range(m):
@@ -116,44 +159,27 @@ def lp_seed(
     vals.append(-np.ones(len(up_idx)))
     rhs.append(problem.upper.ravel()[up_idx])
     row += len(up_idx)
-    if has_cap:
-        moved = costs.moved_potential(vi, vt)
+    cap = problem.max_moved_potential
+    if cap is not None:
+        # Σ δ x - s_D ≤ D
         rows.append(np.full(nv + 1, row))
         cols.append(np.append(np.arange(nv), nv + 2 * k * m))
-        vals.append(np.append(moved, -1.0))
-        rhs.append([problem.max_moved_potential])
+        vals.append(np.append(costs.moved_potential(vi, vt), -1.0))
+        rhs.append(np.array([cap], dtype=float))
         row += 1
     a_ub = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
         shape=(row, nv + n_slack),
     )
-    b_ub = np.concatenate([np.asarray(r, float) for r in rhs])
+    return a_ub, np.concatenate([np.asarray(r, float) for r in rhs])
 
-    res = linprog(
-        cost,
-        A_ub=a_ub,
-        b_ub=b_ub,
-        A_eq=a_eq,
-        b_eq=b_eq,
-        bounds=(0, None),
-        method="highs-ds",
-    )
-    if res.status != 0 or res.x is None:
-        raise RuntimeError(f"seed LP failed: {res.message}")
-    x = res.x[:nv]
-    # Round: each unit to its largest share (ties to the cheaper territory, deterministic).
+
+def _round(x: np.ndarray, c_x: np.ndarray, vi: np.ndarray, vt: np.ndarray, n: int) -> np.ndarray:
+    """Each unit to its largest share (ties to the cheaper territory, deterministic)."""
+    nv = len(vi)
     order = np.lexsort((c_x, -x, vi))
     first = np.ones(nv, dtype=bool)
     first[1:] = vi[order][1:] != vi[order][:-1]
     assign = np.empty(n, dtype=int)
     assign[vi[order][first]] = vt[order][first]
-    fractional = int(np.sum((x > 1e-6) & (x < 1 - 1e-6)))
-    slack = res.x[nv : nv + 2 * k * m]
-    stats = {
-        "seed_method": "lp",
-        "lp_objective": float(res.fun),
-        "lp_fractional_vars": fractional,
-        "lp_band_slack": float(np.sum(slack.reshape(2, k * m) / target.ravel())),
-        "lp_variables": int(nv),
-    }
-    return assign, stats
+    return assign

@@ -29,6 +29,7 @@ solution is feasible in real numbers too. The search is bounded by CP-SAT's
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -38,6 +39,12 @@ from territory_engine.problem.data import ProblemData
 COST_SCALE = 1e6
 SCALE = 1e7
 """Integer resolution of a band in CP-SAT models."""
+
+PairCosts = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""``f(units, terrs)``: a value per (unit, territory) pair, such as :meth:`CostModel.travel`."""
+
+CpVars = dict[tuple[int, int], cp_model.IntVar]
+"""CP-SAT booleans ``x_it`` keyed by (unit, territory)."""
 
 
 def _domains(
@@ -146,7 +153,7 @@ def _cut_terms(
     assign: np.ndarray,
     units: np.ndarray,
     dom: dict[int, list[int]],
-    x: dict,
+    x: CpVars,
     weight: float,
 ) -> list:
     """Cut-edge objective terms: ``c_ij ≥ |x_it − x_jt|`` inside, ``1 − x_{i,a_j}`` outside."""
@@ -177,9 +184,9 @@ def resolve_region(
     problem: ProblemData,
     assign: np.ndarray,
     region: list[int],
-    cost_fn,
+    cost_fn: PairCosts,
     *,
-    moved_fn=None,
+    moved_fn: PairCosts | None = None,
     moved_outside: float = 0.0,
     roots: dict[int, int] | None = None,
     reach: int = 3,
@@ -240,72 +247,16 @@ def resolve_region(
     if len(units) == 0:
         return None
     dom = _domains(problem, assign, units, region, reach)
-    m = problem.n_measures
     model = cp_model.CpModel()
-    x: dict[tuple[int, int], cp_model.IntVar] = {}
+    x: CpVars = {}
     for i in units.tolist():
         for t in dom[i]:
             x[i, t] = model.new_bool_var(f"x{i}_{t}")
         model.add_exactly_one(x[i, t] for t in dom[i])
-
-    # Balance, in integers (see integer_band).
-    w = problem.weights[units]
-    for j in range(m):
-        wj, lo_i, hi_i = integer_band(
-            w[:, j], problem.lower[region, j], problem.upper[region, j], len(units)
-        )
-        for a, t in enumerate(region):
-            expr = sum(int(wj[b]) * x[i, t] for b, i in enumerate(units.tolist()) if (i, t) in x)
-            if lo_i[a] >= 0:
-                model.add(expr >= int(lo_i[a]))
-            if hi_i[a] < 2**60:
-                model.add(expr <= int(hi_i[a]))
-
-    # Contiguity by single-commodity flow from each territory's root.
+    _add_bands(model, problem, units, region, x)
     if problem.contiguity:
-        ind, ptr = problem.adjacency.indices, problem.adjacency.indptr
-        big = len(units) - 1
-        # Units without neighbours (locked accounts, families, relationship
-        # exceptions) are exempt from contiguity: no flow reaches them.
-        bound = {i for i in units.tolist() if ptr[i + 1] > ptr[i]}
-        for t in region:
-            members = [i for i in units.tolist() if (i, t) in x and i in bound]
-            root = (roots or {}).get(t)
-            if root is None or (root, t) not in x or root not in bound:
-                root = next((i for i in members if assign[i] == t), None)
-            if root is None:
-                continue
-            model.add(x[root, t] == 1)
-            mem = set(members)
-            inflow: dict[int, list] = {i: [] for i in members}
-            outflow: dict[int, list] = {i: [] for i in members}
-            hint_flow = tree_flows(ptr, ind, {int(u) for u in units if assign[u] == t}, root)
-            for i in members:
-                for h in ind[ptr[i] : ptr[i + 1]].tolist():
-                    if h in mem:
-                        f = model.new_int_var(0, big, f"f{t}_{i}_{h}")
-                        model.add_hint(f, hint_flow.get((i, h), 0))
-                        model.add(f <= big * x[i, t])
-                        model.add(f <= big * x[h, t])
-                        outflow[i].append(f)
-                        inflow[h].append(f)
-            for i in members:
-                if i != root:
-                    model.add(sum(inflow[i]) - sum(outflow[i]) == x[i, t])
-
-    keys = list(x)
-    ku = np.array([k[0] for k in keys])
-    kt = np.array([k[1] for k in keys])
-    costs = np.rint(np.asarray(cost_fn(ku, kt)) * COST_SCALE).astype(np.int64)
-    if problem.max_moved_potential is not None and moved_fn is not None:
-        moved = np.asarray(moved_fn(ku, kt))
-        ms = 1e6 / max(problem.max_moved_potential, 1.0)
-        budget = (problem.max_moved_potential - moved_outside) * ms - len(units)
-        model.add(
-            sum(round(v * ms) * x[k] for v, k in zip(moved, keys, strict=True))
-            <= int(np.floor(budget))
-        )
-    objective = [int(c) * x[k] for c, k in zip(costs, keys, strict=True)]
+        _add_flows(model, problem, assign, units, region, x, roots or {})
+    objective = _linear_terms(model, problem, units, x, cost_fn, moved_fn, moved_outside)
     if cut_weight > 0:
         objective += _cut_terms(model, problem, assign, units, dom, x, cut_weight * COST_SCALE)
     if optimise:
@@ -330,3 +281,86 @@ def resolve_region(
         if solver.boolean_value(v):
             out[i] = t
     return out
+
+
+def _add_bands(
+    model: cp_model.CpModel, problem: ProblemData, units: np.ndarray, region: list[int], x: CpVars
+) -> None:
+    """``lo'_tj ≤ Σ_i ŵ_ij x_it ≤ hi'_tj`` for the region's territories, in integers."""
+    w = problem.weights[units]
+    for j in range(problem.n_measures):
+        wj, lo_i, hi_i = integer_band(
+            w[:, j], problem.lower[region, j], problem.upper[region, j], len(units)
+        )
+        for a, t in enumerate(region):
+            expr = sum(int(wj[b]) * x[i, t] for b, i in enumerate(units.tolist()) if (i, t) in x)
+            if lo_i[a] >= 0:
+                model.add(expr >= int(lo_i[a]))
+            if hi_i[a] < 2**60:
+                model.add(expr <= int(hi_i[a]))
+
+
+def _add_flows(
+    model: cp_model.CpModel,
+    problem: ProblemData,
+    assign: np.ndarray,
+    units: np.ndarray,
+    region: list[int],
+    x: CpVars,
+    roots: dict[int, int],
+) -> None:
+    """Contiguity by single-commodity flow from each territory's root (hinted by tree flows)."""
+    ind, ptr = problem.adjacency.indices, problem.adjacency.indptr
+    big = len(units) - 1
+    # Units without neighbours (locked accounts, families, relationship
+    # exceptions) are exempt from contiguity: no flow reaches them.
+    bound = {i for i in units.tolist() if ptr[i + 1] > ptr[i]}
+    for t in region:
+        members = [i for i in units.tolist() if (i, t) in x and i in bound]
+        root = roots.get(t)
+        if root is None or (root, t) not in x or root not in bound:
+            root = next((i for i in members if assign[i] == t), None)
+        if root is None:
+            continue
+        model.add(x[root, t] == 1)
+        mem = set(members)
+        inflow: dict[int, list] = {i: [] for i in members}
+        outflow: dict[int, list] = {i: [] for i in members}
+        hint_flow = tree_flows(ptr, ind, {int(u) for u in units if assign[u] == t}, root)
+        for i in members:
+            for h in ind[ptr[i] : ptr[i + 1]].tolist():
+                if h in mem:
+                    f = model.new_int_var(0, big, f"f{t}_{i}_{h}")
+                    model.add_hint(f, hint_flow.get((i, h), 0))
+                    model.add(f <= big * x[i, t])
+                    model.add(f <= big * x[h, t])
+                    outflow[i].append(f)
+                    inflow[h].append(f)
+        for i in members:
+            if i != root:
+                model.add(sum(inflow[i]) - sum(outflow[i]) == x[i, t])
+
+
+def _linear_terms(
+    model: cp_model.CpModel,
+    problem: ProblemData,
+    units: np.ndarray,
+    x: CpVars,
+    cost_fn: PairCosts,
+    moved_fn: PairCosts | None,
+    moved_outside: float,
+) -> list:
+    """The terms ``c_it x_it`` (integer-scaled); adds the disruption cap when set."""
+    keys = list(x)
+    ku = np.array([k[0] for k in keys])
+    kt = np.array([k[1] for k in keys])
+    costs = np.rint(np.asarray(cost_fn(ku, kt)) * COST_SCALE).astype(np.int64)
+    if problem.max_moved_potential is not None and moved_fn is not None:
+        moved = np.asarray(moved_fn(ku, kt))
+        ms = 1e6 / max(problem.max_moved_potential, 1.0)
+        budget = (problem.max_moved_potential - moved_outside) * ms - len(units)
+        model.add(
+            sum(round(v * ms) * x[k] for v, k in zip(moved, keys, strict=True))
+            <= int(np.floor(budget))
+        )
+    return [int(c) * x[k] for c, k in zip(costs, keys, strict=True)]
