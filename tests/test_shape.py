@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import types
 from pathlib import Path
 
 import pytest
@@ -52,25 +53,19 @@ def test_no_loose_modules_at_the_top_level():
 
 
 @pytest.mark.parametrize("name", sorted(set(te.__all__) - {"__version__"}))
-def test_every_public_name_resolves_to_its_module(name):
+def test_every_public_name_is_a_function_or_class_not_a_module(name):
+    # Importing the solve or partition package later must not rebind te.solve or
+    # te.partition to the package (the function names bind after the packages).
+    importlib.import_module("territory_engine.solve.align")
+    importlib.import_module("territory_engine.partition.run")
     value = getattr(te, name)
-    module = importlib.import_module(te._EXPORTS[name])
-    assert getattr(module, name) is value
+    assert not isinstance(value, types.ModuleType)
+    assert value.__module__.startswith("territory_engine.")
 
 
-def test_unknown_public_name_is_an_attribute_error():
-    with pytest.raises(AttributeError, match="no attribute 'run_scenarios'"):
-        _ = te.run_scenarios
+def test_solve_and_partition_are_the_functions():
+    from territory_engine.partition.run import partition
+    from territory_engine.solve.align import solve
 
-
-def test_importing_the_package_does_not_load_the_solver():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, territory_engine as te; "
-        "print(any(m.startswith(('ortools', 'geopandas', 'territory_engine.solve')) "
-        "for m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert te.solve is solve
+    assert te.partition is partition
