@@ -17,7 +17,7 @@ from territory_engine.problem.arrays import grid_problem
 from territory_engine.problem.graph import read_graph
 from territory_engine.solve.exact import relabel_by_root, solve_exact
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _grid_json(tmp_path: Path, rows: int, cols: int, pop=None) -> Path:
