@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -170,3 +171,28 @@ def test_graph_without_coordinates_is_embedded_by_hops(tmp_path):
     res = partition(read_graph(path), parts=2, balance={"TOTPOP": 0.0}, bounds={}, time_limit=4)
     assert res.feasible
     assert res.cut_edges == 3  # the straight cut between columns 1 and 2
+
+
+DISTRICTING = ROOT.parent / "shared" / "benchmarks" / "districting"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("state, optimum", [("ID", 10), ("NM", 17)])
+def test_county_districting_reaches_the_proven_optimum(state, optimum):
+    # Real census county graphs (Validi & Buchanan 2022): population bounds, contiguity,
+    # proven minimum cut edges. Read from ../shared, never copied into the repository.
+    path = DISTRICTING / "graphs" / "county" / f"{state}.json"
+    if not path.is_file():
+        pytest.skip(f"{path} is not here")
+    rows = {r["file"]: r for r in csv.DictReader((DISTRICTING / "reference.csv").open())}
+    row = rows[f"graphs/county/{state}.json"]
+    res = partition(
+        read_graph(path),
+        parts=int(row["k"]),
+        balance={},
+        bounds={"TOTPOP": (float(row["L"]), float(row["U"]))},
+        time_limit=60,
+        seed=0,
+    )
+    assert res.feasible
+    assert res.cut_edges == optimum == int(row["best_cut_edges"])

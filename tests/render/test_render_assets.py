@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _sample_map() -> folium.Map:
-    from test_render_map import MEASURES, plan
+    from tests.render.test_render_map import MEASURES, plan
 
     territories, accounts, reps = plan()
     return render_plan_map(territories, accounts, reps, measures=MEASURES, title="offline")
