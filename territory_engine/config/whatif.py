@@ -19,7 +19,6 @@ from typing import Any
 
 from territory_engine.config.scenario import LockConfig, Scenario
 from territory_engine.config.whatif_models import (
-    REP_SEGMENTS,
     AddRepConfig,
     LockAccountsConfig,
     WhatIfConfig,
@@ -28,7 +27,6 @@ from territory_engine.errors import ScenarioError
 from territory_engine.io.tables import raise_for_rows, read_table
 
 __all__ = [
-    "REP_SEGMENTS",
     "AddRepConfig",
     "LockAccountsConfig",
     "WhatIfConfig",

@@ -31,8 +31,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-REP_SEGMENTS = ("enterprise", "commercial", "smb")
-"""Segments a new rep may sell to (as in the reps table's contract)."""
+from territory_engine.config.segments import SEGMENTS
 
 
 class _Strict(BaseModel):
@@ -69,8 +68,8 @@ class AddRepConfig(_Strict):
     @classmethod
     def _segment(cls, value: str) -> str:
         segment = value.strip().lower()
-        if segment not in REP_SEGMENTS:
-            raise ValueError(f"segment {value!r} is not one of {', '.join(REP_SEGMENTS)}")
+        if segment not in SEGMENTS:
+            raise ValueError(f"segment {value!r} is not one of {', '.join(SEGMENTS)}")
         return segment
 
     @model_validator(mode="after")

@@ -7,10 +7,11 @@ and row offsets in ``attrs`` so later checks can still name rows (see
 :mod:`territory_engine.io.tables`).
 """
 
+from territory_engine.config.segments import SEGMENTS
 from territory_engine.io.accounts import ACCOUNT_COLUMNS, check_account_owners, read_accounts
 from territory_engine.io.edges import EDGE_COLUMNS, EDGE_KINDS, check_edges, read_edges
 from territory_engine.io.reps import REP_COLUMNS, read_reps
-from territory_engine.io.tables import SEGMENTS, read_table, row_number, to_dates, to_numbers
+from territory_engine.io.tables import read_table, row_number, to_dates, to_numbers
 from territory_engine.io.units import locate_accounts, read_units
 
 __all__ = [

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 import geopandas as gpd
 import pandas as pd
 
+from territory_engine.config.segments import SEGMENTS
 from territory_engine.io.tables import (
-    SEGMENTS,
     SOURCE_FILE_ATTR,
     check_choice,
     check_ids,

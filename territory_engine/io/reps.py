@@ -6,8 +6,8 @@ import os
 
 import geopandas as gpd
 
+from territory_engine.config.segments import SEGMENTS
 from territory_engine.io.tables import (
-    SEGMENTS,
     check_choice,
     check_ids,
     check_minimum,

@@ -38,8 +38,6 @@ ROW_OFFSET_ATTR = "territory_engine.row_offset"
 SOURCE_FILE_ATTR = "territory_engine.source_file"
 """Key of ``frame.attrs`` holding the path the frame was read from."""
 
-SEGMENTS = ("enterprise", "commercial", "smb")
-"""Segments an account or a rep may belong to."""
 
 _FORMATS = {
     ".csv": "csv",
