@@ -20,6 +20,7 @@ from territory_engine.cli import (
 )
 from territory_engine.cli.errors import EXIT_INFEASIBLE, user_errors
 from territory_engine.cli.progress import Mode, RunProgress
+from territory_engine.display.numbers import money, percent
 from territory_engine.errors import InfeasibleError, InputError, ScenarioError
 
 app = typer.Typer(
@@ -56,7 +57,7 @@ def _summary(result) -> Table:
     for name, stats in card["balance"].items():
         table.add_row(
             f"{name}: max deviation / out of band",
-            f"{100 * stats['max_rel_dev']:.1f} % / {stats['territories_out_of_band']}",
+            f"{percent(stats['max_rel_dev'])} / {stats['territories_out_of_band']}",
         )
         table.add_row(f"{name}: balance index", f"{stats['balance_index']:.1f}")
     table.add_row(
@@ -65,13 +66,13 @@ def _summary(result) -> Table:
     d = card["disruption"]
     table.add_row(
         "moved: accounts / potential",
-        f"{d['moved_accounts']:,} ({100 * d['moved_accounts_share']:.1f} %) / "
-        f"{100 * d['moved_potential_share']:.1f} %",
+        f"{d['moved_accounts']:,} ({percent(d['moved_accounts_share'])}) / "
+        f"{percent(d['moved_potential_share'])}",
     )
     if "contiguity" in card:
         table.add_row("territories in pieces", str(card["contiguity"]["territories_in_pieces"]))
     if "quota" in card:
-        table.add_row("quota total", f"${card['quota']['total']:,.0f}")
+        table.add_row("quota total", money(card["quota"]["total"]))
     table.add_row("solve seconds", f"{result.alignment.stats.seconds:.1f}")
     return table
 

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from territory_engine.cli.errors import user_errors
-from territory_engine.display.numbers import number
+from territory_engine.display.numbers import money, number
 from territory_engine.errors import InputError
 
 #: The store the ``plans`` commands (and ``compare``) read without ``--store``.
@@ -250,7 +250,7 @@ def show_plan(
         )
     quota = card.get("quota") or {}
     if "total" in quota:
-        head.add_row("quota total", f"${float(quota['total']):,.0f}")
+        head.add_row("quota total", money(float(quota["total"])))
         head.add_row(
             "quota-to-potential CV", number(quota.get("quota_to_potential_cv"), 3, grouping=False)
         )
@@ -301,7 +301,7 @@ def _territory_table(plan) -> Table:
             else:
                 cells.append(number(value, digits, grouping=False))
         q = quotas.get(str(row["territory_id"]))
-        cells.append("" if q is None else f"${float(q):,.0f}")
+        cells.append("" if q is None else money(float(q)))
         table.add_row(*cells)
     return table
 

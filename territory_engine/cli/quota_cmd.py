@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from territory_engine.cli.errors import user_errors
-from territory_engine.display.numbers import money
+from territory_engine.display.numbers import money, percent
 
 _out = Console()
 _err = Console(stderr=True)
@@ -40,7 +40,7 @@ def _quota_rows(table: Table, quota: dict) -> None:
         note = {"low": " [red](below the healthy band)[/]", "high": " [red](above it)[/]"}
         table.add_row(
             f"reps expected ≥ 100 % (healthy {100 * low:.0f}–{100 * high:.0f} %)",
-            f"{100 * att['share_at_or_above_100']:.1f} %{note.get(att['flag'], '')}",
+            f"{percent(att['share_at_or_above_100'])}{note.get(att['flag'], '')}",
         )
 
 
@@ -53,7 +53,7 @@ def _score_table(card: dict, title: str) -> Table:
     for name, stats in card["balance"].items():
         table.add_row(
             f"{name}: max deviation / out of band / index",
-            f"{100 * stats['max_rel_dev']:.1f} % / {stats['territories_out_of_band']} / "
+            f"{percent(stats['max_rel_dev'])} / {stats['territories_out_of_band']} / "
             f"{stats['balance_index']:.1f}",
         )
     table.add_row(
@@ -62,8 +62,7 @@ def _score_table(card: dict, title: str) -> Table:
     d = card["disruption"]
     table.add_row(
         "moved: accounts / potential / reps",
-        f"{d['moved_accounts']:,} / {100 * d['moved_potential_share']:.1f} % / "
-        f"{d['reps_affected']}",
+        f"{d['moved_accounts']:,} / {percent(d['moved_potential_share'])} / {d['reps_affected']}",
     )
     if "contiguity" in card:
         c = card["contiguity"]
@@ -80,8 +79,7 @@ def _score_table(card: dict, title: str) -> Table:
         r = card["relationships"]
         table.add_row(
             "accounts / potential with a tie to their rep",
-            f"{100 * r['accounts_with_tie_share']:.1f} % / "
-            f"{100 * r['potential_with_tie_share']:.1f} %",
+            f"{percent(r['accounts_with_tie_share'])} / {percent(r['potential_with_tie_share'])}",
         )
     if "quota" in card:
         _quota_rows(table, card["quota"])
