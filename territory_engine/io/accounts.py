@@ -13,6 +13,7 @@ from territory_engine.io.tables import (
     SOURCE_FILE_ATTR,
     check_choice,
     check_ids,
+    check_known,
     check_minimum,
     did_you_mean,
     is_in,
@@ -122,20 +123,19 @@ def check_account_owners(
         Naming the account's row and id, the column ``current_rep_id`` and the
         closest rep id.
     """
-    owners = accounts["current_rep_id"]
     rep_ids = reps["rep_id"]
     known = [*rep_ids, *removed]
     reps_file = reps.attrs.get(SOURCE_FILE_ATTR, "the reps table")
-    raise_for_rows(
+    check_known(
         accounts,
-        (owners != "") & ~is_in(owners, known),
+        "current_rep_id",
+        known,
         file=accounts_file,
-        column="current_rep_id",
         id_column="account_id",
-        describe=lambda label: (
-            f"{owners[label]!r} is not a rep_id of {reps_file}"
-            f"{did_you_mean(owners[label], rep_ids)}; leave it empty for a new account"
-        ),
+        what=f"a rep_id of {reps_file}",
+        suggest=rep_ids,
+        allow_empty=True,
+        hint="; leave it empty for a new account",
     )
 
 

@@ -394,6 +394,63 @@ def check_choice(
     return values
 
 
+def check_known(
+    frame: pd.DataFrame,
+    column: str,
+    known: Sequence[str] | pd.Series,
+    *,
+    file: str | os.PathLike[str],
+    id_column: str | None,
+    what: str,
+    suggest: Sequence[str] | pd.Series | None = None,
+    allow_empty: bool = False,
+    hint: str = "",
+) -> None:
+    """Check that every value of ``column`` is one of ``known`` (an id of another table).
+
+    Parameters
+    ----------
+    frame
+        The table; ``column`` holds strings.
+    column
+        The column to check.
+    known
+        The accepted values.
+    file
+        The file the table was read from.
+    id_column
+        The column holding record ids, used to name the record in errors.
+    what
+        What a value must be, as it reads after "is not": ``"a rep of reps.csv"``.
+    suggest
+        The values a did-you-mean draws from (default: ``known``).
+    allow_empty
+        An empty cell is accepted.
+    hint
+        Text appended to the message (how to mend it).
+
+    Raises
+    ------
+    InputError
+        On the first unknown value, with a did-you-mean.
+    """
+    values = frame[column]
+    bad = ~is_in(values, known)
+    if allow_empty:
+        bad &= (values != "").to_numpy()
+    pool = known if suggest is None else suggest
+    raise_for_rows(
+        frame,
+        bad,
+        file=file,
+        column=column,
+        id_column=id_column,
+        describe=lambda label: (
+            f"{values[label]!r} is not {what}{did_you_mean(values[label], pool)}{hint}"
+        ),
+    )
+
+
 def check_minimum(
     frame: pd.DataFrame,
     column: str,

@@ -16,9 +16,16 @@ import numpy as np
 import pandas as pd
 
 from territory_engine.config import Scenario
-from territory_engine.errors import InputError, did_you_mean
+from territory_engine.errors import InputError
 from territory_engine.io.load import Tables
-from territory_engine.io.tables import check_ids, is_in, raise_for_rows, read_table, row_number
+from territory_engine.io.tables import (
+    check_ids,
+    check_known,
+    is_in,
+    raise_for_rows,
+    read_table,
+    row_number,
+)
 from territory_engine.plan.files import ASSIGNMENTS, TERRITORY_PREFIX
 from territory_engine.problem.build import ProblemIndex
 
@@ -74,29 +81,24 @@ def read_plan_assignment(plan_dir: Path, scenario: Scenario, tables: Tables) -> 
     accounts, reps = tables.accounts, tables.reps
     account_ids = accounts["account_id"].astype(str)
     accounts_file = str(scenario.data.accounts)
-    raise_for_rows(
+    check_known(
         frame,
-        ~is_in(frame["account_id"], account_ids),
+        "account_id",
+        account_ids,
         file=path,
-        column="account_id",
         id_column="account_id",
-        describe=lambda label: (
-            f"{frame.at[label, 'account_id']!r} is not an account of {accounts_file}"
-            f"{did_you_mean(frame.at[label, 'account_id'], account_ids)}"
-        ),
+        what=f"an account of {accounts_file}",
     )
     rep_ids = reps["rep_id"].astype(str)
     rep = frame["rep_id"]
-    raise_for_rows(
+    check_known(
         frame,
-        (rep != "") & ~is_in(rep, rep_ids),
+        "rep_id",
+        rep_ids,
         file=path,
-        column="rep_id",
         id_column="account_id",
-        describe=lambda label: (
-            f"{rep[label]!r} is not a rep of {scenario.data.reps}"
-            f"{did_you_mean(rep[label], rep_ids)}"
-        ),
+        what=f"a rep of {scenario.data.reps}",
+        allow_empty=True,
     )
     raise_for_rows(
         frame,
@@ -248,16 +250,13 @@ def read_plan_quotas(plan_dir: Path, territory_ids: list[str]) -> np.ndarray | N
         numeric=("quota",),
     )
     check_ids(frame, "territory_id", file=path)
-    raise_for_rows(
+    check_known(
         frame,
-        ~is_in(frame["territory_id"], territory_ids),
+        "territory_id",
+        territory_ids,
         file=path,
-        column="territory_id",
         id_column="territory_id",
-        describe=lambda label: (
-            f"{frame.at[label, 'territory_id']!r} is not a territory of assignments.csv"
-            f"{did_you_mean(frame.at[label, 'territory_id'], territory_ids)}"
-        ),
+        what="a territory of assignments.csv",
     )
     by_id = dict(zip(frame["territory_id"], frame["quota"].astype(float), strict=True))
     missing = [t for t in territory_ids if t not in by_id]

@@ -633,3 +633,28 @@ def test_bad_edge_endpoint(
             read_edges(path), read_accounts(accounts_csv), read_reps(reps_csv), edges_file=path
         )
     assert_points_at(error, path, record + 2, column)
+
+
+def test_check_known_names_the_row_suggests_and_allows_empty_cells():
+    from territory_engine.io.tables import check_known
+
+    frame = pd.DataFrame({"id": ["a", "b", "c"], "rep": ["R1", "", "R2"]})
+    check_known(
+        frame, "rep", ["R1", "R2"], file="f.csv", id_column="id", what="x", allow_empty=True
+    )
+    frame.loc[2, "rep"] = "R22"
+    with pytest.raises(
+        InputError, match=r"'R22' is not a rep of r\.csv \(did you mean 'R2'\?\); mend it"
+    ):
+        check_known(
+            frame,
+            "rep",
+            ["R1", "R2", ""],
+            file="f.csv",
+            id_column="id",
+            what="a rep of r.csv",
+            suggest=["R1", "R2"],
+            hint="; mend it",
+        )
+    with pytest.raises(InputError, match="'' is not"):
+        check_known(frame, "rep", ["R1", "R22"], file="f.csv", id_column="id", what="x")
