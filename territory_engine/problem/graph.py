@@ -2,7 +2,10 @@
 
 This is the thin adapter under ``territory-engine partition``: the same solver
 that draws sales territories partitions any graph whose nodes carry measures
-and coordinates (census dual graphs, delivery networks, a user's own units).
+(census dual graphs, delivery networks, a user's own units). Coordinates are
+optional for cut edges: graphs as published (adjacency and populations only)
+are embedded for seeding (:func:`coordinates`), and their islands joined to
+their county (:func:`problem_from_graph`, ``islands``).
 """
 
 from __future__ import annotations
@@ -14,11 +17,22 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import shortest_path
+from scipy.sparse.csgraph import connected_components
 
 from territory_engine.errors import InputError, ScenarioError, did_you_mean
+from territory_engine.geo.embedding import classical_mds, mds_layout, spectral_layout
 from territory_engine.problem.arrays import problem_from_arrays
 from territory_engine.problem.data import ProblemData
+
+__all__ = [
+    "GraphProblem",
+    "classical_mds",
+    "coordinates",
+    "given_coordinates",
+    "graph_nodes",
+    "problem_from_graph",
+    "read_graph",
+]
 
 COORDINATE_PAIRS = (("C_X", "C_Y"), ("x", "y"), ("lon", "lat"))
 
@@ -58,11 +72,38 @@ def read_graph(path: str | Path) -> nx.Graph:
 
 @dataclass(frozen=True)
 class GraphProblem:
-    """A graph turned into a problem, with what is needed to map back and score."""
+    """A graph turned into a problem, with what is needed to map back and score.
+
+    Attributes
+    ----------
+    problem
+        The solver's problem; its adjacency includes the virtual ``joins``.
+    nodes
+        The graph's nodes in unit order.
+    distance
+        Unused (kept for callers); distances are passed to the solver separately.
+    coordinates
+        Where the coordinates come from: ``given`` (node attributes), ``spectral``
+        (derived from the adjacency, :func:`~territory_engine.geo.embedding.spectral_layout`)
+        or ``mds`` (derived from edge lengths, :func:`~territory_engine.geo.embedding.mds_layout`).
+        Derived coordinates serve seeding only and are planar.
+    joins
+        Virtual edges added between components: (unit, unit, rule) with rule
+        ``nearest`` (coordinates) or ``county <code>`` (shared GEOID county).
+    graph_adjacency
+        The graph's own adjacency (without the joins), to count cut edges.
+    components
+        Component label per unit of ``problem.adjacency`` when contiguity is on and
+        the graph (after the joins) is still in several components, else ``None``.
+    """
 
     problem: ProblemData
     nodes: list
     distance: sp.csr_matrix | None
+    coordinates: str = "given"
+    joins: tuple[tuple[int, int, str], ...] = ()
+    graph_adjacency: sp.csr_matrix | None = None
+    components: np.ndarray | None = None
 
 
 def _node_values(graph: nx.Graph, nodes: list, attr: str, file: str) -> np.ndarray:
@@ -83,31 +124,12 @@ def _node_values(graph: nx.Graph, nodes: list, attr: str, file: str) -> np.ndarr
     return values
 
 
-def classical_mds(dist: np.ndarray, dims: int = 2) -> np.ndarray:
-    """Planar coordinates whose distances approximate ``dist`` (classical MDS, Torgerson 1952).
-
-    ``B = −½ J D² J`` with the centring matrix ``J``; the coordinates are the
-    top ``dims`` eigenvectors of ``B`` scaled by the square roots of their
-    eigenvalues. Used for graphs that carry edge lengths but no coordinates.
-    """
-    d2 = np.asarray(dist, dtype=float) ** 2
-    n = len(d2)
-    j = np.eye(n) - 1.0 / n
-    b = -0.5 * j @ d2 @ j
-    vals, vecs = np.linalg.eigh(b)
-    top = np.argsort(vals)[::-1][:dims]
-    return vecs[:, top] * np.sqrt(np.maximum(vals[top], 0.0))
-
-
-def coordinates(
-    graph: nx.Graph, nodes: list, file: str, dist: np.ndarray | None = None
-) -> tuple[np.ndarray, bool]:
-    """(n, 2) node coordinates and whether they are planar.
+def given_coordinates(graph: nx.Graph, nodes: list, file: str) -> tuple[np.ndarray, bool] | None:
+    """(n, 2) node coordinates and whether they are planar, or ``None`` when nodes carry none.
 
     ``C_X, C_Y`` (census graphs: lon/lat) and ``lon, lat`` are geographic;
-    ``x, y`` are planar. Without coordinates, nodes are embedded in the plane
-    (:func:`classical_mds`) from the shortest-path distances ``dist`` when
-    given, else from hop counts.
+    ``x, y`` are planar. The pair is chosen on the first node; every node must
+    then carry it.
     """
     first = graph.nodes[nodes[0]]
     for cx, cy in COORDINATE_PAIRS:
@@ -116,25 +138,75 @@ def coordinates(
                 [_node_values(graph, nodes, cx, file), _node_values(graph, nodes, cy, file)]
             )
             return xy, cx == "x"
-    if dist is None and graph.number_of_nodes() <= 20_000:
-        # No coordinates and no edge lengths: embed by hop counts.
-        pos = {v: i for i, v in enumerate(nodes)}
-        rows = [pos[u] for u, v in graph.edges]
-        cols = [pos[v] for u, v in graph.edges]
-        hops = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(nodes), len(nodes)))
-        dist = shortest_path(hops, directed=False, unweighted=True)
-    if dist is not None and np.isfinite(dist).all():
-        return classical_mds(dist), True
-    raise InputError(
-        "nodes have no coordinates: expected C_X/C_Y, x/y or lon/lat "
-        "(or an edge length attribute, --distance-attr, to embed them)",
-        file=file,
-    )
+    return None
+
+
+def coordinates(
+    graph: nx.Graph,
+    nodes: list,
+    file: str,
+    dist: np.ndarray | None = None,
+    adjacency: sp.csr_matrix | None = None,
+) -> tuple[np.ndarray, bool, str]:
+    """(n, 2) node coordinates, whether they are planar, and their source.
+
+    Given coordinates (:func:`given_coordinates`) come first. Without them the
+    nodes are embedded in the plane per connected component of ``adjacency``
+    (the graph's by default), components side by side: by classical MDS of the
+    shortest-path distances ``dist`` when given (source ``mds``), else by the
+    spectral embedding of the adjacency (source ``spectral``). Derived
+    coordinates are planar and meant for seeding only.
+    """
+    given = given_coordinates(graph, nodes, file)
+    if given is not None:
+        return given[0], given[1], "given"
+    adj = adjacency if adjacency is not None else _adjacency(graph, nodes)
+    if dist is not None:
+        return mds_layout(adj, dist), True, "mds"
+    return spectral_layout(adj), True, "spectral"
 
 
 def graph_nodes(graph: nx.Graph) -> list:
     """The graph's nodes in the problem's unit order (sorted, deterministic)."""
     return sorted(graph.nodes, key=lambda v: (str(type(v)), v))
+
+
+def _adjacency(graph: nx.Graph, nodes: list) -> sp.csr_matrix:
+    """Symmetric boolean adjacency in ``nodes`` order, without self-loops."""
+    pos = {v: i for i, v in enumerate(nodes)}
+    n = len(nodes)
+    rows = [pos[u] for u, v in graph.edges if u != v]
+    cols = [pos[v] for u, v in graph.edges if u != v]
+    adj = sp.csr_matrix((np.ones(len(rows), bool), (rows, cols)), shape=(n, n))
+    return ((adj + adj.T) > 0).tocsr()
+
+
+#: ``islands=`` choices of :func:`problem_from_graph`.
+ISLANDS = ("join", "separate")
+
+
+def _join_components(
+    graph: nx.Graph,
+    nodes: list,
+    adj: sp.csr_matrix,
+    given: tuple[np.ndarray, bool] | None,
+) -> tuple[sp.csr_matrix, list[tuple[int, int, str]]]:
+    """Virtual edges between components: nearest with coordinates, else shared county."""
+    if connected_components(adj, directed=False)[0] <= 1:
+        return adj, []
+    if given is not None:
+        from territory_engine.geo.islands import join_nearest
+
+        joined, added = join_nearest(adj, given[0], planar=given[1])
+        return joined, [(i, j, "nearest") for i, j in added]
+    from territory_engine.geo.islands import county_codes, join_by_code
+
+    found = county_codes([graph.nodes[v] for v in nodes])
+    if found is None:
+        return adj, []
+    _, codes = found
+    joined, added = join_by_code(adj, codes)
+    return joined, [(i, j, f"county {codes[i][:5]}") for i, j in added]
 
 
 def problem_from_graph(
@@ -147,13 +219,15 @@ def problem_from_graph(
     contiguous: bool,
     file: str = "graph",
     dist: np.ndarray | None = None,
+    islands: str = "join",
 ) -> GraphProblem:
     """A single-group, free-centre problem on ``graph``.
 
     Parameters
     ----------
     graph
-        The unit graph; nodes carry the measures and coordinates.
+        The unit graph; nodes carry the measures and, optionally, coordinates
+        (``C_X/C_Y`` or ``lon/lat``: geographic; ``x/y``: planar).
     parts
         Number of parts ``k``.
     balance
@@ -172,22 +246,58 @@ def problem_from_graph(
     dist
         All-pairs shortest-path distances in :func:`graph_nodes` order, to
         embed nodes that carry no coordinates.
+    islands
+        With contiguity on and a graph in several components: ``join`` (default)
+        adds one virtual edge per component: to the nearest node of another
+        component when nodes carry coordinates (the scenario path's rule), else
+        between two nodes of the same county (the first five digits of a tract
+        GEOID; an island belongs to its county's districts). Components that
+        stay apart, and all of them with ``separate``, are listed in
+        :attr:`GraphProblem.components` for the caller to solve apart.
+
+    Notes
+    -----
+    Nodes without coordinates are embedded (:func:`coordinates`): spectrally,
+    or by MDS of ``dist``; the problem is then planar and the coordinates only
+    place the seeds (the cut-edge objective never sees them). ``inertia`` and
+    ``travel`` measure real distances and refuse such a graph.
+
+    Raises
+    ------
+    InputError
+        A measure missing on a node; no coordinates for ``inertia``/``travel``.
+    ScenarioError
+        Bad ``parts``, no measure, unknown objective or ``islands``.
     """
     if parts < 1 or parts > graph.number_of_nodes():
         raise ScenarioError(
             f"--parts {parts} must be between 1 and the number of nodes ({graph.number_of_nodes()})"
         )
+    if islands not in ISLANDS:
+        raise ScenarioError(f"--islands {islands!r}: choose one of {', '.join(ISLANDS)}")
     measures = list(dict.fromkeys([*balance, *bounds]))
     if not measures:
         raise ScenarioError("give at least one --balance ATTR=TOL or --bounds ATTR=LOW:HIGH")
     nodes = graph_nodes(graph)
-    pos = {v: i for i, v in enumerate(nodes)}
-    n = len(nodes)
     weights = np.column_stack([_node_values(graph, nodes, m, file) for m in measures])
-    xy, planar = coordinates(graph, nodes, file, dist)
-    rows = [pos[u] for u, v in graph.edges if u != v]
-    cols = [pos[v] for u, v in graph.edges if u != v]
-    adj = sp.csr_matrix((np.ones(len(rows), bool), (rows, cols)), shape=(n, n))
+    given = given_coordinates(graph, nodes, file)
+    if given is None and objective in ("inertia", "travel"):
+        raise InputError(
+            f"objective '{objective}' needs node coordinates (C_X/C_Y, x/y or lon/lat) "
+            "and the nodes have none; cut_edges works without them, diameter with an "
+            "edge length attribute (--distance-attr, 'distance' by default)",
+            file=file,
+        )
+    graph_adj = _adjacency(graph, nodes)
+    adj = graph_adj
+    joins: list[tuple[int, int, str]] = []
+    if contiguous and islands == "join":
+        adj, joins = _join_components(graph, nodes, graph_adj, given)
+    xy, planar, source = coordinates(graph, nodes, file, dist, adjacency=adj)
+    components = None
+    if contiguous:
+        n_comp, labels = connected_components(adj, directed=False)
+        components = labels if n_comp > 1 else None
     totals = weights.sum(axis=0)
     lower = np.zeros((parts, len(measures)))
     upper = np.full((parts, len(measures)), np.inf)
@@ -226,7 +336,15 @@ def problem_from_graph(
         objective_weights=weights_obj,
     )
     problem = ProblemData(**{**base.__dict__, "planar": planar, "travel_power": power})
-    return GraphProblem(problem=problem, nodes=nodes, distance=None)
+    return GraphProblem(
+        problem=problem,
+        nodes=nodes,
+        distance=None,
+        coordinates=source,
+        joins=tuple(joins),
+        graph_adjacency=graph_adj,
+        components=components,
+    )
 
 
 OBJECTIVES = ("cut_edges", "diameter", "inertia", "travel")
