@@ -6,6 +6,9 @@ bare "INFEASIBLE" from a solver.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.sparse.csgraph import connected_components
 
@@ -17,7 +20,9 @@ def diagnose(problem: ProblemData) -> list[str]:
 
     Checks: a unit alone above every band it could join; locks that already
     break a band; a group whose total cannot fit the sum of its bands; a
-    group of units with no eligible territory; contiguity on a split graph.
+    group of units with no eligible territory; contiguity on a split graph
+    (more pieces than territories, or pieces that cannot each hold a whole
+    number of territories: :func:`component_message`).
 
     Parameters
     ----------
@@ -124,14 +129,157 @@ def _split_graph_reasons(
     if not problem.contiguity or len(graph_units) <= 1:
         return []
     sub = problem.adjacency[graph_units][:, graph_units]
-    n_comp, _ = connected_components(sub, directed=False)
+    n_comp, labels = connected_components(sub, directed=False)
     if n_comp <= len(terr):
-        return []
+        if len(graph_units) < len(units) or n_comp == 1:
+            return []  # units outside the graph may fill any piece's gap
+        message = component_message(
+            problem,
+            labels,
+            graph_units,
+            terr,
+            what=f"the unit graph of segment '{gname}'",
+            noun="territories",
+            fix="join the pieces (adjacency) or turn contiguity off",
+        )
+        return [] if message is None else [message]
     return [
         f"contiguity is on but the unit graph of segment '{gname}' falls apart into "
         f"{n_comp} pieces for {len(terr)} territories; join the pieces (adjacency) "
         "or turn contiguity off"
     ]
+
+
+@dataclass(frozen=True)
+class ComponentCapacity:
+    """How many parts one connected component of the unit graph can hold.
+
+    With contiguity on every part lies inside one component, so a component of
+    total weight ``W`` (per measure) holds ``p`` parts only if ``p·L ≤ W ≤ p·U``
+    for every measure: ``p`` in ``[ceil(W/U), floor(W/L)]`` (at least 1, at
+    most its number of units), with ``L`` the lowest and ``U`` the highest band.
+    ``low > high`` means it can hold none.
+    """
+
+    units: np.ndarray
+    weight: np.ndarray
+    low: int
+    high: int
+
+
+def component_capacities(
+    problem: ProblemData,
+    labels: np.ndarray,
+    units: np.ndarray | None = None,
+    terr: np.ndarray | None = None,
+) -> list[ComponentCapacity]:
+    """Per component (``labels`` over ``units``, all units by default) its part range.
+
+    Components in label order; bands of the territories ``terr`` (all by default).
+    """
+    units = np.arange(problem.n_units) if units is None else np.asarray(units)
+    terr = np.arange(problem.n_territories) if terr is None else np.asarray(terr)
+    lo = problem.lower[terr].min(axis=0)
+    hi = problem.upper[terr].max(axis=0)
+    out = []
+    for c in range(int(labels.max()) + 1 if len(labels) else 0):
+        members = units[labels == c]
+        weight = problem.weights[members].sum(axis=0)
+        low, high = 1, len(members)
+        for j in range(problem.n_measures):
+            if np.isfinite(hi[j]) and hi[j] > 0:
+                low = max(low, math.ceil(weight[j] / hi[j] - 1e-9))
+            elif weight[j] > 0 and hi[j] <= 0:
+                high = 0
+            if lo[j] > 0:
+                high = min(high, math.floor(weight[j] / lo[j] + 1e-9))
+        out.append(ComponentCapacity(units=members, weight=weight, low=low, high=high))
+    return out
+
+
+def allocate_parts(capacities: list[ComponentCapacity], k: int) -> list[int] | None:
+    """Parts per component, each within its range and summing to ``k``, or ``None``.
+
+    Every component starts at its fewest parts; the rest go one at a time to the
+    component furthest below its share of the first measure (ties: the first).
+    """
+    if any(c.low > c.high for c in capacities):
+        return None
+    counts = [c.low for c in capacities]
+    if sum(counts) > k or sum(c.high for c in capacities) < k:
+        return None
+    total = sum(float(c.weight[0]) for c in capacities) if capacities else 0.0
+    while sum(counts) < k:
+        best, gap = -1, -math.inf
+        for i, c in enumerate(capacities):
+            if counts[i] >= c.high:
+                continue
+            share = float(c.weight[0]) / total * k if total > 0 else len(c.units)
+            if share - counts[i] > gap:
+                best, gap = i, share - counts[i]
+        counts[best] += 1
+    return counts
+
+
+def _band_text(problem: ProblemData, terr: np.ndarray) -> str:
+    """The per-part bands, e.g. ``TOTPOP 686,040–699,900``."""
+    lo = problem.lower[terr].min(axis=0)
+    hi = problem.upper[terr].max(axis=0)
+    return ", ".join(
+        f"{name} {lo[j]:,.0f}–{hi[j]:,.0f}"
+        for j, name in enumerate(problem.measure_names)
+        if lo[j] > 0 or np.isfinite(hi[j])
+    )
+
+
+def component_message(
+    problem: ProblemData,
+    labels: np.ndarray,
+    units: np.ndarray | None = None,
+    terr: np.ndarray | None = None,
+    *,
+    what: str = "the graph",
+    noun: str = "parts",
+    unit: str = "unit",
+    fix: str = "join the components or turn contiguity off",
+) -> str | None:
+    """One sentence naming each component and the parts it could hold, or ``None``.
+
+    ``None`` when the components can share the territories (:func:`allocate_parts`).
+    Each component is named by its size, up to three unit ids, its weight and
+    its range of parts (``none`` when empty), largest component first.
+    """
+    terr = np.arange(problem.n_territories) if terr is None else np.asarray(terr)
+    caps = component_capacities(problem, labels, units, terr)
+    k = len(terr)
+    if allocate_parts(caps, k) is not None:
+        return None
+    one = noun[:-3] + "y" if noun.endswith("ies") else noun.removesuffix("s")
+    pieces = []
+    for c in sorted(caps, key=lambda c: (-len(c.units), int(c.units[0]))):
+        ids = [str(problem.unit_ids[i]) for i in c.units[:3]]
+        sample = ", ".join(ids) + (", …" if len(c.units) > 3 else "")
+        size = f"{len(c.units):,} {unit}{'s' if len(c.units) != 1 else ''}"
+        weight = ", ".join(
+            f"{name} {c.weight[j]:,.0f}" for j, name in enumerate(problem.measure_names)
+        )
+        if c.low > c.high:
+            holds = f"no {one}"
+        elif c.low == c.high:
+            holds = f"{c.low} {noun if c.low != 1 else one}"
+        else:
+            holds = f"{c.low}–{c.high} {noun}"
+        pieces.append(f"{size} ({sample}), {weight}: holds {holds}")
+    total = ""
+    if all(c.low <= c.high for c in caps):
+        low, high = sum(c.low for c in caps), sum(c.high for c in caps)
+        total = f" (together {low}–{high} {noun}, not {k})" if low < high else ""
+        total = total or f" (together {low} {noun}, not {k})"
+    return (
+        f"contiguity is on but {what} falls apart into {len(caps)} components that cannot "
+        f"each hold a whole number of the {k} {noun} (each within "
+        f"{_band_text(problem, terr)}): " + "; ".join(pieces) + f"{total}; {fix}"
+    )
 
 
 def _lock_reasons(problem: ProblemData) -> list[str]:
