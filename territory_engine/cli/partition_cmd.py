@@ -66,6 +66,14 @@ def register(app: typer.Typer) -> None:
             str, typer.Option(help="cut_edges | diameter | inertia | travel")
         ] = "cut_edges",
         contiguous: Annotated[bool, typer.Option("--contiguous/--no-contiguous")] = True,
+        islands: Annotated[
+            str,
+            typer.Option(
+                help="join | separate: with contiguity, join each island (graph component) "
+                "to its nearest node or, without coordinates, to its county (GEOID); or "
+                "give every component its own whole number of parts"
+            ),
+        ] = "join",
         distance_attr: Annotated[
             str | None, typer.Option(help="edge attribute for shortest paths (diameter)")
         ] = None,
@@ -87,6 +95,7 @@ def register(app: typer.Typer) -> None:
             time_limit=time_limit,
             seed=seed,
             file=str(graph),
+            islands=islands,
         ).to_dict()
         output = Path(output)
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -99,6 +108,23 @@ def register(app: typer.Typer) -> None:
             f"{output}: feasible={result['feasible']} objective={result['objective']} "
             f"cut_edges={result.get('cut_edges')} seconds={result['seconds']}"
         )
+        notes = []
+        if result.get("coordinates", "given") != "given":
+            notes.append(f"coordinates derived ({result['coordinates']}, for seeding only)")
+        if result.get("joins"):
+            joins = ", ".join(
+                f"{a}-{b} ({j['rule']})" for j in result["joins"] for a, b in [j["nodes"]]
+            )
+            notes.append(f"islands joined by virtual edges: {joins}")
+        if result.get("components") and result["feasible"]:
+            notes.append(
+                "components solved apart: "
+                + ", ".join(
+                    f"{c['units']} units in {c['parts']} parts" for c in result["components"]
+                )
+            )
+        for note in notes:
+            typer.echo(f"  {note}")
         if not result["feasible"]:
             for v in result.get("violations", [])[:10]:
                 typer.echo(f"  - {v}", err=True)

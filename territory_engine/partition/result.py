@@ -43,6 +43,22 @@ class PartitionResult:
         Statistics of the boundary annealing, when it ran.
     diagnosed
         True when the diagnosis found the instance impossible (nothing was solved).
+    coordinates
+        Where the node coordinates came from: ``given`` (node attributes),
+        ``spectral`` (derived from the adjacency: the graph has none) or ``mds``
+        (derived from edge lengths). Derived coordinates only place the seeds;
+        cut edges and diameters never use them.
+    joins
+        Virtual edges added between components of the graph so contiguous parts
+        can cross to islands: ``{"nodes": [id, id], "rule": "nearest"}`` (by
+        coordinates) or ``"rule": "county 13127"`` (nodes of the same county,
+        by GEOID). Parts are connected over these edges; ``cut_edges`` counts
+        the graph's own edges only.
+    components
+        When the graph stayed in several components with contiguity on: per
+        component its number of units, a sample of ids, its weight, the range
+        of parts it can hold (``[]`` when none) and the parts it got (``None``
+        when the call was refused).
     """
 
     assignment: dict[str, int]
@@ -61,6 +77,9 @@ class PartitionResult:
     anneal: dict[str, Any] | None = None
     lower_bound: float | None = None
     diagnosed: bool = False
+    coordinates: str = "given"
+    joins: list[dict[str, Any]] = field(default_factory=list)
+    components: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The result document written by ``territory-engine partition`` (JSON-ready)."""
@@ -71,6 +90,9 @@ class PartitionResult:
                 "feasible": self.feasible,
                 "seconds": self.seconds,
                 "violations": self.violations,
+                "coordinates": self.coordinates,
+                "joins": self.joins,
+                "components": self.components,
             }
         return {
             "assignment": self.assignment,
@@ -88,4 +110,7 @@ class PartitionResult:
             "tree_seeds": self.tree_seeds,
             "anneal": self.anneal,
             "lower_bound": self.lower_bound,
+            "coordinates": self.coordinates,
+            "joins": self.joins,
+            "components": self.components,
         }

@@ -2,7 +2,10 @@
 
 Steps (each a function below):
 
-1. :func:`_build`: distances when the objective needs them, the problem, its diagnosis;
+1. :func:`_build`: distances when the objective needs them, the problem (coordinates
+   derived when the nodes carry none, islands joined), its diagnosis; a graph still
+   in several components is solved component by component
+   (:func:`territory_engine.partition.components.solve_components`) or refused;
 2. :func:`_cut_edge_start` (cut edges with contiguity): spanning-tree seeds on small
    graphs, multi-start boundary annealing on larger ones;
 3. the alignment (:func:`territory_engine.solve.align`: seed, local search, LNS);
@@ -15,16 +18,26 @@ Steps (each a function below):
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import networkx as nx
 import numpy as np
 
+from territory_engine.partition.components import (
+    component_summary,
+    joins_summary,
+    solve_components,
+)
 from territory_engine.partition.distances import part_diameters, shortest_path_matrix
 from territory_engine.partition.result import PartitionResult
 from territory_engine.problem.data import ProblemData, count_cut_edges
-from territory_engine.problem.diagnose import diagnose
+from territory_engine.problem.diagnose import (
+    allocate_parts,
+    component_capacities,
+    component_message,
+    diagnose,
+)
 from territory_engine.problem.graph import GraphProblem, graph_nodes, problem_from_graph
 from territory_engine.solve import Alignment, align
 
@@ -62,8 +75,27 @@ def partition(
     time_limit: float = 60.0,
     seed: int = 0,
     file: str = "graph",
+    islands: str = "join",
 ) -> PartitionResult:
     """Split a unit graph into ``parts`` balanced (and contiguous) parts.
+
+    Graphs as users bring them:
+
+    * **No coordinates** (census dual graphs are published with adjacency and
+      populations only): ``cut_edges`` and ``diameter`` (by edge lengths) need
+      none; the nodes are embedded for seeding (spectrally per component, or by
+      MDS of the edge lengths) and ``result.coordinates`` says so. ``inertia``
+      and ``travel`` refuse with an :class:`InputError`.
+    * **Several components** (islands) with contiguity on, ``islands="join"``
+      (default): each smaller component is joined by one virtual edge to the
+      nearest node of another component when nodes carry coordinates (the rule
+      of the scenario path), else to a node of the same county (the first five
+      digits of a tract ``GEOID10``), as districting plans keep an island with
+      its county; ``result.joins`` lists the edges. What stays apart (all
+      components with ``islands="separate"``) is solved component by component
+      when each can hold a whole number of parts within the bands
+      (``result.components``); otherwise nothing is solved and the single
+      violation names each component, its weight and the parts it could hold.
 
     Parameters
     ----------
@@ -90,6 +122,9 @@ def partition(
         clock-bound step (annealing, LNS) at a different point.
     file
         Name used in error messages (the graph's file).
+    islands
+        ``join`` or ``separate``: how components of the graph are treated with
+        contiguity on (above).
 
     Returns
     -------
@@ -98,25 +133,48 @@ def partition(
     Raises
     ------
     InputError
-        A measure or distance attribute missing on a node or edge.
+        A measure or distance attribute missing on a node or edge; no node
+        coordinates for ``inertia`` or ``travel``.
     """
     start = time.perf_counter()
     deadline = start + time_limit
     gp, dist = _build(
-        graph, parts, balance, bounds or {}, objective, contiguous, distance_attr, file
+        graph, parts, balance, bounds or {}, objective, contiguous, distance_attr, file, islands
     )
     problem = gp.problem
+    if gp.components is not None:
+        caps = component_capacities(problem, gp.components)
+        counts = allocate_parts(caps, parts)
+        if counts is None:
+            fix = (
+                "use --no-contiguous, or join the components: edges between them, "
+                "node coordinates (C_X/C_Y, x/y or lon/lat) to join each to its nearest "
+                "node, or tract GEOIDs to join islands to their county"
+            )
+            if islands == "separate":
+                fix = "use --islands join or --no-contiguous"
+            message = component_message(problem, gp.components, what=file, unit="node", fix=fix)
+            others = diagnose(replace(problem, contiguity=False))
+            return _refused(gp, objective, start, [*others, *([message] if message else [])], caps)
+        return solve_components(
+            graph,
+            gp,
+            caps,
+            counts,
+            partition,
+            objective=objective,
+            time_limit=time_limit,
+            start=start,
+            options={
+                "distance_attr": distance_attr,
+                "seed": seed,
+                "file": file,
+                "islands": islands,
+            },
+        )
     reasons = diagnose(problem)
     if reasons:
-        return PartitionResult(
-            assignment={},
-            objective=None,
-            objective_name=objective,
-            feasible=False,
-            seconds=round(time.perf_counter() - start, 3),
-            violations=reasons,
-            diagnosed=True,
-        )
+        return _refused(gp, objective, start, reasons)
     small = problem.n_units <= SMALL_GRAPH
     begin = _Start(
         exact_fits=problem.n_units * parts <= EXACT_VARIABLES,
@@ -160,6 +218,28 @@ def partition(
     )
 
 
+def _refused(
+    gp: GraphProblem,
+    objective: str,
+    start: float,
+    reasons: list[str],
+    caps: list | None = None,
+) -> PartitionResult:
+    """The result when the diagnosis finds the instance impossible (nothing solved)."""
+    return PartitionResult(
+        assignment={},
+        objective=None,
+        objective_name=objective,
+        feasible=False,
+        seconds=round(time.perf_counter() - start, 3),
+        violations=reasons,
+        diagnosed=True,
+        coordinates=gp.coordinates,
+        joins=joins_summary(gp),
+        components=component_summary(gp, caps, None) if caps else [],
+    )
+
+
 def _build(
     graph: nx.Graph,
     parts: int,
@@ -169,6 +249,7 @@ def _build(
     contiguous: bool,
     distance_attr: str | None,
     file: str,
+    islands: str = "join",
 ) -> tuple[GraphProblem, np.ndarray | None]:
     """The problem on ``graph`` and its all-pairs distances when the objective needs them."""
     dist = None
@@ -183,6 +264,7 @@ def _build(
         contiguous=contiguous,
         file=file,
         dist=dist,
+        islands=islands,
     )
     return gp, dist
 
@@ -331,12 +413,14 @@ def _evaluate(
         for j, m in enumerate(problem.measure_names)
     }
     costs = CostModel(problem, alignment.centres)
-    terms = costs.objective(assign)
     violations = check_alignment(problem, assign, costs)
     diam = part_diameters(dist, assign, parts) if dist is not None else None
     travel = float(costs.travel(np.arange(problem.n_units), assign).sum())
+    # The graph's own edges: virtual joins between components are not cut edges.
+    adjacency = gp.graph_adjacency if gp.graph_adjacency is not None else problem.adjacency
+    cut = int(count_cut_edges(adjacency, assign))
     value = {
-        "cut_edges": terms["cut_edges"],
+        "cut_edges": float(cut),
         "inertia": travel,
         "travel": travel,
         "diameter": float(diam.max()) if diam is not None else None,
@@ -348,7 +432,7 @@ def _evaluate(
         feasible=not violations,
         seconds=seconds,
         violations=violations,
-        cut_edges=terms["cut_edges"],
+        cut_edges=cut,
         max_relative_deviation=max_dev,
         diameter=float(diam.max()) if diam is not None else None,
         solver={k: v for k, v in alignment.stats.as_dict().items() if k != "seed_objective"},
@@ -357,4 +441,6 @@ def _evaluate(
         tree_seeds=begin.tree_tries,
         anneal=begin.anneal_stats,
         lower_bound=lower_bound,
+        coordinates=gp.coordinates,
+        joins=joins_summary(gp),
     )
