@@ -293,7 +293,9 @@ def problem_from_graph(
     joins: list[tuple[int, int, str]] = []
     if contiguous and islands == "join":
         adj, joins = _join_components(graph, nodes, graph_adj, given)
-    xy, planar, source = coordinates(graph, nodes, file, dist, adjacency=adj)
+    # MDS needs finite distances: per component of the graph itself (joins have no length).
+    layout_adj = adj if dist is None else graph_adj
+    xy, planar, source = coordinates(graph, nodes, file, dist, adjacency=layout_adj)
     components = None
     if contiguous:
         n_comp, labels = connected_components(adj, directed=False)

@@ -14,7 +14,7 @@ from territory_engine.cli.main import app
 from territory_engine.errors import InputError
 from territory_engine.geo.embedding import spectral_layout
 from territory_engine.geo.islands import county_codes, join_by_code
-from territory_engine.partition import partition
+from territory_engine.partition import partition, shortest_path_matrix
 from territory_engine.problem.graph import graph_nodes, problem_from_graph, read_graph
 
 
@@ -151,6 +151,26 @@ def test_separate_islands_on_request_and_refused_when_impossible():
     res = partition(g, parts=2, balance={"TOTPOP": 0.0}, islands="separate", time_limit=3)
     assert res.diagnosed and "--islands join" in res.violations[0]
     assert res.joins == []
+
+
+def test_edge_lengths_embed_each_component_by_mds():
+    # Diameter on an adjacency-only graph with an island joined by county: the MDS
+    # layout is per component of the graph itself (no infinite distances).
+    g = _census_like()
+    nx.set_edge_attributes(g, 1.0, "distance")
+    nodes = graph_nodes(g)
+    dist = shortest_path_matrix(g, nodes, "distance", "g")
+    gp = problem_from_graph(
+        g,
+        parts=2,
+        balance={"TOTPOP": 0.0},
+        bounds={},
+        objective="diameter",
+        contiguous=True,
+        dist=dist,
+    )
+    assert gp.coordinates == "mds" and np.isfinite(gp.problem.xy).all()
+    assert [rule for _, _, rule in gp.joins] == ["county 13003"]
 
 
 def test_distance_objectives_need_coordinates():
