@@ -259,8 +259,9 @@ def problem_from_graph(
     -----
     Nodes without coordinates are embedded (:func:`coordinates`): spectrally,
     or by MDS of ``dist``; the problem is then planar and the coordinates only
-    place the seeds (the cut-edge objective never sees them). ``inertia`` and
-    ``travel`` measure real distances and refuse such a graph.
+    place the seeds and candidate parts (and the search's 1e-3 travel
+    tie-breaker); the cut edges reported are counted on the graph alone.
+    ``inertia`` and ``travel`` measure real distances and refuse such a graph.
 
     Raises
     ------
