@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -64,9 +65,12 @@ def cli() -> list[str]:
 
 
 def run_child(
-    argv: list[str], cwd: Path, engine: Path | None, log: Path
+    argv: list[str], cwd: Path, engine: Path | None, log: Path, kill_after: float | None = None
 ) -> tuple[int, float, float]:
-    """Run one child; (exit code, wall seconds, peak RSS MB of the child and its children)."""
+    """Run one child; (exit code, wall seconds, peak RSS MB of the child and its children).
+
+    A child still running ``kill_after`` seconds after its start is killed (exit -9).
+    """
     env = dict(os.environ)
     if engine is not None:
         env["PYTHONPATH"] = os.pathsep.join(
@@ -75,8 +79,16 @@ def run_child(
     start = time.perf_counter()
     with log.open("w", encoding="utf-8") as err:
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=err, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if kill_after is not None and time.perf_counter() - start > kill_after:
+                os.kill(proc.pid, signal.SIGKILL)
+                _, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.05)
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait
     return proc.returncode, time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
@@ -161,12 +173,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="instance folder")
     parser.add_argument("--engine", type=Path, default=None, help="source checkout to run")
     parser.add_argument("--rebuild", action="store_true", help="regenerate the instance")
+    parser.add_argument(
+        "--kill-after",
+        type=float,
+        default=None,
+        help="kill a child still running after this many seconds (default: 4 x limit + 60)",
+    )
     args = parser.parse_args(argv)
     spec = national_instance.CLASSES[args.cls]
     out = (args.out or ROOT / "benchmarks" / "instances" / args.cls).resolve()
     stats = ensure_instance(args.cls, args.instance_seed, out, args.rebuild)
     k = spec.parts
     tol = spec.tolerance
+    kill_after = args.kill_after or 4 * args.time_limit + 60
     print(
         f"instance {args.cls}: {stats['accounts']:,} accounts, {stats['units']:,} units "
         f"(res {stats['resolution']}), {stats['edges']:,} edges, "
@@ -207,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                     "-o",
                     str(result),
                 ]
-                code, seconds, rss = run_child(argv_, out, args.engine, log)
+                code, seconds, rss = run_child(argv_, out, args.engine, log, kill_after)
                 check = check_partition(out / "graph.json", result, k) if result.is_file() else None
             else:
                 plan = runs / f"plan_seed{seed}"
@@ -224,11 +243,12 @@ def main(argv: list[str] | None = None) -> int:
                     "--no-store",
                     "--quiet",
                 ]
-                code, seconds, rss = run_child(argv_, out, args.engine, log)
+                code, seconds, rss = run_child(argv_, out, args.engine, log, kill_after)
                 check = check_plan(plan, k) if (plan / "plan.json").is_file() else None
             if check is None:
                 tail = log.read_text(encoding="utf-8").strip().splitlines()[-1:] or ["no output"]
-                check = {"feasible": False, "empty": "-", "dev": {}, "stop": f"failed: {tail[0]}"}
+                why = f"killed after {seconds:.0f} s" if code in (-6, -9) else f"failed: {tail[0]}"
+                check = {"feasible": False, "empty": "-", "dev": {}, "stop": why}
             print(
                 f"| {args.cls} | {mode} | {seed} | {stats['units']:,} | "
                 f"{100 * stats['empty_share']:.1f} % | {k} | {check['empty']} | "

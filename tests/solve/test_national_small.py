@@ -1,0 +1,130 @@
+"""The national benchmark generator (issue 13) and the solver on its tiny class.
+
+Accounts cluster at US places with empty H3 cells between them; the solver's
+invariants must hold there as on the uniform grid of ``benchmarks/scale.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import h3
+import networkx as nx
+import numpy as np
+import pytest
+
+import territory_engine as te
+from territory_engine.problem.graph import read_graph
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import national_instance  # noqa: E402
+
+TINY = national_instance.CLASSES["tiny"]
+TIME_LIMIT = 10.0
+EMPTY_PARTS = pytest.mark.xfail(strict=False, reason="issue 13: empty parts on clustered data")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("national_tiny")
+    stats = national_instance.generate("tiny", 0, out)
+    return {"stats": stats, "graph": read_graph(out / "graph.json"), "dir": out}
+
+
+@pytest.fixture(scope="module")
+def solved(tiny: dict) -> list[te.PartitionResult]:
+    """The same seed twice."""
+    return [
+        te.partition(
+            tiny["graph"],
+            parts=TINY.parts,
+            balance={"potential": TINY.tolerance, "workload": TINY.tolerance},
+            objective="inertia",
+            contiguous=True,
+            time_limit=TIME_LIMIT,
+            seed=0,
+        )
+        for _ in range(2)
+    ]
+
+
+def test_the_generator_is_deterministic_by_seed():
+    a = national_instance.build(TINY, 0)
+    b = national_instance.build(TINY, 0)
+    c = national_instance.build(TINY, 1)
+    assert a["cells"] == b["cells"]
+    assert np.array_equal(a["unit_potential"], b["unit_potential"])
+    assert np.array_equal(a["accounts"]["lat"], b["accounts"]["lat"])
+    assert a["reps"] == b["reps"]
+    assert not np.array_equal(a["accounts"]["potential"], c["accounts"]["potential"])
+
+
+def test_the_instance_is_one_connected_graph_with_empty_cells_between_cities(tiny: dict):
+    graph, stats = tiny["graph"], tiny["stats"]
+    assert nx.is_connected(graph)
+    assert graph.number_of_nodes() == stats["units"]
+    accounts = np.array([graph.nodes[v]["accounts"] for v in graph])
+    assert accounts.sum() == TINY.accounts
+    assert 0.2 <= (accounts == 0).mean() <= 0.7  # a sizeable share of units is empty
+    assert stats["heaviest_unit_share_of_fair_potential"] < 1.0  # no unit alone breaks a band
+    for _, data in graph.nodes(data=True):
+        assert {"potential", "workload", "accounts", "lon", "lat"} <= set(data)
+        assert -126 < data["lon"] < -66 and 23 < data["lat"] < 50  # lower 48 (and coasts)
+    assert all(h3.are_neighbor_cells(u, v) for u, v in graph.edges)
+
+
+def test_the_scenario_folder_loads_and_places_every_account(tiny: dict):
+    import pandas as pd
+
+    scenario = te.load_scenario(tiny["dir"] / "scenario" / "scenario.yaml")
+    assert scenario.constraints.contiguity
+    assert set(scenario.balance) == {"potential", "workload_hours"}
+    reps = pd.read_csv(tiny["dir"] / "scenario" / "reps.csv")
+    assert len(reps) == TINY.parts
+    assert reps["home_city"].str.match(r".+, [A-Z]{2}$").all()
+    accounts = pd.read_csv(tiny["dir"] / "scenario" / "accounts.csv")
+    assert len(accounts) == TINY.accounts and accounts["account_id"].is_unique
+
+
+def test_every_unit_is_assigned_exactly_once_and_every_part_is_connected(
+    tiny: dict, solved: list[te.PartitionResult]
+):
+    graph = tiny["graph"]
+    result = solved[0]
+    assert sorted(result.assignment) == sorted(str(v) for v in graph)
+    assert set(result.assignment.values()) <= set(range(TINY.parts))
+    for part in range(TINY.parts):
+        nodes = [v for v in graph if result.assignment[str(v)] == part]
+        if nodes:
+            assert nx.is_connected(graph.subgraph(nodes)), f"part {part} is in pieces"
+
+
+def test_no_part_is_empty(tiny: dict, solved: list[te.PartitionResult]):
+    graph = tiny["graph"]
+    accounts = np.zeros(TINY.parts)
+    for v, part in solved[0].assignment.items():
+        accounts[part] += graph.nodes[v]["accounts"]
+    assert (accounts > 0).all(), f"{int((accounts == 0).sum())} parts without any account"
+
+
+@EMPTY_PARTS
+def test_the_bands_hold(tiny: dict, solved: list[te.PartitionResult]):
+    graph = tiny["graph"]
+    result = solved[0]
+    for measure in ("potential", "workload"):
+        totals = np.zeros(TINY.parts)
+        for v, part in result.assignment.items():
+            totals[part] += graph.nodes[v][measure]
+        dev = np.abs(totals / totals.mean() - 1.0).max()
+        assert dev <= TINY.tolerance + 1e-9, f"{measure} off by {100 * dev:.1f} %"
+    assert result.feasible, result.violations
+
+
+@pytest.mark.xfail(
+    strict=False, reason="issue 13: the clock cuts repair and restarts on clustered data"
+)
+def test_the_same_seed_gives_the_same_plan(solved: list[te.PartitionResult]):
+    assert solved[0].assignment == solved[1].assignment
