@@ -11,6 +11,7 @@ import numpy as np
 
 from territory_engine.geo.pieces import pieces_per_territory
 from territory_engine.problem.data import ProblemData
+from territory_engine.solve.bisection_seed import bisection_seed
 from territory_engine.solve.candidates import nearest_candidates
 from territory_engine.solve.centres import choose_centres, recentre
 from territory_engine.solve.contiguity import repair_contiguity
@@ -19,6 +20,7 @@ from territory_engine.solve.lns import lns_improve, lns_repair
 from territory_engine.solve.local_search import EPS, TABU_MAX_WORK, LocalSearch
 from territory_engine.solve.params import DEFAULT_PARAMS, SolveParams
 from territory_engine.solve.power_seed import power_seed
+from territory_engine.solve.redraw import redraw_rounds
 from territory_engine.solve.seed import lp_seed
 from territory_engine.solve.stats import ObjectiveTerms, SolverStats, StopReason
 
@@ -109,6 +111,22 @@ def _lp_seed_rounds(
         centres = choose_centres(problem, rng)
     else:
         centres = np.asarray(problem.centres, dtype=float)
+    if _large(problem, centres, candidates):
+        t0 = time.perf_counter()
+        drawn = bisection_seed(problem, rng)
+        if drawn is not None:
+            assign, stats = drawn
+            if problem.free_centres:
+                centres = recentre(problem, assign, centres)
+            cands = nearest_candidates(problem, centres, candidates)
+            # Locks win over the drawing; the contiguity repair then tidies around them.
+            locked = problem.locked >= 0
+            stats["seed_lock_changes"] = int((assign[locked] != problem.locked[locked]).sum())
+            assign[locked] = problem.locked[locked]
+            stats["seed_seconds"] = round(time.perf_counter() - t0, 3)
+            report("seed", {"round": 1, "rounds": 1, **stats})
+            costs = CostModel(problem, centres)
+            return assign, centres, costs, cands, stats
     rounds = 4 if problem.free_centres else 1
     for r in range(rounds):
         costs = CostModel(problem, centres)
@@ -124,6 +142,13 @@ def _lp_seed_rounds(
                 break
             centres = new_centres
     return assign, centres, costs, cands, stats
+
+
+def _large(problem: ProblemData, centres: np.ndarray, candidates: int) -> bool:
+    """Whether the LP would exceed :data:`LP_MAX_VARIABLES` (unit, candidate) pairs."""
+    groups = int(max(problem.territory_group.max(), problem.unit_group.max())) + 1
+    k_group = np.bincount(problem.territory_group, minlength=groups)[problem.unit_group]
+    return int(np.minimum(k_group, candidates).sum()) > LP_MAX_VARIABLES
 
 
 LP_MAX_VARIABLES = 100_000
@@ -156,6 +181,10 @@ def _seed(
 
 MAX_RESTARTS = 8
 """Perturbed LP seeds tried when local search stalls with bands still broken."""
+
+REPAIR_REGIONS = 6
+"""Exact region re-solves the early repair and each restart's repair may make (a count,
+so that where the repair stops does not depend on machine speed)."""
 
 RESTART_NOISE = 0.3
 """Spread of the multiplicative noise on the seed LP's costs in a restart."""
@@ -191,8 +220,6 @@ def _restarts(
     deadline: float,
     report: Callable[[str, dict], None],
     seed: int,
-    min_share: float = 0.0,
-    search_share: float = 2 / 3,
 ) -> tuple[LocalSearch, StopReason, int, bool]:
     """Re-seed from perturbed LPs until one local search ends feasible.
 
@@ -202,14 +229,13 @@ def _restarts(
     seconds, so trying other basins is cheap: the LP's costs get seeded
     multiplicative noise (:class:`_NoisyCosts`; on large instances the power
     diagram's centres are jittered), the seed is repaired and searched with
-    the true costs, and a residue is handed to the exact region repair. The
-    first feasible search wins; with none, the least violated one is kept. At
-    most :data:`MAX_RESTARTS`, each with an equal share of the time left (the
-    first share is kept back for the exact repair that follows), but never
-    less than ``min_share`` (what the first seed and search took), and none
-    when less than half of that is left. ``search_share`` of each share goes
-    to the local search. Restarts happen only when the first search fails, so
-    a plan that converges on its first seed stays deterministic.
+    the true costs, and a residue is handed to the exact region repair
+    (at most :data:`REPAIR_REGIONS` region re-solves). The first feasible
+    search wins; with none, the least violated one is kept. At most
+    :data:`MAX_RESTARTS`, each run to its own end: bounded by counts, not by
+    shares of the clock, so the plan is the same on any machine unless the
+    time limit cuts a restart short (then ``cut`` says so). Restarts happen
+    only when the first search fails.
 
     Returns
     -------
@@ -219,28 +245,20 @@ def _restarts(
     """
     best, best_stop, tried, cut = search, stop, 0, False
     for r in range(MAX_RESTARTS):
-        now = time.perf_counter()
-        if deadline - now < min_share / 2:
-            # Not even time to seed and descend once: a restart would only overrun.
+        if time.perf_counter() >= deadline:
+            cut = True
             break
         tried = r + 1
-        # Each restart gets an equal share of the time left, so one slow basin
-        # cannot eat the others' chances; but at least what the first seed and
-        # descent took, or on a large instance no restart gets anywhere.
-        budget = min(deadline, now + max((deadline - now) / (MAX_RESTARTS - r + 1), min_share))
-        # Local search gets two thirds of the share, the exact repair the rest
-        # (on large instances the search gets all of it).
-        search_until = now + (budget - now) * search_share
         assign, _ = _seed(problem, costs, cands, rng)
         if problem.contiguity:
             assign = repair_contiguity(problem, assign, costs)
         trial = LocalSearch(problem, costs, assign, cands)
-        trial_stop = trial.run(rng, search_until, progress=lambda info: report("search", info))
-        if trial.violation() > EPS and time.perf_counter() < budget:
+        trial_stop = trial.run(rng, deadline, progress=lambda info: report("search", info))
+        if trial.violation() > EPS and time.perf_counter() < deadline:
             # Another basin often leaves a residue an exact region re-solve can fix.
-            lns_repair(trial, costs, budget, seed)
-            trial_stop = trial.run(rng, budget, progress=lambda info: report("search", info))
-        cut = cut or trial_stop == "time_limit" or time.perf_counter() >= budget
+            lns_repair(trial, costs, deadline, seed, max_regions=REPAIR_REGIONS)
+            trial_stop = trial.run(rng, deadline, progress=lambda info: report("search", info))
+        cut = cut or trial_stop == "time_limit" or time.perf_counter() >= deadline
         report("restart", {"restart": tried, "violation": trial.violation()})
         if trial.violation() < best.violation() - EPS:
             best, best_stop = trial, trial_stop
@@ -367,8 +385,8 @@ class _SolveRun:
 
     @property
     def large(self) -> bool:
-        """Whether the seed was the power diagram (too many variables for the LP)."""
-        return self.seed_stats.get("seed_method") == "power_diagram"
+        """Whether the seed was the bisection or power diagram (too many variables for the LP)."""
+        return self.seed_stats.get("seed_method") in ("power_diagram", "bisection")
 
     def start_from(self, initial: np.ndarray) -> None:
         """Steps 1–3 with ``initial``: its centres (when free) and its assignment, as given."""
@@ -390,7 +408,9 @@ class _SolveRun:
         self.assign, self.centres, self.costs, self.cands, self.seed_stats = _lp_seed_rounds(
             self.problem, self.rng, self.params.candidates, self.report
         )
-        if self.problem.contiguity:
+        # A bisection is contiguous by construction, unless locks overrode it.
+        drawn_whole = self.seed_stats.get("seed_lock_changes") == 0
+        if self.problem.contiguity and not drawn_whole:
             self.assign = repair_contiguity(self.problem, self.assign, self.costs)
             self.report(
                 "contiguity", {"violations": len(band_violations(self.problem, self.assign))}
@@ -402,17 +422,25 @@ class _SolveRun:
         self.seed_violation_count = len(band_violations(self.problem, self.assign))
 
     def local_search(self) -> None:
-        """Step 4: local search from the start."""
+        """Step 4: local search from the start.
+
+        After a bisection seed the search only descends: its residue is
+        repaired by regional re-draws (step 6), which at this size fix in
+        one round what the repair passes take minutes for.
+        """
         self.search = LocalSearch(self.problem, self.costs, self.assign, self.cands)
+        drawn = self.seed_stats.get("seed_method") == "bisection"
+        self.search.repair_passes = not drawn
         self.search_started = time.perf_counter()
         self.stop = self._descend()
+        self.search.repair_passes = True
         self.first_search_seconds = time.perf_counter() - self.search_started
 
     def _infeasible(self) -> bool:
         return self.search.violation() > EPS
 
     def early_repair(self) -> None:
-        """Step 5: exact region repair on a third of the time left, then local search.
+        """Step 5: exact region repair (:data:`REPAIR_REGIONS` re-solves), then local search.
 
         Skipped on large instances: exact region repairs rarely finish there
         (regions of 2 to 8 territories around a residue at 30,000 units ran 5
@@ -421,11 +449,12 @@ class _SolveRun:
         if not self._infeasible() or time.perf_counter() >= self.deadline or self.large:
             return
         # It usually fixes a small residue quickly; when it cannot, the
-        # restarts get the rest.
-        share = time.perf_counter() + (self.deadline - time.perf_counter()) / 3
-        repaired = lns_repair(self.search, self.costs, share, self.params.seed)
+        # restarts get the rest. Bounded by a count of regions, not a share of the clock.
+        repaired = lns_repair(
+            self.search, self.costs, self.deadline, self.params.seed, max_regions=REPAIR_REGIONS
+        )
         self.report("repair", {"feasible": repaired, "violation": self.search.violation()})
-        if not repaired and time.perf_counter() >= share:
+        if not repaired and time.perf_counter() >= self.deadline:
             self.clock_cut.append("repair")
         # Even a partial repair moves the search to a new basin: descend again.
         self.stop = self._descend()
@@ -433,6 +462,20 @@ class _SolveRun:
     def reseed(self) -> None:
         """Step 6: regional re-draws (large instances) or perturbed restarts."""
         if not self._infeasible():
+            return
+        if self.seed_stats.get("seed_method") == "bisection":
+            rounds, _, cut = redraw_rounds(
+                self.search,
+                self.rng,
+                self.deadline,
+                self.params.seed,
+                lambda info: self.report("redraw", info),
+            )
+            self.restarts = rounds
+            if cut:
+                self.clock_cut.append("redraws")
+            # The power-diagram re-draws below could empty a territory: never after a bisection.
+            self.stop = "converged" if not self._infeasible() else "stalled_infeasible"
             return
         if self.large:
             self.stop, self.restarts, cut = _regional_reseeds(
@@ -457,7 +500,6 @@ class _SolveRun:
             self.deadline,
             self.report,
             self.params.seed,
-            min_share=self.seed_stats.get("seed_seconds", 0.0) + self.first_search_seconds,
         )
         if cut:
             self.clock_cut.append("restarts")

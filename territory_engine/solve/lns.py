@@ -123,13 +123,20 @@ def _grow_region(search: LocalSearch, s: int, min_size: int) -> list[int]:
     return sorted(region)
 
 
-def lns_repair(search: LocalSearch, costs: CostModel, deadline: float, seed: int) -> bool:
+def lns_repair(
+    search: LocalSearch,
+    costs: CostModel,
+    deadline: float,
+    seed: int,
+    max_regions: int | None = None,
+) -> bool:
     """Re-solve regions around violating territories until the bands hold.
 
     For each violating territory (worst first) a region is grown until its
     totals fit its bands (:func:`_grow_region`) and re-solved exactly; when
     CP-SAT finds no feasible re-assignment the region grows and is tried
-    again.
+    again. Each CP-SAT call is bounded by deterministic time; with
+    ``max_regions`` at most that many regions are tried in all.
 
     Returns
     -------
@@ -147,6 +154,8 @@ def lns_repair(search: LocalSearch, costs: CostModel, deadline: float, seed: int
                 region = tuple(_grow_region(search, s, min_size))
                 if region in tried:
                     continue
+                if max_regions is not None and len(tried) >= max_regions:
+                    return False
                 tried.add(region)
                 before = search.violation()
                 for reach, dt in ((4, 5.0), (8, 10.0)):

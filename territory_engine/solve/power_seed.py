@@ -49,7 +49,7 @@ JITTER = 0.25
 """Restart noise: centres are shifted by this share of the typical centre spacing."""
 
 
-def _combined_weights(problem: ProblemData) -> tuple[np.ndarray, np.ndarray]:
+def combined_weights(problem: ProblemData) -> tuple[np.ndarray, np.ndarray]:
     """``(s, S)``: each unit's combined relative weight and each territory's target (unscaled)."""
     target = np.where(
         np.isfinite(problem.upper), (problem.lower + problem.upper) / 2, problem.lower
@@ -115,7 +115,7 @@ def power_seed(
     delta = float(np.nanmedian(spread)) if width > 1 else 1.0
     delta = delta if np.isfinite(delta) and delta > 0 else 1.0
     cost = np.where(pad, np.inf, dist / delta)
-    s, big_s = _combined_weights(problem)
+    s, big_s = combined_weights(problem)
     s = s[idx]
     if territories is not None:
         big_s = np.where(np.isin(np.arange(k), territories), big_s, 0.0)

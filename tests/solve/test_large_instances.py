@@ -65,14 +65,39 @@ def test_power_seed_jitter_is_seeded():
     assert not np.array_equal(a1, a3)
 
 
-def _large_path(monkeypatch):
-    # Every model counts as large: align takes the power-diagram seed.
+def _large_path(monkeypatch, bisection: bool = True):
+    # Every model counts as large: align takes the bisection seed (or, without
+    # it, the power-diagram seed it falls back to on a split graph).
     module = importlib.import_module("territory_engine.solve.align")
     monkeypatch.setattr(module, "LP_MAX_VARIABLES", 0)
+    if not bisection:
+        monkeypatch.setattr(module, "bisection_seed", lambda problem, rng: None)
+
+
+def test_align_with_the_bisection_seed_keeps_every_invariant(monkeypatch):
+    _large_path(monkeypatch)
+    rng = np.random.default_rng(0)
+    rows, cols, k = 20, 25, 8
+    centres = np.column_stack([rng.uniform(0, 2.4, k), rng.uniform(0, 1.9, k)])
+    weights = np.column_stack([rng.lognormal(0, 0.8, rows * cols), rng.uniform(1, 3, rows * cols)])
+    p = grid_problem(
+        rows, cols, weights=weights, centres=centres, tolerance=[0.05, 0.10], contiguity=True
+    )
+    a = align(p, seed=0, time_limit=20)
+    assert a.stats.seed_method == "bisection"
+    assert a.feasible, a.violations
+    loads = np.zeros((k, 2))
+    np.add.at(loads, a.assign, p.weights)
+    assert np.all(loads >= p.lower - 1e-6) and np.all(loads <= p.upper + 1e-6)
+    assert pieces_per_territory(p.adjacency, a.assign, k).tolist() == [1] * k
+    assert np.bincount(a.assign, minlength=k).min() > 0
+    assert a.stats.stop_reason == "converged"
+    again = align(p, seed=0, time_limit=20)
+    np.testing.assert_array_equal(a.assign, again.assign)
 
 
 def test_align_with_the_power_seed_keeps_every_invariant(monkeypatch):
-    _large_path(monkeypatch)
+    _large_path(monkeypatch, bisection=False)
     rng = np.random.default_rng(0)
     rows, cols, k = 20, 25, 8
     centres = np.column_stack([rng.uniform(0, 2.4, k), rng.uniform(0, 1.9, k)])
