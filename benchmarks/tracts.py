@@ -26,6 +26,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -71,20 +72,44 @@ def peer(graph: nx.Graph, k: int, low: float, high: float, seconds: float):
     eps = max(high - ideal, ideal - low) / ideal
     best, found, tries = None, 0, 0
     start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        tries += 1
-        try:
-            internal = recursive_tree_part(gc, range(k), ideal, "TOTPOP", eps, rng=tries)
-        except Exception:  # GerryChain raises when it finds no balanced cut
-            continue
-        # GerryChain 1.0 keys plans by internal ids: map back to the graph's nodes.
-        plan = {gc.original_nx_node_id_for_internal_node_id(v): p for v, p in internal.items()}
-        cut = check(graph, plan, k, low, high)
-        if cut is None:
-            continue
-        found += 1
-        best = cut if best is None else min(best, cut)
+
+    def out_of_time(signum, frame):
+        raise _PeerTimeout
+
+    # One recursive_tree_part call can search for minutes when balanced cuts are rare
+    # (UT at k = 8): an alarm stops it at the deadline.
+    previous = signal.signal(signal.SIGALRM, out_of_time)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        while time.perf_counter() - start < seconds:
+            tries += 1
+            try:
+                internal = recursive_tree_part(gc, range(k), ideal, "TOTPOP", eps, rng=tries)
+            except _PeerTimeout:
+                break
+            except Exception:  # GerryChain raises when it finds no balanced cut
+                continue
+            found_cut = _score(graph, gc, internal, k, low, high)
+            if found_cut is not None:
+                found += 1
+                best = found_cut if best is None else min(best, found_cut)
+    except _PeerTimeout:
+        pass
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
     return found, best, time.perf_counter() - start
+
+
+class _PeerTimeout(BaseException):
+    """The peer's time is up (a BaseException: GerryChain's own handlers do not swallow it)."""
+
+
+def _score(graph: nx.Graph, gc, internal: dict, k: int, low: float, high: float) -> int | None:
+    """Cut edges of a GerryChain plan mapped back to the graph's nodes (``None``: rule broken)."""
+    # GerryChain 1.0 keys plans by internal ids: map back to the graph's nodes.
+    plan = {gc.original_nx_node_id_for_internal_node_id(v): p for v, p in internal.items()}
+    return check(graph, plan, k, low, high)
 
 
 def main(argv: list[str] | None = None) -> int:
