@@ -1,0 +1,701 @@
+"""Compiled (numba) hot loops: the descent pass of the local search and the annealing moves.
+
+Imported lazily by :mod:`territory_engine.solve.local_search` and
+:mod:`territory_engine.solve.anneal` (importing numba costs about half a
+second, which the CLI's ``--help`` must not pay). Every function here is a
+transcription of a pure-Python reference kept in those modules, float
+operation for float operation, so that both give the same plans; the tests in
+``tests/solve/test_kernels.py`` hold them equal.
+
+Data layout: adjacency, candidates, owned potential and closeness as CSR
+arrays (``ptr``, ``idx``, values), loads and weights as ``(rows, m)``
+float64 arrays, assignments as int64. Distances are computed in the kernel
+with the reference's formula; for the planar case through a transcription
+of CPython's ``math.hypot`` (:func:`py_hypot`), since the C library's
+``hypot`` differs from it in the last bit now and then.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+EPS = 1e-9
+"""The same tolerance as :data:`territory_engine.solve.local_search.EPS`."""
+
+BLOCK = 4096
+"""Units of a descent pass per :func:`descent_block` call (the deadline is checked between)."""
+
+# Indices into the parameter arrays of :func:`descent_block`.
+P_WT, P_WC, P_WD, P_CAP, P_CAP_SCALE, P_LAM, P_POWER, P_TWO = range(8)
+F_CONTIGUITY, F_HAS_CAP, F_LEX, F_PLANAR = range(4)
+
+# Indices into the integer and float state arrays of :func:`anneal_block`.
+A_MOVES, A_NCUT, A_ACCEPTED, A_MT_INDEX, A_BEST_CUT, A_HAS_BEST, A_LEAST_CUT = range(7)
+A_TEMP, A_TOTAL_VIOL, A_LEAST_VIOL, A_PENALTY = range(4)
+NO_BEST_CUT = 1 << 62
+
+
+# -- local search -------------------------------------------------------------------------
+@njit(cache=True)
+def _viol_shift(lo, hi, tau, loads, t, w, i, sign):  # pragma: no cover - compiled
+    """``_viol(t, loads[t] + sign * w[i])`` (``sign = 0``: the loads as they are)."""
+    v = 0.0
+    for j in range(loads.shape[1]):
+        if sign > 0:
+            x = loads[t, j] + w[i, j]
+        elif sign < 0:
+            x = loads[t, j] - w[i, j]
+        else:
+            x = loads[t, j]
+        if x < lo[t, j]:
+            v += (lo[t, j] - x) / tau[t, j]
+        elif x > hi[t, j]:
+            v += (x - hi[t, j]) / tau[t, j]
+    return v
+
+
+@njit(cache=True)
+def _get(ptr, idx, val, i, t):  # pragma: no cover - compiled
+    """``dict.get(t, 0.0)`` of row ``i`` of a CSR map (last entry wins, as in a dict)."""
+    out = 0.0
+    for e in range(ptr[i], ptr[i + 1]):
+        if idx[e] == t:
+            out = val[e]
+    return out
+
+
+@njit(cache=True)
+def _cap_viol(moved, cap, cap_scale):  # pragma: no cover - compiled
+    if moved <= cap:
+        return 0.0
+    return (moved - cap) / cap_scale
+
+
+_T27 = 134217729.0  # 2**27 + 1: Veltkamp-Dekker splitting
+
+
+@njit(cache=True)
+def py_hypot(x, y):  # pragma: no cover - compiled
+    """CPython 3.11's ``math.hypot(x, y)`` (``vector_norm`` in Modules/mathmodule.c), verbatim.
+
+    The C library's ``hypot`` (numba's ``math.hypot``) differs from it in the
+    last bit for about one pair in 200; this transcription of the same float
+    operations gives the same double as the interpreter (tested).
+    """
+    x = abs(x)
+    y = abs(y)
+    mx = 0.0
+    if x > mx:
+        mx = x
+    if y > mx:
+        mx = y
+    if math.isinf(mx):
+        return mx
+    if math.isnan(x) or math.isnan(y):
+        return math.nan
+    if mx == 0.0:
+        return mx
+    _, e = math.frexp(mx)
+    csum = 1.0
+    frac1 = 0.0
+    if e < -1023:  # ldexp(1.0, -e) would overflow: divide by the largest
+        for v in (x, y):
+            v = v / mx
+            v = v * v
+            old = csum
+            csum += v
+            frac1 += (old - csum) + v
+        return mx * math.sqrt(csum - 1.0 + frac1)
+    scale = math.ldexp(1.0, -e)
+    frac2 = 0.0
+    frac3 = 0.0
+    for v in (x, y):
+        v = v * scale
+        t = v * _T27
+        hi = t - (t - v)
+        lo = v - hi
+        q = hi * hi
+        old = csum
+        csum += q
+        frac1 += (old - csum) + q
+        q = 2.0 * hi * lo
+        old = csum
+        csum += q
+        frac2 += (old - csum) + q
+        frac3 += lo * lo
+    h = math.sqrt(csum - 1.0 + (frac1 + frac2 + frac3))
+    t = h * _T27
+    hi = t - (t - h)
+    lo = h - hi
+    q = -hi * hi
+    old = csum
+    csum += q
+    frac1 += (old - csum) + q
+    q = -2.0 * hi * lo
+    old = csum
+    csum += q
+    frac2 += (old - csum) + q
+    q = -lo * lo
+    old = csum
+    csum += q
+    frac3 += (old - csum) + q
+    q = csum - 1.0 + (frac1 + frac2 + frac3)
+    return (h + q / (2.0 * h)) / scale
+
+
+@njit(cache=True)
+def travel_dist(xy, z, i, t, planar, power, two):  # pragma: no cover - compiled
+    """:meth:`LocalSearch._dist_uncached`: ``d(i, z_t) ** power``, the same float operations.
+
+    ``two`` is 2.0 passed at run time, so that ``x ** 2`` stays a call of the
+    C library's ``pow`` as in the interpreter (a literal exponent would let
+    the compiler turn it into ``x * x``, not always the same double).
+    """
+    if planar:
+        d = py_hypot(xy[i, 0] - z[t, 0], xy[i, 1] - z[t, 1])
+        return d if power == 1.0 else math.pow(d, power)
+    lon1 = xy[i, 0]
+    lat1 = xy[i, 1]
+    lon2 = z[t, 0]
+    lat2 = z[t, 1]
+    p1 = math.radians(lat1)
+    p2 = math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lon2 - lon1)
+    a = math.pow(math.sin(dp / 2), two) + math.cos(p1) * math.cos(p2) * math.pow(
+        math.sin(dl / 2), two
+    )
+    d = 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+    return d if power == 1.0 else math.pow(d, power)
+
+
+@njit(cache=True)
+def cached_dist(dist_ter, dist_val, xy, z, i, t, planar, power, two):  # pragma: no cover
+    """:func:`travel_dist` memoised in unit ``i``'s row of a small slot table.
+
+    ``dist_ter`` (n, S) holds the territories whose distance is stored in
+    ``dist_val`` (-1: free). A miss computes the distance and stores it in
+    the first free slot, or, when the row is full, in slot ``t mod S``; the
+    value is the same either way, the table only saves the trigonometry.
+    """
+    width = dist_ter.shape[1]
+    for q in range(width):
+        u = dist_ter[i, q]
+        if u == t:
+            return dist_val[i, q]
+        if u < 0:
+            d = travel_dist(xy, z, i, t, planar, power, two)
+            dist_ter[i, q] = t
+            dist_val[i, q] = d
+            return d
+    d = travel_dist(xy, z, i, t, planar, power, two)
+    q = t % width
+    dist_ter[i, q] = t
+    dist_val[i, q] = d
+    return d
+
+
+@njit(cache=True)
+def travel_dists(xy, z, units, terrs, planar, power, two):  # pragma: no cover - compiled
+    """:func:`travel_dist` for pairs ``(units[q], terrs[q])`` (for the tests)."""
+    out = np.empty(units.shape[0])
+    for q in range(units.shape[0]):
+        out[q] = travel_dist(xy, z, units[q], terrs[q], planar, power, two)
+    return out
+
+
+@njit(cache=True)
+def stays_connected(indptr, indices, assign, i, seen, todo, stamps, queue):  # pragma: no cover
+    """:func:`~territory_engine.solve.local_search.stays_connected_without`, over CSR.
+
+    ``seen`` and ``todo`` are (n,) int64 marks compared with ``stamps[0]`` and
+    ``stamps[1]`` (raised here, so they need no clearing); ``queue`` is (n,) scratch.
+    """
+    s = assign[i]
+    first = -1
+    n_same = 0
+    stamps[1] += 1
+    tmark = stamps[1]
+    n_todo = 0
+    for e in range(indptr[i], indptr[i + 1]):
+        j = indices[e]
+        if assign[j] == s:
+            n_same += 1
+            if first < 0:
+                first = j
+            elif todo[j] != tmark:
+                todo[j] = tmark
+                n_todo += 1
+    if n_same <= 1:
+        return True
+    stamps[0] += 1
+    smark = stamps[0]
+    seen[i] = smark
+    seen[first] = smark
+    head = 0
+    tail = 0
+    queue[tail] = first
+    tail += 1
+    while head < tail:
+        u = queue[head]
+        head += 1
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            if seen[v] != smark and assign[v] == s:
+                if todo[v] == tmark:
+                    todo[v] = 0
+                    n_todo -= 1
+                    if n_todo == 0:
+                        return True
+                seen[v] = smark
+                queue[tail] = v
+                tail += 1
+    return False
+
+
+@njit(cache=True)
+def movable_mask(indptr, indices, assign):  # pragma: no cover - compiled
+    """(n,) True for units touching another territory or without neighbours."""
+    n = indptr.shape[0] - 1
+    out = np.zeros(n, np.bool_)
+    for i in range(n):
+        if indptr[i + 1] == indptr[i]:
+            out[i] = True
+            continue
+        a = assign[i]
+        for e in range(indptr[i], indptr[i + 1]):
+            if assign[indices[e]] != a:
+                out[i] = True
+                break
+    return out
+
+
+@njit(cache=True)
+def descent_block(  # pragma: no cover - compiled
+    order,
+    start,
+    stop,
+    indptr,
+    indices,
+    cand_ptr,
+    cand_idx,
+    locked,
+    w,
+    lo,
+    hi,
+    tau,
+    own_ptr,
+    own_idx,
+    own_val,
+    cl_ptr,
+    cl_idx,
+    cl_val,
+    tw,
+    xy,
+    z,
+    dist_ter,
+    dist_val,
+    params,
+    flags,
+    assign,
+    loads,
+    viol_t,
+    size,
+    moved_box,
+    log_i,
+    log_s,
+    log_t,
+    mark_k,
+    targ,
+    seen,
+    todo,
+    stamps,
+    queue,
+):
+    """Units ``order[start:stop]`` of :meth:`LocalSearch.single_pass`, moves applied in place.
+
+    The same scan, targets (sorted), ``delta``, choice (``_best_single``, with
+    ``lam`` in ``params`` and ``flags[F_LEX]`` for ``lam = inf``) and
+    contiguity test as the reference (distances memoised in ``dist_ter`` /
+    ``dist_val``, see :func:`cached_dist`). Each applied move updates ``assign``,
+    ``loads``, ``viol_t``, ``size`` and ``moved_box[0]`` as ``apply`` does and
+    is logged in ``log_i/log_s/log_t`` (unit, from, to).
+
+    Returns the number of moves logged.
+    """
+    wT = params[P_WT]
+    wC = params[P_WC]
+    wD = params[P_WD]
+    cap = params[P_CAP]
+    cap_scale = params[P_CAP_SCALE]
+    lam = params[P_LAM]
+    power = params[P_POWER]
+    two = params[P_TWO]
+    planar = flags[F_PLANAR] != 0
+    contiguity = flags[F_CONTIGUITY] != 0
+    has_cap = flags[F_HAS_CAP] != 0
+    lex = flags[F_LEX] != 0
+    n_log = 0
+    for p in range(start, stop):
+        i = order[p]
+        if locked[i] >= 0:
+            continue
+        s = assign[i]
+        # Targets: the territories of the neighbours (plus the candidates
+        # without contiguity or without neighbours), without s, sorted.
+        stamps[2] += 1
+        km = stamps[2]
+        mark_k[s] = km
+        nt = 0
+        for e in range(indptr[i], indptr[i + 1]):
+            a = assign[indices[e]]
+            if mark_k[a] != km:
+                mark_k[a] = km
+                targ[nt] = a
+                nt += 1
+        if not contiguity or indptr[i + 1] == indptr[i]:
+            for e in range(cand_ptr[i], cand_ptr[i + 1]):
+                a = cand_idx[e]
+                if mark_k[a] != km:
+                    mark_k[a] = km
+                    targ[nt] = a
+                    nt += 1
+        if nt == 0:
+            continue
+        for x in range(1, nt):
+            v = targ[x]
+            y = x - 1
+            while y >= 0 and targ[y] > v:
+                targ[y + 1] = targ[y]
+                y -= 1
+            targ[y + 1] = v
+        ds = 0.0
+        if wT != 0.0:
+            ds = cached_dist(dist_ter, dist_val, xy, z, i, s, planar, power, two)
+        vs = _viol_shift(lo, hi, tau, loads, s, w, i, -1)
+        ns = 0
+        for e in range(indptr[i], indptr[i + 1]):
+            if assign[indices[e]] == s:
+                ns += 1
+        own_s = _get(own_ptr, own_idx, own_val, i, s)
+        cl_s = _get(cl_ptr, cl_idx, cl_val, i, s)
+        has_close = cl_ptr[i + 1] > cl_ptr[i]
+        moved = moved_box[0]
+        best_t = -1
+        best_dv = 0.0
+        best_df = 0.0
+        best_score = -EPS
+        for x in range(nt):
+            t = targ[x]
+            dv = vs + _viol_shift(lo, hi, tau, loads, t, w, i, 1) - viol_t[s] - viol_t[t]
+            dm = own_s - _get(own_ptr, own_idx, own_val, i, t)
+            if has_cap:
+                dv += _cap_viol(moved + dm, cap, cap_scale) - _cap_viol(moved, cap, cap_scale)
+            df = 0.0
+            if wT != 0.0:
+                dt = cached_dist(dist_ter, dist_val, xy, z, i, t, planar, power, two)
+                df += wT * tw[i] * (dt - ds)
+            if wC != 0.0:
+                ntt = 0
+                for e in range(indptr[i], indptr[i + 1]):
+                    if assign[indices[e]] == t:
+                        ntt += 1
+                df += wC * (ns - ntt)
+            if wD != 0.0:
+                df += wD * dm
+            if has_close:
+                df += cl_s - _get(cl_ptr, cl_idx, cl_val, i, t)
+            if dv > EPS:
+                continue
+            if lex:
+                if dv < best_dv - EPS or (dv <= best_dv + EPS and df < best_df - EPS):
+                    best_t, best_dv, best_df = t, dv, df
+            else:
+                score = lam * min(dv, 0.0) + df
+                if score < best_score:
+                    best_t, best_dv, best_df, best_score = t, dv, df, score
+        if best_t < 0:
+            continue
+        if contiguity:
+            if size[s] <= 1:
+                continue
+            if not stays_connected(indptr, indices, assign, i, seen, todo, stamps, queue):
+                continue
+        # apply(i, best_t)
+        t = best_t
+        for j in range(loads.shape[1]):
+            loads[s, j] = loads[s, j] - w[i, j]
+            loads[t, j] = loads[t, j] + w[i, j]
+        viol_t[s] = _viol_shift(lo, hi, tau, loads, s, w, i, 0)
+        viol_t[t] = _viol_shift(lo, hi, tau, loads, t, w, i, 0)
+        moved_box[0] = moved + (own_s - _get(own_ptr, own_idx, own_val, i, t))
+        size[s] -= 1
+        size[t] += 1
+        assign[i] = t
+        log_i[n_log] = i
+        log_s[n_log] = s
+        log_t[n_log] = t
+        n_log += 1
+    return n_log
+
+
+@njit(cache=True)
+def move_delta(  # pragma: no cover - compiled
+    i,
+    t,
+    indptr,
+    indices,
+    w,
+    lo,
+    hi,
+    tau,
+    own_ptr,
+    own_idx,
+    own_val,
+    cl_ptr,
+    cl_idx,
+    cl_val,
+    tw,
+    xy,
+    z,
+    params,
+    flags,
+    assign,
+    loads,
+    viol_t,
+    moved,
+):
+    """``(ΔV, Δf)`` of moving unit ``i`` to ``t``: the kernel's :meth:`LocalSearch.delta`.
+
+    The same arithmetic as the evaluation inside :func:`descent_block` (kept
+    for the tests).
+    """
+    s = assign[i]
+    wT = params[P_WT]
+    dv = (
+        _viol_shift(lo, hi, tau, loads, s, w, i, -1)
+        + _viol_shift(lo, hi, tau, loads, t, w, i, 1)
+        - viol_t[s]
+        - viol_t[t]
+    )
+    dm = _get(own_ptr, own_idx, own_val, i, s) - _get(own_ptr, own_idx, own_val, i, t)
+    if flags[F_HAS_CAP] != 0:
+        cap, cap_scale = params[P_CAP], params[P_CAP_SCALE]
+        dv += _cap_viol(moved + dm, cap, cap_scale) - _cap_viol(moved, cap, cap_scale)
+    df = 0.0
+    if wT != 0.0:
+        planar, power, two = flags[F_PLANAR] != 0, params[P_POWER], params[P_TWO]
+        dt = travel_dist(xy, z, i, t, planar, power, two)
+        df += wT * tw[i] * (dt - travel_dist(xy, z, i, s, planar, power, two))
+    if params[P_WC] != 0.0:
+        ns = 0
+        ntt = 0
+        for e in range(indptr[i], indptr[i + 1]):
+            a = assign[indices[e]]
+            if a == s:
+                ns += 1
+            elif a == t:
+                ntt += 1
+        df += params[P_WC] * (ns - ntt)
+    if params[P_WD] != 0.0:
+        df += params[P_WD] * dm
+    if cl_ptr[i + 1] > cl_ptr[i]:
+        df += _get(cl_ptr, cl_idx, cl_val, i, s) - _get(cl_ptr, cl_idx, cl_val, i, t)
+    return dv, df
+
+
+# -- annealing ----------------------------------------------------------------------------
+@njit(cache=True)
+def mt_next(mt, ist):  # pragma: no cover - compiled
+    """Next 32-bit output of CPython's Mersenne Twister (``genrand_uint32``).
+
+    ``mt``: (624,) int64 words of ``random.Random.getstate()[1][:624]``;
+    ``ist[A_MT_INDEX]``: its position (``getstate()[1][624]``).
+    """
+    idx = ist[A_MT_INDEX]
+    if idx >= 624:
+        for kk in range(624):
+            y = (mt[kk] & 0x80000000) | (mt[(kk + 1) % 624] & 0x7FFFFFFF)
+            z = mt[(kk + 397) % 624] ^ (y >> 1)
+            if y & 1:
+                z ^= 0x9908B0DF
+            mt[kk] = z
+        idx = 0
+    y = mt[idx]
+    ist[A_MT_INDEX] = idx + 1
+    y ^= y >> 11
+    y ^= (y << 7) & 0x9D2C5680
+    y ^= (y << 15) & 0xEFC60000
+    y ^= y >> 18
+    return y & 0xFFFFFFFF
+
+
+@njit(cache=True)
+def mt_random(mt, ist):  # pragma: no cover - compiled
+    """``random.Random.random()``: 53 bits from two outputs."""
+    a = mt_next(mt, ist) >> 5
+    b = mt_next(mt, ist) >> 6
+    return (a * 67108864.0 + b) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def mt_randbelow(mt, ist, n):  # pragma: no cover - compiled
+    """``random.Random.randrange(n)`` (``_randbelow_with_getrandbits``), ``0 < n < 2**32``."""
+    k = 0
+    x = n
+    while x:
+        k += 1
+        x >>= 1
+    r = mt_next(mt, ist) >> (32 - k)
+    while r >= n:
+        r = mt_next(mt, ist) >> (32 - k)
+    return r
+
+
+@njit(cache=True)
+def _excess(load, lo, hi, t, w, u, sign):  # pragma: no cover - compiled
+    """``viol(t, w[u], sign)`` of :func:`territory_engine.solve.anneal._band_excess`."""
+    total = 0.0
+    for j in range(load.shape[1]):
+        if sign == 0:
+            p = load[t, j] + 0.0
+        else:
+            p = load[t, j] + sign * w[u, j]
+        if p < lo[t, j]:
+            total += lo[t, j] - p
+        elif p > hi[t, j]:
+            total += p - hi[t, j]
+    return total
+
+
+@njit(cache=True)
+def anneal_block(  # pragma: no cover - compiled
+    part,
+    size,
+    load,
+    w,
+    lo,
+    hi,
+    movable,
+    group_ok,
+    indptr,
+    indices,
+    entry_edge,
+    edges,
+    cut_list,
+    cut_pos,
+    mt,
+    ist,
+    fst,
+    best,
+    least,
+    seen,
+    todo,
+    stamps,
+    queue,
+    resume,
+):
+    """Proposals of :func:`~territory_engine.solve.anneal.anneal_cut_edges` until a clock check.
+
+    Runs the reference loop (same draws from the same Mersenne Twister
+    state, same tests, same updates of the cut-edge list and of the best and
+    least-violating plans) until ``moves`` reaches a multiple of 256 (return
+    1: the caller reads the clock, sets ``fst[A_TEMP]`` and calls again with
+    ``resume``) or the cut list is empty (return 0). ``resume`` skips the
+    counter step of the first proposal (the caller has done the check).
+    """
+    moves = ist[A_MOVES]
+    n_cut = ist[A_NCUT]
+    temp = fst[A_TEMP]
+    penalty = fst[A_PENALTY]
+    total_viol = fst[A_TOTAL_VIOL]
+    k = load.shape[0]
+    first = resume
+    status = 0
+    while n_cut > 0:
+        if not first:
+            moves += 1
+            if moves & 255 == 0:
+                status = 1
+                break
+        first = False
+        e = cut_list[mt_randbelow(mt, ist, n_cut)]
+        a = edges[e, 0]
+        b = edges[e, 1]
+        if mt_random(mt, ist) < 0.5:
+            u, v = a, b
+        else:
+            u, v = b, a
+        s = part[u]
+        t = part[v]
+        if not movable[u] or not group_ok[u, t] or size[s] <= 1:
+            continue
+        same_s = 0
+        same_t = 0
+        for q in range(indptr[u], indptr[u + 1]):
+            px = part[indices[q]]
+            if px == s:
+                same_s += 1
+            elif px == t:
+                same_t += 1
+        d_cut = same_s - same_t
+        d_viol = (
+            _excess(load, lo, hi, s, w, u, -1)
+            + _excess(load, lo, hi, t, w, u, 1)
+            - _excess(load, lo, hi, s, w, u, 0)
+            - _excess(load, lo, hi, t, w, u, 0)
+        )
+        delta = d_cut + penalty * d_viol
+        if delta > 0 and mt_random(mt, ist) >= math.exp(-delta / temp):
+            continue
+        if not stays_connected(indptr, indices, part, u, seen, todo, stamps, queue):
+            continue
+        # _AnnealState.move(u, s, t)
+        part[u] = t
+        size[s] -= 1
+        size[t] += 1
+        for j in range(load.shape[1]):
+            load[s, j] -= w[u, j]
+            load[t, j] += w[u, j]
+        for q in range(indptr[u], indptr[u + 1]):
+            x = indices[q]
+            ed = entry_edge[q]
+            if part[x] == t:
+                pos = cut_pos[ed]
+                cut_pos[ed] = -1
+                n_cut -= 1
+                last = cut_list[n_cut]
+                if pos < n_cut:
+                    cut_list[pos] = last
+                    cut_pos[last] = pos
+            elif part[x] == s:
+                cut_pos[ed] = n_cut
+                cut_list[n_cut] = ed
+                n_cut += 1
+        total_viol += d_viol
+        ist[A_ACCEPTED] += 1
+        # _AnnealState.record(total_viol)
+        cut = n_cut
+        if total_viol <= 1e-9:
+            if cut < ist[A_BEST_CUT]:
+                exact = 0.0
+                for tt in range(k):
+                    exact += _excess(load, lo, hi, tt, w, u, 0)
+                if exact <= 1e-9:
+                    best[:] = part
+                    ist[A_BEST_CUT] = cut
+                    ist[A_HAS_BEST] = 1
+        elif ist[A_HAS_BEST] == 0 and (
+            total_viol < fst[A_LEAST_VIOL]
+            or (total_viol == fst[A_LEAST_VIOL] and cut < ist[A_LEAST_CUT])
+        ):
+            fst[A_LEAST_VIOL] = total_viol
+            ist[A_LEAST_CUT] = cut
+            least[:] = part
+    ist[A_MOVES] = moves
+    ist[A_NCUT] = n_cut
+    fst[A_TOTAL_VIOL] = total_viol
+    return status
