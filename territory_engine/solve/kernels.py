@@ -314,6 +314,9 @@ def descent_block(  # pragma: no cover - compiled
     todo,
     stamps,
     queue,
+    tver,
+    fail_t,
+    fail_v,
 ):
     """Units ``order[start:stop]`` of :meth:`LocalSearch.single_pass`, moves applied in place.
 
@@ -323,6 +326,12 @@ def descent_block(  # pragma: no cover - compiled
     ``dist_val``, see :func:`cached_dist`). Each applied move updates ``assign``,
     ``loads``, ``viol_t``, ``size`` and ``moved_box[0]`` as ``apply`` does and
     is logged in ``log_i/log_s/log_t`` (unit, from, to).
+
+    Contiguity tests that fail are remembered: ``tver[t]`` counts the changes
+    of territory ``t``'s unit set (the caller raises it for moves made
+    outside the kernel), and unit ``i`` whose test failed in territory
+    ``fail_t[i]`` at version ``fail_v[i]`` fails again without a search while
+    that set is unchanged (the search reads nothing else).
 
     Returns the number of moves logged.
     """
@@ -422,7 +431,11 @@ def descent_block(  # pragma: no cover - compiled
         if contiguity:
             if size[s] <= 1:
                 continue
+            if fail_t[i] == s and fail_v[i] == tver[s]:
+                continue
             if not stays_connected(indptr, indices, assign, i, seen, todo, stamps, queue):
+                fail_t[i] = s
+                fail_v[i] = tver[s]
                 continue
         # apply(i, best_t)
         t = best_t
@@ -434,6 +447,8 @@ def descent_block(  # pragma: no cover - compiled
         moved_box[0] = moved + (own_s - _get(own_ptr, own_idx, own_val, i, t))
         size[s] -= 1
         size[t] += 1
+        tver[s] += 1
+        tver[t] += 1
         assign[i] = t
         log_i[n_log] = i
         log_s[n_log] = s
