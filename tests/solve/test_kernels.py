@@ -396,3 +396,22 @@ def test_anneal_compiled_equals_python(monkeypatch, name, seed):
     out, stats = results[1]
     assert stats["moves"] > 30_000 and stats["accepted"] > 0
     assert stats["cut"] == count_cut_edges(p.adjacency, np.asarray(out)) or not stats["feasible"]
+
+
+def test_moves_made_in_python_between_compiled_passes_are_seen():
+    # apply() outside the kernel (repairs, reset) changes territories: the
+    # kernel's remembered contiguity failures must not outlive them.
+    p = _instance(13, n=100, kind="delaunay")
+    start = _start(p, 13, voronoi=True)
+    other = _start(p, 14, voronoi=False)
+    ref, fast = _search(p, start), _search(p, start)
+    rng = np.random.default_rng(0)
+    for q in range(6):
+        for s in (ref, fast):
+            s.single_pass(np.random.default_rng(q), math.inf, 1.0, compiled=s is fast)
+        assert _state(ref) == _state(fast)
+        units = rng.choice(p.n_units, size=10, replace=False)
+        for s in (ref, fast):
+            for i in units.tolist():
+                if s.locked[i] < 0:
+                    s.apply(i, int(other[i]))
