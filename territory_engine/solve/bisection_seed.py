@@ -98,8 +98,6 @@ def bisection_seed(
         drawn = bisect_region(problem, units, terrs, rng)
         if drawn is None:
             return None
-        if not problem.free_centres:
-            drawn = match_homes(problem, units, drawn, terrs, big_s)
         assign[units] = drawn
     if (assign < 0).any():
         return None
@@ -116,12 +114,19 @@ def bisection_seed(
 
 
 def bisect_region(
-    problem: ProblemData, units: np.ndarray, terrs: np.ndarray, rng: np.random.Generator
+    problem: ProblemData,
+    units: np.ndarray,
+    terrs: np.ndarray,
+    rng: np.random.Generator,
+    centres: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """Split the connected ``units`` among ``terrs`` by recursive bisection.
 
     Each territory's share of the units' weight is its share of the
-    territories' targets. Used for a whole group by :func:`bisection_seed`
+    territories' targets. With ``centres`` (the reps' homes, or the centres
+    a search already uses) homes steer the cuts and the parts are then
+    matched to them (:func:`match_homes`); by default the problem's fixed
+    centres, none when they are free. Used for a whole group by :func:`bisection_seed`
     and for the region around a residue by the solver's regional re-draws.
 
     Returns
@@ -133,6 +138,8 @@ def bisect_region(
     _, big_s = combined_weights(problem)
     rel = _relative_weights(problem)
     xy = _plane(problem)
+    if centres is None and not problem.free_centres:
+        centres = np.asarray(problem.centres, dtype=float)
     pos = np.full(problem.n_units, -1)
     pos[units] = np.arange(len(units))
     out = np.full(len(units), -1)
@@ -144,10 +151,12 @@ def bisect_region(
         if len(ts) == 1:
             out[pos[nodes]] = ts[0]
             continue
-        halves = _split(problem, nodes, ts, rel, big_s, xy, rng)
+        halves = _split(problem, nodes, ts, rel, big_s, xy, rng, centres)
         if halves is None:
             return None
         stack.extend(halves)
+    if centres is not None:
+        out = match_homes(problem, np.asarray(units), out, np.asarray(terrs), big_s, centres)
     return out
 
 
@@ -157,6 +166,7 @@ def match_homes(
     drawn: np.ndarray,
     terrs: np.ndarray,
     big_s: np.ndarray,
+    centres: np.ndarray,
 ) -> np.ndarray:
     """Give each drawn part to the rep whose home suits it: a min-cost matching.
 
@@ -179,7 +189,7 @@ def match_homes(
     mass = np.bincount(part, weights=cw, minlength=k)
     cx = np.bincount(part, weights=cw * problem.xy[units, 0], minlength=k) / mass
     cy = np.bincount(part, weights=cw * problem.xy[units, 1], minlength=k) / mass
-    homes = np.asarray(problem.centres, dtype=float)[terrs]
+    homes = np.asarray(centres, dtype=float)[terrs]
     centroids = np.column_stack([cx, cy])
     # (part, home) distances, one home at a time: k × k pairs.
     dist = np.stack(
@@ -223,6 +233,7 @@ def _split(
     big_s: np.ndarray,
     xy: np.ndarray,
     rng: np.random.Generator,
+    centres: np.ndarray | None,
 ) -> list[tuple[np.ndarray, np.ndarray]] | None:
     """Cut region ``nodes`` (holding ``terrs``) in two; ``None`` when it cannot be cut.
 
@@ -238,7 +249,7 @@ def _split(
     cw = mass.mean(axis=1) + 1e-6 * max(float(mass.mean()), 1e-12)
     pts = xy[nodes]
     axis = _principal_axis(pts, cw)
-    side_a, side_b = _sides(problem, terrs, axis)
+    side_a, side_b = _sides(problem, terrs, axis, centres)
     share_a = big_s[side_a].sum() / max(big_s[terrs].sum(), 1e-12)
     goal_a, goal_b, spread = _goal_centroids(pts, cw, axis, share_a)
     keep = sub.row < sub.col
@@ -295,13 +306,13 @@ def _principal_axis(pts: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def _sides(
-    problem: ProblemData, terrs: np.ndarray, axis: np.ndarray
+    problem: ProblemData, terrs: np.ndarray, axis: np.ndarray, centres: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Territories of the two halves: with fixed centres, by their homes along ``axis``."""
+    """Territories of the two halves: with centres, by their homes along ``axis``."""
     k_a = len(terrs) // 2
-    if problem.free_centres:
+    if centres is None:
         return terrs[:k_a], terrs[k_a:]
-    homes = np.asarray(problem.centres, dtype=float)[terrs].copy()
+    homes = np.asarray(centres, dtype=float)[terrs].copy()
     if not problem.planar:
         homes[:, 0] *= np.cos(np.radians(np.mean(problem.xy[:, 1])))
     order = terrs[np.argsort(homes @ axis, kind="stable")]

@@ -113,6 +113,18 @@ class LocalSearch:
         self.moves = 0
         # Units the tabu repair of :meth:`run` may scan (lowered for quick retries).
         self.tabu_work = TABU_MAX_WORK
+        # Whether :meth:`run` tries chain, chunk, path and exchange repairs, and then
+        # the tabu repair, when descent stalls infeasible (the solver turns them off
+        # while the regional re-draws, cheaper, have not been tried yet).
+        self.repair_passes = True
+        self.tabu = True
+        # Descent passes in the compiled kernel (territory_engine.solve.kernels,
+        # the same moves as the Python loop): True, False, or None for "from
+        # compile_from_units units" (below, importing numba and loading the
+        # compiled kernels costs more than the passes save).
+        self.compiled: bool | None = None
+        self.compile_from_units = 5_000
+        self._kd: dict[str, np.ndarray] | None = None
 
     def _init_bands(self, problem: ProblemData) -> None:
         """Weights, bands, targets ``τ`` and the running loads, sizes and members."""
@@ -318,12 +330,26 @@ class LocalSearch:
         return best_t, best_dv, best_df
 
     def single_pass(
-        self, rng: np.random.Generator, deadline: float, lam: float = math.inf
+        self,
+        rng: np.random.Generator,
+        deadline: float,
+        lam: float = math.inf,
+        compiled: bool | None = None,
     ) -> int | None:
-        """One sweep of improving unit moves in random order; ``None`` at the deadline."""
+        """One sweep of improving unit moves in random order; ``None`` at the deadline.
+
+        ``compiled``: run the sweep in the numba kernel
+        (:func:`territory_engine.solve.kernels.descent_block`: the same moves,
+        in the same order, with the same running totals) or in the Python loop
+        below, the reference; ``None`` follows :attr:`compiled`. The kernel
+        checks the deadline every :data:`~territory_engine.solve.kernels.BLOCK` units
+        instead of 256.
+        """
         contiguity = self.p.contiguity
         improved = 0
         order = rng.permutation(self.n)
+        if self._use_kernel(compiled):
+            return self._single_pass_compiled(order, deadline, lam)
         if contiguity and self.n >= BORDER_SCAN_FROM_UNITS:
             # Only units on a border (or exempt from contiguity) have a move;
             # skipping the interior matters at tens of thousands of units. A
@@ -341,6 +367,164 @@ class LocalSearch:
             self.apply(i, best_t)
             improved += 1
         return improved
+
+    def _use_kernel(self, compiled: bool | None) -> bool:
+        """Whether this pass runs compiled (see :meth:`single_pass` and :attr:`compiled`)."""
+        use = self.compiled if compiled is None else compiled
+        if use is not None:
+            return use
+        if self.n < self.compile_from_units:
+            return False
+        try:
+            from territory_engine.solve import kernels  # noqa: F401
+        except ImportError:  # numba missing: the Python loop gives the same moves
+            self.compiled = False
+            return False
+        return True
+
+    def _kernel_data(self) -> dict[str, np.ndarray]:
+        """The fixed arrays of the compiled pass (built once): CSR maps and scratch space."""
+        if self._kd is not None:
+            return self._kd
+        from territory_engine.solve.kernels import BLOCK
+
+        n, k, m = self.n, self.k, self.m
+        adj = self.p.adjacency
+
+        def csr(rows: list, values: bool) -> tuple[np.ndarray, ...]:
+            ptr = np.zeros(n + 1, dtype=np.int64)
+            ptr[1:] = np.cumsum([len(r) for r in rows])
+            keys = list(itertools.chain.from_iterable(rows))
+            idx = np.array(keys, dtype=np.int64)
+            if not values:
+                return ptr, idx
+            vals = list(itertools.chain.from_iterable(r.values() for r in rows))
+            return ptr, idx, np.array(vals, dtype=np.float64)
+
+        own_ptr, own_idx, own_val = csr(self.owned, True)
+        cl_ptr, cl_idx, cl_val = csr(self.closeness, True)
+        cand_ptr, cand_idx = csr(self.cands, False)
+        kd: dict[str, np.ndarray] = {
+            "indptr": np.asarray(adj.indptr, dtype=np.int64),
+            "indices": np.asarray(adj.indices, dtype=np.int64),
+            "cand_ptr": cand_ptr,
+            "cand_idx": cand_idx,
+            "locked": np.array(self.locked, dtype=np.int64),
+            "w": np.array(self.w, dtype=np.float64).reshape(n, m),
+            "lo": np.array(self.lo, dtype=np.float64).reshape(k, m),
+            "hi": np.array(self.hi, dtype=np.float64).reshape(k, m),
+            "tau": np.array(self.tau, dtype=np.float64).reshape(k, m),
+            "own_ptr": own_ptr,
+            "own_idx": own_idx,
+            "own_val": own_val,
+            "cl_ptr": cl_ptr,
+            "cl_idx": cl_idx,
+            "cl_val": cl_val,
+            "tw": np.array(self.tw, dtype=np.float64),
+            "xy": np.array(self.xy, dtype=np.float64).reshape(n, 2),
+            "z": np.array(self.z, dtype=np.float64).reshape(k, 2),
+            # Memoised distances (kernels.cached_dist): 4 territories per unit.
+            "dist_ter": np.full((n, 4), -1, dtype=np.int64),
+            "dist_val": np.zeros((n, 4), dtype=np.float64),
+            # wT, wC, wD, cap, cap scale, lam (per pass), travel power, 2.0
+            "params": np.array(
+                [self.wT, self.wC, self.wD, self.cap or 0.0, self.cap_scale, 0.0, self.power, 2.0],
+                dtype=np.float64,
+            ),
+            # contiguity, cap, lexicographic (per pass), planar
+            "flags": np.array(
+                [self.p.contiguity, self.cap is not None, 1, self.planar], dtype=np.int64
+            ),
+            "log_i": np.zeros(BLOCK, dtype=np.int64),
+            "log_s": np.zeros(BLOCK, dtype=np.int64),
+            "log_t": np.zeros(BLOCK, dtype=np.int64),
+            "mark_k": np.zeros(k, dtype=np.int64),
+            "targ": np.zeros(k, dtype=np.int64),
+            "seen": np.zeros(n, dtype=np.int64),
+            "todo": np.zeros(n, dtype=np.int64),
+            "stamps": np.zeros(3, dtype=np.int64),
+            "queue": np.zeros(n, dtype=np.int64),
+            # Failed contiguity tests (see kernels.descent_block): territory
+            # versions, and per unit the territory and version of its last failure.
+            "tver": np.zeros(k, dtype=np.int64),
+            "fail_t": np.full(n, -1, dtype=np.int64),
+            "fail_v": np.zeros(n, dtype=np.int64),
+            "last_assign": np.array(self.assign, dtype=np.int64),
+        }
+        self._kd = kd
+        return kd
+
+    def _single_pass_compiled(self, order: np.ndarray, deadline: float, lam: float) -> int | None:
+        """:meth:`single_pass` after its permutation, in the kernel; the lists synced per block."""
+        from territory_engine.solve import kernels
+
+        kd = self._kernel_data()
+        assign = np.array(self.assign, dtype=np.int64)
+        # Territories changed since the last compiled pass (by apply(), outside
+        # the kernel) invalidate the failed contiguity tests remembered there.
+        changed = np.flatnonzero(assign != kd["last_assign"])
+        if len(changed):
+            np.add.at(kd["tver"], kd["last_assign"][changed], 1)
+            np.add.at(kd["tver"], assign[changed], 1)
+        kd["last_assign"] = assign
+        if self.p.contiguity and self.n >= BORDER_SCAN_FROM_UNITS:
+            order = order[kernels.movable_mask(kd["indptr"], kd["indices"], assign)[order]]
+        order = np.ascontiguousarray(order, dtype=np.int64)
+        loads = np.array(self.loads, dtype=np.float64).reshape(self.k, self.m)
+        viol_t = np.array(self.viol_t, dtype=np.float64)
+        size = np.array(self.size, dtype=np.int64)
+        moved = np.array([self.moved], dtype=np.float64)
+        lex = math.isinf(lam)
+        kd["params"][kernels.P_LAM] = 0.0 if lex else lam
+        kd["flags"][kernels.F_LEX] = lex
+        improved = 0
+        pos, end = 0, len(order)
+        while pos < end:
+            if time.perf_counter() > deadline:
+                return None
+            stop = min(pos + kernels.BLOCK, end)
+            n_log = kernels.descent_block(
+                order, pos, stop, kd["indptr"], kd["indices"], kd["cand_ptr"], kd["cand_idx"],
+                kd["locked"], kd["w"], kd["lo"], kd["hi"], kd["tau"], kd["own_ptr"],
+                kd["own_idx"], kd["own_val"], kd["cl_ptr"], kd["cl_idx"], kd["cl_val"], kd["tw"],
+                kd["xy"], kd["z"], kd["dist_ter"], kd["dist_val"], kd["params"], kd["flags"],
+                assign, loads, viol_t, size, moved,
+                kd["log_i"], kd["log_s"], kd["log_t"], kd["mark_k"], kd["targ"], kd["seen"],
+                kd["todo"], kd["stamps"], kd["queue"], kd["tver"], kd["fail_t"], kd["fail_v"],
+            )  # fmt: skip
+            self._sync_kernel_moves(kd, n_log, loads, viol_t, size, moved)
+            improved += n_log
+            pos = stop
+        return improved
+
+    def _sync_kernel_moves(
+        self,
+        kd: dict[str, np.ndarray],
+        n_log: int,
+        loads: np.ndarray,
+        viol_t: np.ndarray,
+        size: np.ndarray,
+        moved: np.ndarray,
+    ) -> None:
+        """Replay the kernel's ``n_log`` moves on the lists, as :meth:`apply` would have."""
+        if not n_log:
+            return
+        units = kd["log_i"][:n_log].tolist()
+        froms = kd["log_s"][:n_log].tolist()
+        tos = kd["log_t"][:n_log].tolist()
+        assign, members = self.assign, self.members
+        for i, s, t in zip(units, froms, tos, strict=True):
+            # The same set operations in the same order keep each set's layout
+            # (its iteration order) what apply() would have left.
+            members[s].discard(i)
+            members[t].add(i)
+            assign[i] = t
+        for t in set(froms) | set(tos):
+            self.loads[t] = loads[t].tolist()
+            self.viol_t[t] = float(viol_t[t])
+            self.size[t] = int(size[t])
+        self.moved = float(moved[0])
+        self.moves += n_log
 
     def _movable_mask(self) -> np.ndarray:
         """(n,) True for units touching another territory or without neighbours."""
@@ -799,7 +983,8 @@ class LocalSearch:
         """Improve until a local optimum or the deadline.
 
         Descent on single moves; when it stalls with violation left, repair
-        chains, then tabu repair; once feasible, descent keeps feasibility.
+        chains (unless :attr:`repair_passes` is off), then tabu repair
+        (unless :attr:`tabu` is off); once feasible, descent keeps feasibility.
 
         Returns
         -------
@@ -826,6 +1011,8 @@ class LocalSearch:
             if lam < 1e6:
                 lam *= 4.0
                 continue
+            if not self.repair_passes:
+                return "stalled_infeasible"
             if sum(v > EPS for v in self.viol_t) >= SWEEP_MIN_TERRITORIES:
                 # Many violating territories (a large instance after its seed):
                 # fixes far apart do not interact, so one sweep repairs each of
@@ -845,6 +1032,8 @@ class LocalSearch:
                 continue
             if time.perf_counter() > deadline:
                 return "time_limit"
+            if not self.tabu:
+                return "stalled_infeasible"
             before = self.violation()
             self.tabu_repair(rng, deadline, max_work=self.tabu_work)
             if self.violation() >= before - EPS:

@@ -6,8 +6,9 @@ neighbours near their own band edges: no single, chunk or path move fixes
 them. The region ``R = {t} ∪ N(t)`` around a violating territory ``t`` (its
 neighbours in the territory graph) holds about ``|R|`` shares of weight;
 re-drawing it by recursive bisection
-(:func:`~territory_engine.solve.bisection_seed.bisect_region`) spreads its
-imbalance over all of its territories, which then usually fit their bands.
+(:func:`~territory_engine.solve.bisection_seed.bisect_region`, its parts
+matched to the territories' centres) spreads its imbalance over all of its
+territories, which then usually fit their bands.
 A re-draw is kept when the region's total violation falls::
 
     accept  Σ_{r ∈ R} V_r(after) + V_cap(after)  <  Σ_{r ∈ R} V_r(before) + V_cap(before)
@@ -69,9 +70,9 @@ def redraw_rounds(
         rounds += 1
         kept = _one_round(search, rng, deadline)
         kept_total += kept
-        search.repair_passes = False
+        search.repair_passes = search.tabu = False
         stop = search.run(rng, deadline)
-        search.repair_passes = True
+        search.repair_passes = search.tabu = True
         if progress is not None:
             progress({"round": rounds, "kept": kept, "violation": search.violation()})
         if stop == "time_limit":
@@ -122,7 +123,7 @@ def _try_redraw(search: LocalSearch, region: list[int], rng: np.random.Generator
         return False
     if len(np.unique(problem.territory_group[region])) > 1:
         return False
-    drawn = bisect_region(problem, units, np.asarray(region), rng)
+    drawn = bisect_region(problem, units, np.asarray(region), rng, search.c.centres)
     if drawn is None:
         return False
     before = _region_violation(search, region)

@@ -123,8 +123,5 @@ def test_the_bands_hold(tiny: dict, solved: list[te.PartitionResult]):
     assert result.feasible, result.violations
 
 
-@pytest.mark.xfail(
-    strict=False, reason="issue 13: the clock cuts repair and restarts on clustered data"
-)
 def test_the_same_seed_gives_the_same_plan(solved: list[te.PartitionResult]):
     assert solved[0].assignment == solved[1].assignment

@@ -138,13 +138,24 @@ def test_stats_dict_of_an_lp_start_has_the_old_keys():
 
 
 def test_stats_dict_of_a_power_diagram_start_has_the_old_keys(monkeypatch):
-    # Every model counts as large: the seed is the power diagram.
+    # Every model counts as large and the bisection is unavailable (as on a
+    # split graph): the seed is the power diagram.
+    module = importlib.import_module("territory_engine.solve.align")
+    monkeypatch.setattr(module, "LP_MAX_VARIABLES", 0)
+    monkeypatch.setattr(module, "bisection_seed", lambda problem, rng: None)
+    a = solve(_random_grid(0), SolveParams(time_limit=20))
+    assert list(a.stats.as_dict()) == POWER_START_KEYS
+    assert a.stats.seed_method == "power_diagram" and a.stats.lp_objective is None
+
+
+def test_stats_dict_of_a_bisection_start_has_the_seed_keys(monkeypatch):
     monkeypatch.setattr(
         importlib.import_module("territory_engine.solve.align"), "LP_MAX_VARIABLES", 0
     )
     a = solve(_random_grid(0), SolveParams(time_limit=20))
-    assert list(a.stats.as_dict()) == POWER_START_KEYS
-    assert a.stats.seed_method == "power_diagram" and a.stats.lp_objective is None
+    keys = [k for k in POWER_START_KEYS if k != "seed_iterations"]
+    assert list(a.stats.as_dict()) == keys
+    assert a.stats.seed_method == "bisection" and a.stats.seed_combined_deviation is not None
 
 
 def test_stats_dict_of_an_initial_start_has_the_old_keys():
