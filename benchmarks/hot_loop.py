@@ -38,21 +38,21 @@ from territory_engine.problem.arrays import grid_problem
 from territory_engine.problem.data import ProblemData
 from territory_engine.solve.candidates import nearest_candidates
 from territory_engine.solve.costs import CostModel
-from territory_engine.solve.local_search import LocalSearch
-from territory_engine.solve.power_seed import power_seed
+from territory_engine.solve.search.local import LocalSearch
+from territory_engine.solve.seeds.power import power_seed
 
 _COMPILE_SNIPPET = """
 import time
 import numpy as np
 import territory_engine
 t0 = time.perf_counter()
-from territory_engine.solve import kernels
+from territory_engine.solve.search import kernels
 t1 = time.perf_counter()
 from territory_engine.problem.arrays import grid_problem
-from territory_engine.solve.anneal import anneal_cut_edges
+from territory_engine.solve.search.anneal import anneal_cut_edges
 from territory_engine.solve.candidates import nearest_candidates
 from territory_engine.solve.costs import CostModel
-from territory_engine.solve.local_search import LocalSearch
+from territory_engine.solve.search.local import LocalSearch
 p = grid_problem(4, 4, centres=np.array([[0.0, 0.0], [0.3, 0.3]]), tolerance=0.1, contiguity=True)
 a = (np.arange(16) % 4 >= 2).astype(int)
 ls = LocalSearch(p, CostModel(p, p.centres), a, nearest_candidates(p, p.centres, 2))
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         moves.append(int(m_ref or 0))
 
-    from territory_engine.solve.anneal import anneal_cut_edges
+    from territory_engine.solve.search.anneal import anneal_cut_edges
 
     anneal_rate = {}
     for compiled in (False, True):

@@ -282,7 +282,7 @@ def _cut_edge_start(
     only polishes afterwards. The annealing stops on the clock, so the plan may
     vary with machine load.
     """
-    from territory_engine.solve.tree_seed import best_tree_partition
+    from territory_engine.solve.seeds.tree import best_tree_partition
 
     def cut(a: np.ndarray) -> float:
         return float(count_cut_edges(problem.adjacency, a))
@@ -292,7 +292,7 @@ def _cut_edge_start(
             problem, cut, seconds=0.4 * begin.remaining, seed=seed
         )
     else:
-        from territory_engine.solve.anneal import anneal_multistart
+        from territory_engine.solve.search.anneal import anneal_multistart
 
         def tree_start(r: int) -> np.ndarray | None:
             return best_tree_partition(problem, cut, seconds=0.5, seed=seed * 1_000_003 + r)[0]
@@ -351,7 +351,7 @@ def _polish_cut_edges(
         and begin.exact_fits
         and (alignment.feasible or annealed is not None)
     ):
-        from territory_engine.solve.exact import solve_exact
+        from territory_engine.solve.exact.model import solve_exact
 
         left = deadline - time.perf_counter()
         if left > 1.0:
@@ -371,14 +371,14 @@ def _diameter_search(
 ) -> tuple[np.ndarray, int]:
     """Min-max diameter from the balanced inertia plan by threshold tabu search.
 
-    :func:`~territory_engine.solve.diameter_tabu.tabu_diameter` lowers a diameter
+    :func:`~territory_engine.solve.search.diameter_tabu.tabu_diameter` lowers a diameter
     target step by step, removing the conflicting pairs (farther apart than the
     target) from the parts while keeping the bands, with kicks from the best plan
     when it stalls and fresh descents when kicks keep failing; it runs until the
     deadline. Returns the best plan (the alignment when no balanced plan was found)
     and the number of kicks and restarts.
     """
-    from territory_engine.solve.diameter_tabu import tabu_diameter
+    from territory_engine.solve.search.diameter_tabu import tabu_diameter
 
     best, stats = tabu_diameter(problem, alignment.assign, dist, deadline=deadline, seed=seed)
     if not np.isfinite(stats["diameter"]):

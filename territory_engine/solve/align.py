@@ -11,17 +11,17 @@ import numpy as np
 
 from territory_engine.geo.pieces import pieces_per_territory
 from territory_engine.problem.data import ProblemData
-from territory_engine.solve.bisection_seed import bisection_seed
 from territory_engine.solve.candidates import nearest_candidates
-from territory_engine.solve.centres import choose_centres, recentre
-from territory_engine.solve.contiguity import repair_contiguity
 from territory_engine.solve.costs import CostModel
-from territory_engine.solve.lns import lns_improve, lns_repair
-from territory_engine.solve.local_search import EPS, TABU_MAX_WORK, LocalSearch
+from territory_engine.solve.exact.lns import lns_improve, lns_repair
 from territory_engine.solve.params import DEFAULT_PARAMS, SolveParams
-from territory_engine.solve.power_seed import power_seed
-from territory_engine.solve.redraw import redraw_rounds
-from territory_engine.solve.seed import lp_seed
+from territory_engine.solve.search.contiguity import repair_contiguity
+from territory_engine.solve.search.local import EPS, TABU_MAX_WORK, LocalSearch
+from territory_engine.solve.search.redraw import redraw_rounds
+from territory_engine.solve.seeds.bisection import bisection_seed
+from territory_engine.solve.seeds.centres import choose_centres, recentre
+from territory_engine.solve.seeds.lp import lp_seed
+from territory_engine.solve.seeds.power import power_seed
 from territory_engine.solve.stats import ObjectiveTerms, SolverStats, StopReason
 
 ProgressFn = Callable[[str, dict], None]
@@ -170,7 +170,7 @@ def _seed(
 
     The LP balances every measure but grows superlinearly (over 200 s at
     240,000 variables on 2 cores); the power diagram
-    (:func:`territory_engine.solve.power_seed.power_seed`) takes seconds and
+    (:func:`territory_engine.solve.seeds.power.power_seed`) takes seconds and
     starts closer to contiguity. With ``rng`` (a restart) the LP's costs or the
     diagram's centres are perturbed.
     """
@@ -440,7 +440,7 @@ class _SolveRun:
         """Step 5: regional re-draws of the residue, then local search with its repair passes.
 
         Re-drawing the few territories around each violating one by bisection
-        (:func:`~territory_engine.solve.redraw.redraw_rounds`) spreads the
+        (:func:`~territory_engine.solve.search.redraw.redraw_rounds`) spreads the
         residue over them; on the sample's tight bands (potential ±3 %,
         workload ±10 %, no disruption weight) two rounds took 0.3 s where the
         tabu repair spent 20 s without a plan, and on a national instance it
@@ -610,21 +610,21 @@ def solve(
 
     1. *Centres*: fixed centres (the reps' homes) as given; free centres
        chosen by weighted k-means++
-       (:func:`~territory_engine.solve.centres.choose_centres`), or with
+       (:func:`~territory_engine.solve.seeds.centres.choose_centres`), or with
        ``initial`` placed on its territories
-       (:func:`~territory_engine.solve.centres.recentre`).
+       (:func:`~territory_engine.solve.seeds.centres.recentre`).
     2. *Seed* (skipped with ``initial``): the LP of the balanced
        transportation problem on the ``params.candidates`` nearest eligible
-       territories per unit, rounded (:mod:`territory_engine.solve.seed`), or
+       territories per unit, rounded (:mod:`territory_engine.solve.seeds.lp`), or
        above :data:`LP_MAX_VARIABLES` pairs a balanced power diagram
-       (:mod:`territory_engine.solve.power_seed`); with free centres up to four
+       (:mod:`territory_engine.solve.seeds.power`); with free centres up to four
        rounds of seeding and re-centring, until the centres settle.
     3. *Contiguity repair* of the seed when contiguity is on (skipped with ``initial``).
-    4. *Local search* (:mod:`territory_engine.solve.local_search`) until a
+    4. *Local search* (:mod:`territory_engine.solve.search.local`) until a
        local optimum or the time limit.
     5. *Exact repair* while bands break (not on power-diagram instances):
        CP-SAT re-solves regions around the violations
-       (:func:`~territory_engine.solve.lns.lns_repair`) on a third of the time
+       (:func:`~territory_engine.solve.exact.lns.lns_repair`) on a third of the time
        left, then local search again.
     6. *Re-seeds* while bands break (skipped with ``initial``): on
        power-diagram instances the region around the residue is re-drawn
@@ -632,7 +632,7 @@ def solve(
        perturbed seeds are searched (:func:`_restarts`).
     7. *Exact repair* while bands break, with all the time left, then local search.
     8. *LNS improvement* of a feasible plan when ``params.lns_rounds > 0``
-       (:func:`~territory_engine.solve.lns.lns_improve`), then local search.
+       (:func:`~territory_engine.solve.exact.lns.lns_improve`), then local search.
     9. *Validation*: :func:`check_alignment` lists what the plan breaks, and
        the statistics are gathered (:class:`SolverStats`).
 

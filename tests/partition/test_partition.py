@@ -16,7 +16,7 @@ from territory_engine.errors import InputError
 from territory_engine.partition import part_diameters, partition, shortest_path_matrix
 from territory_engine.problem.arrays import grid_problem
 from territory_engine.problem.graph import read_graph
-from territory_engine.solve.exact import relabel_by_root, solve_exact
+from territory_engine.solve.exact.model import relabel_by_root, solve_exact
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -135,7 +135,7 @@ def test_cli_writes_the_result_and_rejects_bad_arguments(tmp_path):
 
 def test_tree_partitions_are_balanced_contiguous_and_seeded():
     from territory_engine.geo.pieces import pieces_per_territory
-    from territory_engine.solve.tree_seed import best_tree_partition, tree_partition
+    from territory_engine.solve.seeds.tree import best_tree_partition, tree_partition
 
     rng = np.random.default_rng(4)
     p = grid_problem(

@@ -10,12 +10,12 @@ import numpy as np
 from territory_engine.geo.pieces import pieces_per_territory
 from territory_engine.problem.arrays import grid_problem
 from territory_engine.problem.data import count_cut_edges
-from territory_engine.solve.anneal import (
+from territory_engine.solve.search.anneal import (
     anneal_cut_edges,
     anneal_multistart,
 )
-from territory_engine.solve.local_search import stays_connected_without
-from territory_engine.solve.tree_seed import best_tree_partition
+from territory_engine.solve.search.local import stays_connected_without
+from territory_engine.solve.seeds.tree import best_tree_partition
 
 
 def _check(p, a, k):

@@ -7,11 +7,11 @@ import scipy.sparse as sp
 
 from territory_engine.geo.pieces import pieces_per_territory
 from territory_engine.problem.arrays import grid_problem, problem_from_arrays
-from territory_engine.solve.bisection_seed import bisect_region, bisection_seed
 from territory_engine.solve.candidates import nearest_candidates
 from territory_engine.solve.costs import CostModel
-from territory_engine.solve.local_search import EPS, LocalSearch
-from territory_engine.solve.redraw import redraw_rounds
+from territory_engine.solve.search.local import EPS, LocalSearch
+from territory_engine.solve.search.redraw import redraw_rounds
+from territory_engine.solve.seeds.bisection import bisect_region, bisection_seed
 
 
 def _clustered_grid(rows: int = 24, cols: int = 40, seed: int = 0) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Min-max diameter search (:mod:`territory_engine.solve.diameter_tabu`) on hand-made instances."""
+"""Min-max diameter search (:mod:`territory_engine.solve.search.diameter_tabu`) on hand-made instances."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from territory_engine.partition import part_diameters
 from territory_engine.problem.arrays import problem_from_arrays
-from territory_engine.solve.diameter_tabu import tabu_diameter
+from territory_engine.solve.search.diameter_tabu import tabu_diameter
 
 
 def _problem(points: np.ndarray, weights: np.ndarray, k: int, tol: float, locked=None):

@@ -14,8 +14,8 @@ import pytest
 from territory_engine.geo.pieces import pieces_per_territory
 from territory_engine.problem.arrays import grid_problem
 from territory_engine.problem.data import count_cut_edges
-from territory_engine.solve.exact import relabel_by_root, solve_exact
-from territory_engine.solve.subproblem import resolve_region
+from territory_engine.solve.exact.model import relabel_by_root, solve_exact
+from territory_engine.solve.exact.subproblem import resolve_region
 
 
 def _check_halves(p, assign):

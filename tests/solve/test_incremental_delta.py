@@ -18,7 +18,7 @@ from territory_engine.problem.arrays import grid_problem
 from territory_engine.problem.data import ProblemData
 from territory_engine.solve.candidates import nearest_candidates
 from territory_engine.solve.costs import CostModel
-from territory_engine.solve.local_search import LocalSearch
+from territory_engine.solve.search.local import LocalSearch
 
 ROWS, COLS, K = 6, 7, 4
 

@@ -1,4 +1,4 @@
-"""The compiled hot loops (:mod:`territory_engine.solve.kernels`) against their Python references.
+"""The compiled hot loops (:mod:`territory_engine.solve.search.kernels`) against their Python references.
 
 The kernels are transcriptions of ``LocalSearch.single_pass`` (with
 ``_best_single``, ``delta``, ``can_leave``) and of the move loop of
@@ -32,10 +32,11 @@ from scipy.spatial import Delaunay
 
 from territory_engine.problem.arrays import grid_problem, problem_from_arrays
 from territory_engine.problem.data import ProblemData, count_cut_edges
-from territory_engine.solve import anneal, kernels, local_search
 from territory_engine.solve.candidates import nearest_candidates
 from territory_engine.solve.costs import CostModel
-from territory_engine.solve.local_search import LocalSearch
+from territory_engine.solve.search import anneal, kernels
+from territory_engine.solve.search import local as local_search
+from territory_engine.solve.search.local import LocalSearch
 
 from .test_incremental_delta import _violation
 

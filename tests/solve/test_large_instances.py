@@ -12,8 +12,8 @@ from territory_engine.problem.arrays import grid_problem, problem_from_arrays
 from territory_engine.solve import align
 from territory_engine.solve.candidates import nearest_candidates
 from territory_engine.solve.costs import CostModel
-from territory_engine.solve.local_search import EPS, LocalSearch
-from territory_engine.solve.power_seed import power_seed
+from territory_engine.solve.search.local import EPS, LocalSearch
+from territory_engine.solve.seeds.power import power_seed
 
 
 def test_power_seed_moves_the_border_to_balance():

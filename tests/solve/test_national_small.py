@@ -24,7 +24,10 @@ import national_instance  # noqa: E402
 
 TINY = national_instance.CLASSES["tiny"]
 TIME_LIMIT = 10.0
-EMPTY_PARTS = pytest.mark.xfail(strict=False, reason="issue 13: empty parts on clustered data")
+TIGHT_BANDS = pytest.mark.xfail(
+    strict=False,
+    reason="issue 13: one territory of the city core stays 5-10 % above its potential band",
+)
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +113,7 @@ def test_no_part_is_empty(tiny: dict, solved: list[te.PartitionResult]):
     assert (accounts > 0).all(), f"{int((accounts == 0).sum())} parts without any account"
 
 
-@EMPTY_PARTS
+@TIGHT_BANDS
 def test_the_bands_hold(tiny: dict, solved: list[te.PartitionResult]):
     graph = tiny["graph"]
     result = solved[0]

@@ -17,7 +17,7 @@ targets, and each half is split again until it holds one territory::
 
 where ``w_j`` is measure ``j`` relative to its mean target, ``σ_A`` the
 share of A's territories in the region's combined target
-(:func:`~territory_engine.solve.power_seed.combined_weights`; ``σ_B = 1 − σ_A``),
+(:func:`~territory_engine.solve.seeds.power.combined_weights`; ``σ_B = 1 − σ_A``),
 ``c`` a half's mass centroid, ``g_A``, ``g_B`` the mass centroids of the two sides of
 the region's weighted median cut along its principal axis (so the halves are
 compact, not the snakes a random tree cut gives), ``ρ_R`` the region's RMS
@@ -30,13 +30,13 @@ assignment (:func:`match_homes`). Trees are minimum spanning trees of the
 unit graph under edge lengths times seeded lognormal noise (more per split
 for small regions, :data:`TREE_WORK`; the best cut kept); the cut of a small
 region is then refined by boundary moves
-(:func:`~territory_engine.solve.bisection_kernel.refine_split`). The tree
-and cut search is compiled (:mod:`territory_engine.solve.bisection_kernel`):
+(:func:`~territory_engine.solve.seeds.bisection_kernel.refine_split`). The tree
+and cut search is compiled (:mod:`territory_engine.solve.seeds.bisection_kernel`):
 about 5 s for 27,000 units in 250 parts on our 2-core machine.
 
 Balance is approximate (median 1 %, worst about 15 % of the combined measure
 per part on the 100k national instance, where city cells hold half a share);
-the local search and the regional re-draws (:mod:`territory_engine.solve.redraw`)
+the local search and the regional re-draws (:mod:`territory_engine.solve.search.redraw`)
 balance the measures one by one afterwards.
 """
 
@@ -46,7 +46,7 @@ import numpy as np
 from scipy.sparse.csgraph import connected_components
 
 from territory_engine.problem.data import ProblemData
-from territory_engine.solve.power_seed import combined_weights
+from territory_engine.solve.seeds.power import combined_weights
 
 TREE_WORK = 200_000
 """Units a split may spend on spanning trees: small regions (where one tree
@@ -60,7 +60,7 @@ SPLIT_SLACK = 0.005
 
 REFINE_MAX_UNITS = 3_000
 """Cuts of regions up to this many units are refined by boundary moves
-(:func:`~territory_engine.solve.bisection_kernel.refine_split`)."""
+(:func:`~territory_engine.solve.seeds.bisection_kernel.refine_split`)."""
 
 REFINE_MOVES = 200
 """Boundary moves a refinement may make."""
@@ -260,7 +260,7 @@ def _split(
     trees = int(np.clip(TREE_WORK // n, *TREES_PER_SPLIT))
     noise = rng.lognormal(0.0, TREE_NOISE, size=(trees, len(rows)))
     roots = rng.integers(n, size=trees)
-    from territory_engine.solve.bisection_kernel import best_tree_cut, refine_split
+    from territory_engine.solve.seeds.bisection_kernel import best_tree_cut, refine_split
 
     score, inside = best_tree_cut(
         rows.astype(np.int64),

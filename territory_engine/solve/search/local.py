@@ -118,7 +118,7 @@ class LocalSearch:
         # while the regional re-draws, cheaper, have not been tried yet).
         self.repair_passes = True
         self.tabu = True
-        # Descent passes in the compiled kernel (territory_engine.solve.kernels,
+        # Descent passes in the compiled kernel (territory_engine.solve.search.kernels,
         # the same moves as the Python loop): True, False, or None for "from
         # compile_from_units units" (below, importing numba and loading the
         # compiled kernels costs more than the passes save).
@@ -339,10 +339,10 @@ class LocalSearch:
         """One sweep of improving unit moves in random order; ``None`` at the deadline.
 
         ``compiled``: run the sweep in the numba kernel
-        (:func:`territory_engine.solve.kernels.descent_block`: the same moves,
+        (:func:`territory_engine.solve.search.kernels.descent_block`: the same moves,
         in the same order, with the same running totals) or in the Python loop
         below, the reference; ``None`` follows :attr:`compiled`. The kernel
-        checks the deadline every :data:`~territory_engine.solve.kernels.BLOCK` units
+        checks the deadline every :data:`~territory_engine.solve.search.kernels.BLOCK` units
         instead of 256.
         """
         contiguity = self.p.contiguity
@@ -376,7 +376,7 @@ class LocalSearch:
         if self.n < self.compile_from_units:
             return False
         try:
-            from territory_engine.solve import kernels  # noqa: F401
+            from territory_engine.solve.search import kernels  # noqa: F401
         except ImportError:  # numba missing: the Python loop gives the same moves
             self.compiled = False
             return False
@@ -386,7 +386,7 @@ class LocalSearch:
         """The fixed arrays of the compiled pass (built once): CSR maps and scratch space."""
         if self._kd is not None:
             return self._kd
-        from territory_engine.solve.kernels import BLOCK
+        from territory_engine.solve.search.kernels import BLOCK
 
         n, k, m = self.n, self.k, self.m
         adj = self.p.adjacency
@@ -456,7 +456,7 @@ class LocalSearch:
 
     def _single_pass_compiled(self, order: np.ndarray, deadline: float, lam: float) -> int | None:
         """:meth:`single_pass` after its permutation, in the kernel; the lists synced per block."""
-        from territory_engine.solve import kernels
+        from territory_engine.solve.search import kernels
 
         kd = self._kernel_data()
         assign = np.array(self.assign, dtype=np.int64)

@@ -21,7 +21,7 @@ evaluations of O(Σ_i |C_i|) numpy work. ``δ`` is the median spread of a
 unit's candidate distances (so ``ε`` is relative) and ``softmin_ε(x) =
 −ε log Σ exp(−x/ε)``.
 
-Why not the LP (:mod:`territory_engine.solve.seed`) at this size: the LP
+Why not the LP (:mod:`territory_engine.solve.seeds.lp`) at this size: the LP
 balances every measure exactly but takes over 200 s at 240,000 variables
 (30,000 units × 8 candidates) on our 2-core machine, and its rounding
 scatters units (the LP sends a heavy unit and a light neighbour to different

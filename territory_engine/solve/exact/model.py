@@ -24,7 +24,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from territory_engine.problem.data import ProblemData
-from territory_engine.solve.subproblem import CpVars, integer_band, tree_flows
+from territory_engine.solve.exact.subproblem import CpVars, integer_band, tree_flows
 
 
 def relabel_by_root(assign: np.ndarray, k: int) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Compiled (numba) hot loops: the descent pass of the local search and the annealing moves.
 
-Imported lazily by :mod:`territory_engine.solve.local_search` and
-:mod:`territory_engine.solve.anneal` (importing numba costs about half a
+Imported lazily by :mod:`territory_engine.solve.search.local` and
+:mod:`territory_engine.solve.search.anneal` (importing numba costs about half a
 second, which the CLI's ``--help`` must not pay). Every function here is a
 transcription of a pure-Python reference kept in those modules, float
 operation for float operation, so that both give the same plans; the tests in
@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit
 
 EPS = 1e-9
-"""The same tolerance as :data:`territory_engine.solve.local_search.EPS`."""
+"""The same tolerance as :data:`territory_engine.solve.search.local.EPS`."""
 
 BLOCK = 4096
 """Units of a descent pass per :func:`descent_block` call (the deadline is checked between)."""
@@ -209,7 +209,7 @@ def travel_dists(xy, z, units, terrs, planar, power, two):  # pragma: no cover -
 
 @njit(cache=True)
 def stays_connected(indptr, indices, assign, i, seen, todo, stamps, queue):  # pragma: no cover
-    """:func:`~territory_engine.solve.local_search.stays_connected_without`, over CSR.
+    """:func:`~territory_engine.solve.search.local.stays_connected_without`, over CSR.
 
     ``seen`` and ``todo`` are (n,) int64 marks compared with ``stamps[0]`` and
     ``stamps[1]`` (raised here, so they need no clearing); ``queue`` is (n,) scratch.
@@ -271,6 +271,73 @@ def movable_mask(indptr, indices, assign):  # pragma: no cover - compiled
                 out[i] = True
                 break
     return out
+
+
+@njit(cache=True)
+def _gather_targets(  # pragma: no cover - compiled
+    i, s, assign, indptr, indices, cand_ptr, cand_idx, contiguity, mark_k, targ, stamps
+):
+    """``targ[:nt]``: the territories unit ``i`` (in ``s``) may join, sorted; returns ``nt``.
+
+    The territories of its neighbours, plus its candidates without contiguity
+    or without neighbours, without ``s`` (:meth:`LocalSearch.targets`).
+    """
+    stamps[2] += 1
+    km = stamps[2]
+    mark_k[s] = km
+    nt = 0
+    for e in range(indptr[i], indptr[i + 1]):
+        a = assign[indices[e]]
+        if mark_k[a] != km:
+            mark_k[a] = km
+            targ[nt] = a
+            nt += 1
+    if not contiguity or indptr[i + 1] == indptr[i]:
+        for e in range(cand_ptr[i], cand_ptr[i + 1]):
+            a = cand_idx[e]
+            if mark_k[a] != km:
+                mark_k[a] = km
+                targ[nt] = a
+                nt += 1
+    for x in range(1, nt):
+        v = targ[x]
+        y = x - 1
+        while y >= 0 and targ[y] > v:
+            targ[y + 1] = targ[y]
+            y -= 1
+        targ[y + 1] = v
+    return nt
+
+
+@njit(cache=True)
+def _apply_move(i, s, t, w, lo, hi, tau, loads, viol_t, size, tver, assign):  # pragma: no cover
+    """:meth:`LocalSearch.apply` of unit ``i`` from ``s`` to ``t`` on the arrays (not ``moved``)."""
+    for j in range(loads.shape[1]):
+        loads[s, j] = loads[s, j] - w[i, j]
+        loads[t, j] = loads[t, j] + w[i, j]
+    viol_t[s] = _viol_shift(lo, hi, tau, loads, s, w, i, 0)
+    viol_t[t] = _viol_shift(lo, hi, tau, loads, t, w, i, 0)
+    size[s] -= 1
+    size[t] += 1
+    tver[s] += 1
+    tver[t] += 1
+    assign[i] = t
+
+
+@njit(cache=True)
+def _may_leave(  # pragma: no cover - compiled
+    i, s, indptr, indices, assign, size, tver, fail_t, fail_v, seen, todo, stamps, queue
+):
+    """:meth:`LocalSearch.can_leave`, with failed tests remembered per unit (``fail_t/v``)."""
+    if size[s] <= 1:
+        return False
+    if fail_t[i] == s and fail_v[i] == tver[s]:
+        return False
+    if not stays_connected(indptr, indices, assign, i, seen, todo, stamps, queue):
+        fail_t[i] = s
+        fail_v[i] = tver[s]
+        return False
+    return True
 
 
 @njit(cache=True)
@@ -353,34 +420,11 @@ def descent_block(  # pragma: no cover - compiled
         if locked[i] >= 0:
             continue
         s = assign[i]
-        # Targets: the territories of the neighbours (plus the candidates
-        # without contiguity or without neighbours), without s, sorted.
-        stamps[2] += 1
-        km = stamps[2]
-        mark_k[s] = km
-        nt = 0
-        for e in range(indptr[i], indptr[i + 1]):
-            a = assign[indices[e]]
-            if mark_k[a] != km:
-                mark_k[a] = km
-                targ[nt] = a
-                nt += 1
-        if not contiguity or indptr[i + 1] == indptr[i]:
-            for e in range(cand_ptr[i], cand_ptr[i + 1]):
-                a = cand_idx[e]
-                if mark_k[a] != km:
-                    mark_k[a] = km
-                    targ[nt] = a
-                    nt += 1
+        nt = _gather_targets(
+            i, s, assign, indptr, indices, cand_ptr, cand_idx, contiguity, mark_k, targ, stamps
+        )
         if nt == 0:
             continue
-        for x in range(1, nt):
-            v = targ[x]
-            y = x - 1
-            while y >= 0 and targ[y] > v:
-                targ[y + 1] = targ[y]
-                y -= 1
-            targ[y + 1] = v
         ds = 0.0
         if wT != 0.0:
             ds = cached_dist(dist_ter, dist_val, xy, z, i, s, planar, power, two)
@@ -428,31 +472,13 @@ def descent_block(  # pragma: no cover - compiled
                     best_t, best_dv, best_df, best_score = t, dv, df, score
         if best_t < 0:
             continue
-        if contiguity:
-            if size[s] <= 1:
-                continue
-            if fail_t[i] == s and fail_v[i] == tver[s]:
-                continue
-            if not stays_connected(indptr, indices, assign, i, seen, todo, stamps, queue):
-                fail_t[i] = s
-                fail_v[i] = tver[s]
-                continue
-        # apply(i, best_t)
-        t = best_t
-        for j in range(loads.shape[1]):
-            loads[s, j] = loads[s, j] - w[i, j]
-            loads[t, j] = loads[t, j] + w[i, j]
-        viol_t[s] = _viol_shift(lo, hi, tau, loads, s, w, i, 0)
-        viol_t[t] = _viol_shift(lo, hi, tau, loads, t, w, i, 0)
-        moved_box[0] = moved + (own_s - _get(own_ptr, own_idx, own_val, i, t))
-        size[s] -= 1
-        size[t] += 1
-        tver[s] += 1
-        tver[t] += 1
-        assign[i] = t
-        log_i[n_log] = i
-        log_s[n_log] = s
-        log_t[n_log] = t
+        if contiguity and not _may_leave(
+            i, s, indptr, indices, assign, size, tver, fail_t, fail_v, seen, todo, stamps, queue
+        ):
+            continue
+        _apply_move(i, s, best_t, w, lo, hi, tau, loads, viol_t, size, tver, assign)
+        moved_box[0] = moved + (own_s - _get(own_ptr, own_idx, own_val, i, best_t))
+        log_i[n_log], log_s[n_log], log_t[n_log] = i, s, best_t
         n_log += 1
     return n_log
 
@@ -572,7 +598,7 @@ def mt_randbelow(mt, ist, n):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def _excess(load, lo, hi, t, w, u, sign):  # pragma: no cover - compiled
-    """``viol(t, w[u], sign)`` of :func:`territory_engine.solve.anneal._band_excess`."""
+    """``viol(t, w[u], sign)`` of :func:`territory_engine.solve.search.anneal._band_excess`."""
     total = 0.0
     for j in range(load.shape[1]):
         if sign == 0:
@@ -584,6 +610,30 @@ def _excess(load, lo, hi, t, w, u, sign):  # pragma: no cover - compiled
         elif p > hi[t, j]:
             total += p - hi[t, j]
     return total
+
+
+@njit(cache=True)
+def _update_cut_list(  # pragma: no cover - compiled
+    u, s, t, part, indptr, indices, entry_edge, cut_pos, cut_list, n_cut
+):
+    """After ``u`` moved from ``s`` to ``t``: its edges into ``t`` leave the cut list, its
+    edges into ``s`` join it (swap-with-last removal); returns the new ``n_cut``."""
+    for q in range(indptr[u], indptr[u + 1]):
+        x = indices[q]
+        ed = entry_edge[q]
+        if part[x] == t:
+            pos = cut_pos[ed]
+            cut_pos[ed] = -1
+            n_cut -= 1
+            last = cut_list[n_cut]
+            if pos < n_cut:
+                cut_list[pos] = last
+                cut_pos[last] = pos
+        elif part[x] == s:
+            cut_pos[ed] = n_cut
+            cut_list[n_cut] = ed
+            n_cut += 1
+    return n_cut
 
 
 @njit(cache=True)
@@ -613,7 +663,7 @@ def anneal_block(  # pragma: no cover - compiled
     queue,
     resume,
 ):
-    """Proposals of :func:`~territory_engine.solve.anneal.anneal_cut_edges` until a clock check.
+    """Proposals of :func:`~territory_engine.solve.search.anneal.anneal_cut_edges` to a clock check.
 
     Runs the reference loop (same draws from the same Mersenne Twister
     state, same tests, same updates of the cut-edge list and of the best and
@@ -675,21 +725,9 @@ def anneal_block(  # pragma: no cover - compiled
         for j in range(load.shape[1]):
             load[s, j] -= w[u, j]
             load[t, j] += w[u, j]
-        for q in range(indptr[u], indptr[u + 1]):
-            x = indices[q]
-            ed = entry_edge[q]
-            if part[x] == t:
-                pos = cut_pos[ed]
-                cut_pos[ed] = -1
-                n_cut -= 1
-                last = cut_list[n_cut]
-                if pos < n_cut:
-                    cut_list[pos] = last
-                    cut_pos[last] = pos
-            elif part[x] == s:
-                cut_pos[ed] = n_cut
-                cut_list[n_cut] = ed
-                n_cut += 1
+        n_cut = _update_cut_list(
+            u, s, t, part, indptr, indices, entry_edge, cut_pos, cut_list, n_cut
+        )
         total_viol += d_viol
         ist[A_ACCEPTED] += 1
         # _AnnealState.record(total_viol)

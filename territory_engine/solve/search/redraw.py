@@ -6,7 +6,7 @@ neighbours near their own band edges: no single, chunk or path move fixes
 them. The region ``R = {t} ∪ N(t)`` around a violating territory ``t`` (its
 neighbours in the territory graph) holds about ``|R|`` shares of weight;
 re-drawing it by recursive bisection
-(:func:`~territory_engine.solve.bisection_seed.bisect_region`, its parts
+(:func:`~territory_engine.solve.seeds.bisection.bisect_region`, its parts
 matched to the territories' centres) spreads its imbalance over all of its
 territories, which then usually fit their bands.
 A re-draw is kept when the region's total violation falls::
@@ -28,9 +28,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from territory_engine.solve.bisection_seed import bisect_region
-from territory_engine.solve.lns import _grow_region
-from territory_engine.solve.local_search import EPS, LocalSearch
+from territory_engine.solve.exact.lns import _grow_region
+from territory_engine.solve.search.local import EPS, LocalSearch
+from territory_engine.solve.seeds.bisection import bisect_region
 
 MAX_ROUNDS = 40
 """Rounds of re-draws (each followed by a descent)."""

@@ -2,7 +2,7 @@
 
 Repair: a territory that breaks a band is re-solved together with its
 neighbouring territories (then the neighbours of those) by CP-SAT
-(:mod:`territory_engine.solve.subproblem`), which either finds a feasible
+(:mod:`territory_engine.solve.exact.subproblem`), which either finds a feasible
 re-assignment of the region or proves there is none inside it.
 
 Improvement: once feasible, a random territory and its neighbours are
@@ -18,8 +18,8 @@ import time
 import numpy as np
 
 from territory_engine.solve.costs import CostModel
-from territory_engine.solve.local_search import EPS, LocalSearch
-from territory_engine.solve.subproblem import resolve_region
+from territory_engine.solve.exact.subproblem import resolve_region
+from territory_engine.solve.search.local import EPS, LocalSearch
 
 MAX_REGION = 8
 

@@ -1,4 +1,4 @@
-"""Compiled core of :mod:`territory_engine.solve.bisection_seed`: the best cut over spanning trees.
+"""Compiled core of :mod:`territory_engine.solve.seeds.bisection`: the best cut over spanning trees.
 
 Imported lazily (it imports numba), only when a large instance is seeded.
 """
@@ -81,6 +81,33 @@ def _bfs(
 
 
 @njit(cache=True)
+def _subtree_sums(
+    order: np.ndarray,
+    pred: np.ndarray,
+    mass: np.ndarray,
+    heavy: np.ndarray,
+    cw: np.ndarray,
+    pts: np.ndarray,
+    acc: np.ndarray,
+) -> None:
+    """``acc[v]``: the sums over v's subtree of the measures, the units with weight, the
+    centroid weight and the weighted coordinates (children before parents, BFS reversed)."""
+    n, m = mass.shape
+    for i in range(n):
+        for j in range(m):
+            acc[i, j] = mass[i, j]
+        acc[i, m] = heavy[i]
+        acc[i, m + 1] = cw[i]
+        acc[i, m + 2] = cw[i] * pts[i, 0]
+        acc[i, m + 3] = cw[i] * pts[i, 1]
+    for q in range(n - 1, 0, -1):
+        v = order[q]
+        p = pred[v]
+        for c in range(m + 4):
+            acc[p, c] += acc[v, c]
+
+
+@njit(cache=True)
 def best_tree_cut(
     rows: np.ndarray,
     cols: np.ndarray,
@@ -127,18 +154,7 @@ def best_tree_cut(
         order, pred = _bfs(indptr, indices, roots[t], n)
         if len(order) < n:
             return np.inf, np.zeros(n, dtype=np.bool_)
-        for i in range(n):
-            for j in range(m):
-                acc[i, j] = mass[i, j]
-            acc[i, m] = heavy[i]
-            acc[i, c_cw] = cw[i]
-            acc[i, c_x] = cw[i] * pts[i, 0]
-            acc[i, c_y] = cw[i] * pts[i, 1]
-        for q in range(n - 1, 0, -1):
-            v = order[q]
-            p = pred[v]
-            for c in range(m + 4):
-                acc[p, c] += acc[v, c]
+        _subtree_sums(order, pred, mass, heavy, cw, pts, acc)
         for q in range(1, n):
             v = order[q]
             sub_cw = acc[v, c_cw]

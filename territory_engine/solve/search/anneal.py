@@ -16,7 +16,7 @@ short. A move is accepted with the Metropolis rule ``exp(−Δ / T)``, the
 temperature falling geometrically from ``t_start`` to ``t_end`` over the
 time budget; the best plan that satisfies every band is kept.
 
-The move loop runs compiled (:func:`territory_engine.solve.kernels.anneal_block`,
+The move loop runs compiled (:func:`territory_engine.solve.search.kernels.anneal_block`,
 numba) or in pure Python over adjacency lists (``compiled=False``, the
 reference: about 250,000 proposed moves a second on the tract graphs of
 300–700 units). Both draw from the same Mersenne Twister (the kernel carries
@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from territory_engine.problem.data import ProblemData
-from territory_engine.solve.local_search import stays_connected_without
+from territory_engine.solve.search.local import stays_connected_without
 
 
 def anneal_cut_edges(
@@ -84,7 +84,7 @@ def anneal_cut_edges(
     st = _AnnealState(problem, assign)
     if compiled is None:
         try:
-            from territory_engine.solve import kernels  # noqa: F401
+            from territory_engine.solve.search import kernels  # noqa: F401
         except ImportError:  # numba missing: the Python loop takes the same moves
             compiled = False
         else:
@@ -152,7 +152,7 @@ def _anneal_compiled(
     The kernel's state is ``st`` in arrays: the cut list as edge ids in the
     same order, the Mersenne Twister words of ``rng``.
     """
-    from territory_engine.solve import kernels as kn
+    from territory_engine.solve.search import kernels as kn
 
     n, k = len(st.part), st.k
     ptr = np.asarray(st.ptr, dtype=np.int64)
