@@ -21,7 +21,7 @@ from territory_engine.solve.search.redraw import redraw_rounds
 from territory_engine.solve.seeds.bisection import bisection_seed
 from territory_engine.solve.seeds.centres import choose_centres, recentre
 from territory_engine.solve.seeds.lp import lp_seed
-from territory_engine.solve.seeds.power import power_seed
+from territory_engine.solve.seeds.power import combined_weights, power_seed
 from territory_engine.solve.stats import ObjectiveTerms, SolverStats, StopReason
 
 ProgressFn = Callable[[str, dict], None]
@@ -113,6 +113,17 @@ def _lp_seed_rounds(
         centres = np.asarray(problem.centres, dtype=float)
     if _large(problem, centres, candidates):
         t0 = time.perf_counter()
+        if not problem.free_centres:
+            # Reps' homes spread like the accounts (a uniform grid): the power
+            # diagram is centred on them and travels less; on clustered data it
+            # starves territories, and the bisection takes over.
+            costs = CostModel(problem, centres)
+            cands = nearest_candidates(problem, centres, candidates)
+            assign, stats = power_seed(problem, centres, cands)
+            if not _starved(problem, assign):
+                stats["seed_seconds"] = round(time.perf_counter() - t0, 3)
+                report("seed", {"round": 1, "rounds": 1, **stats})
+                return assign, centres, costs, cands, stats
         drawn = bisection_seed(problem, rng)
         if drawn is not None:
             assign, stats = drawn
@@ -149,6 +160,18 @@ def _large(problem: ProblemData, centres: np.ndarray, candidates: int) -> bool:
     groups = int(max(problem.territory_group.max(), problem.unit_group.max())) + 1
     k_group = np.bincount(problem.territory_group, minlength=groups)[problem.unit_group]
     return int(np.minimum(k_group, candidates).sum()) > LP_MAX_VARIABLES
+
+
+STARVED_SHARE = 0.5
+"""A territory holding less than this share of its combined target is starved."""
+
+
+def _starved(problem: ProblemData, assign: np.ndarray) -> bool:
+    """Whether a territory of ``assign`` holds less than :data:`STARVED_SHARE` of its target."""
+    s, big_s = combined_weights(problem)
+    target = big_s * (s.sum() / max(big_s.sum(), 1e-12))
+    load = np.bincount(assign, weights=s, minlength=problem.n_territories)
+    return bool(np.any(load < STARVED_SHARE * target))
 
 
 LP_MAX_VARIABLES = 100_000
@@ -437,7 +460,7 @@ class _SolveRun:
         return self.search.violation() > EPS
 
     def redraw(self) -> None:
-        """Step 5: regional re-draws of the residue, then local search with its repair passes.
+        """Step 5: regional re-draws of the residue, then local search with every repair.
 
         Re-drawing the few territories around each violating one by bisection
         (:func:`~territory_engine.solve.search.redraw.redraw_rounds`) spreads the
@@ -464,7 +487,7 @@ class _SolveRun:
             self.stop = "converged"
 
     def early_repair(self) -> None:
-        """Step 5: exact region repair (:data:`REPAIR_REGIONS` re-solves), then local search.
+        """Step 6: exact region repair (:data:`REPAIR_REGIONS` re-solves), then local search.
 
         Skipped on large instances: exact region repairs rarely finish there
         (regions of 2 to 8 territories around a residue at 30,000 units ran 5
@@ -484,7 +507,7 @@ class _SolveRun:
         self.stop = self._descend()
 
     def reseed(self) -> None:
-        """Step 6: regional re-draws (large instances) or perturbed restarts."""
+        """Step 7: power-diagram re-draws (large instances) or perturbed restarts."""
         if not self._infeasible():
             return
         if self.seed_stats.get("seed_method") == "bisection":
@@ -518,7 +541,7 @@ class _SolveRun:
             self.clock_cut.append("restarts")
 
     def final_repair(self) -> None:
-        """Step 7: exact region repair with all the time left, then local search."""
+        """Step 8: exact region repair with all the time left, then local search."""
         if not self._infeasible() or time.perf_counter() >= self.deadline:
             return
         repaired = lns_repair(self.search, self.costs, self.deadline, self.params.seed)
@@ -526,7 +549,7 @@ class _SolveRun:
         self.stop = self._descend()
 
     def improve(self) -> None:
-        """Step 8: LNS improvement of a feasible plan, then local search."""
+        """Step 9: LNS improvement of a feasible plan, then local search."""
         p = self.params
         if self._infeasible() or p.lns_rounds <= 0 or time.perf_counter() >= self.deadline:
             return
@@ -546,7 +569,7 @@ class _SolveRun:
         self.stop = self._descend()
 
     def result(self) -> Alignment:
-        """Step 9: validate the final assignment and gather the statistics."""
+        """Step 10: validate the final assignment and gather the statistics."""
         assign = np.asarray(self.search.assign, dtype=int)
         search_seconds = round(time.perf_counter() - self.search_started, 3)
         stop = self.stop
@@ -615,26 +638,37 @@ def solve(
        (:func:`~territory_engine.solve.seeds.centres.recentre`).
     2. *Seed* (skipped with ``initial``): the LP of the balanced
        transportation problem on the ``params.candidates`` nearest eligible
-       territories per unit, rounded (:mod:`territory_engine.solve.seeds.lp`), or
-       above :data:`LP_MAX_VARIABLES` pairs a balanced power diagram
-       (:mod:`territory_engine.solve.seeds.power`); with free centres up to four
-       rounds of seeding and re-centring, until the centres settle.
-    3. *Contiguity repair* of the seed when contiguity is on (skipped with ``initial``).
-    4. *Local search* (:mod:`territory_engine.solve.search.local`) until a
-       local optimum or the time limit.
-    5. *Exact repair* while bands break (not on power-diagram instances):
-       CP-SAT re-solves regions around the violations
-       (:func:`~territory_engine.solve.exact.lns.lns_repair`) on a third of the time
-       left, then local search again.
-    6. *Re-seeds* while bands break (skipped with ``initial``): on
-       power-diagram instances the region around the residue is re-drawn
-       (:func:`_regional_reseeds`), otherwise up to :data:`MAX_RESTARTS`
-       perturbed seeds are searched (:func:`_restarts`).
-    7. *Exact repair* while bands break, with all the time left, then local search.
-    8. *LNS improvement* of a feasible plan when ``params.lns_rounds > 0``
+       territories per unit, rounded (:mod:`territory_engine.solve.seeds.lp`);
+       with free centres up to four rounds of seeding and re-centring. Above
+       :data:`LP_MAX_VARIABLES` pairs: with fixed centres the balanced power
+       diagram (:mod:`territory_engine.solve.seeds.power`) unless it starves a
+       territory (:func:`_starved`), otherwise the recursive bisection of the
+       weighted graph (:mod:`territory_engine.solve.seeds.bisection`), which
+       gives every territory a connected share of weight; the power diagram
+       again when a group's graph is split.
+    3. *Contiguity repair* of the seed when contiguity is on (skipped with
+       ``initial``, and after a bisection that no lock overrode).
+    4. *Local search* (:mod:`territory_engine.solve.search.local`): descent,
+       plus on small instances the compound moves, not yet the tabu repair.
+    5. *Regional re-draws* while bands break
+       (:func:`~territory_engine.solve.search.redraw.redraw_rounds`), then
+       local search with every repair.
+    6. *Exact repair* while bands break (not on large instances): CP-SAT
+       re-solves at most :data:`REPAIR_REGIONS` regions around the violations
+       (:func:`~territory_engine.solve.exact.lns.lns_repair`), then local search.
+    7. *Restarts* while bands break (skipped with ``initial``, and after a
+       bisection): on power-diagram instances the region around the residue is
+       re-drawn (:func:`_regional_reseeds`), otherwise up to
+       :data:`MAX_RESTARTS` perturbed seeds are searched (:func:`_restarts`).
+    8. *Exact repair* while bands break, with all the time left, then local search.
+    9. *LNS improvement* of a feasible plan when ``params.lns_rounds > 0``
        (:func:`~territory_engine.solve.exact.lns.lns_improve`), then local search.
-    9. *Validation*: :func:`check_alignment` lists what the plan breaks, and
-       the statistics are gathered (:class:`SolverStats`).
+    10. *Validation*: :func:`check_alignment` lists what the plan breaks, and
+        the statistics are gathered (:class:`SolverStats`).
+
+    Every step is bounded by counts or CP-SAT's deterministic time, so a run
+    that ends ``converged`` gives the same plan on any machine; the time limit
+    only cuts a run short, and ``stats.clock_cut`` names the steps it cut.
 
     Parameters
     ----------
@@ -644,7 +678,7 @@ def solve(
         Seed, time limit, candidates and LNS settings (:class:`SolveParams`).
     initial
         A starting assignment (for example a spanning-tree seed); replaces
-        steps 2, 3 and 6.
+        steps 2, 3 and 7.
     progress
         Called with ``(phase, info)`` as the solve advances.
 

@@ -75,13 +75,13 @@ def _large_path(monkeypatch, bisection: bool = True):
 
 
 def test_align_with_the_bisection_seed_keeps_every_invariant(monkeypatch):
+    # Free centres: a large instance is seeded by the bisection.
     _large_path(monkeypatch)
     rng = np.random.default_rng(0)
     rows, cols, k = 20, 25, 8
-    centres = np.column_stack([rng.uniform(0, 2.4, k), rng.uniform(0, 1.9, k)])
     weights = np.column_stack([rng.lognormal(0, 0.8, rows * cols), rng.uniform(1, 3, rows * cols)])
     p = grid_problem(
-        rows, cols, weights=weights, centres=centres, tolerance=[0.05, 0.10], contiguity=True
+        rows, cols, weights=weights, n_territories=k, tolerance=[0.05, 0.10], contiguity=True
     )
     a = align(p, seed=0, time_limit=20)
     assert a.stats.seed_method == "bisection"
@@ -94,6 +94,24 @@ def test_align_with_the_bisection_seed_keeps_every_invariant(monkeypatch):
     assert a.stats.stop_reason == "converged"
     again = align(p, seed=0, time_limit=20)
     np.testing.assert_array_equal(a.assign, again.assign)
+
+
+def test_starved_power_diagram_gives_way_to_the_bisection(monkeypatch):
+    # A diagram that leaves three of four territories without weight (as around
+    # reps' homes in one city on clustered data) is dropped for the bisection.
+    _large_path(monkeypatch)
+    module = importlib.import_module("territory_engine.solve.align")
+    homes = np.array([[0.2, 0.2], [0.9, 0.2], [0.2, 0.9], [0.9, 0.9]])
+    p = grid_problem(12, 12, centres=homes, tolerance=0.05, contiguity=True)
+    starved = np.zeros(144, dtype=int)
+    starved[[1, 2, 3]] = [1, 2, 3]
+    assert module._starved(p, starved)
+    assert not module._starved(p, (np.arange(144) // 36).astype(int))
+    monkeypatch.setattr(module, "power_seed", lambda *a, **k: (starved.copy(), {}))
+    a = align(p, seed=0, time_limit=20)
+    assert a.stats.seed_method == "bisection"
+    assert np.bincount(a.assign, minlength=4).min() > 0
+    assert pieces_per_territory(p.adjacency, a.assign, 4).tolist() == [1] * 4
 
 
 def test_align_with_the_power_seed_keeps_every_invariant(monkeypatch):

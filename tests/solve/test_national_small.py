@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import territory_engine as te
+from territory_engine.geo.pieces import pieces_per_territory
 from territory_engine.problem.graph import read_graph
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,3 +129,30 @@ def test_the_bands_hold(tiny: dict, solved: list[te.PartitionResult]):
 
 def test_the_same_seed_gives_the_same_plan(solved: list[te.PartitionResult]):
     assert solved[0].assignment == solved[1].assignment
+
+
+@pytest.fixture(scope="module")
+def with_homes(tiny: dict) -> list[te.PlanResult]:
+    """The tiny scenario (reps' homes at the largest places) run twice with one seed."""
+    scenario = te.load_scenario(tiny["dir"] / "scenario" / "scenario.yaml")
+    solver = scenario.solver.model_copy(update={"time_limit": TIME_LIMIT})
+    scenario = scenario.model_copy(update={"solver": solver})
+    return [te.run_scenario(scenario) for _ in range(2)]
+
+
+def test_with_rep_homes_every_rep_gets_accounts_in_one_piece(with_homes: list[te.PlanResult]):
+    result = with_homes[0]
+    problem, assign = result.problem, result.alignment.assign
+    counts = np.bincount(assign, minlength=problem.n_territories)
+    assert (counts > 0).all(), "a territory without units"
+    loads = np.zeros((problem.n_territories, problem.n_measures))
+    np.add.at(loads, assign, problem.weights)
+    assert (loads > 0).all(), "a territory without weight"
+    pieces = pieces_per_territory(problem.adjacency, assign, problem.n_territories)
+    assert pieces.max() == 1
+    per_rep = result.plan.assignments.groupby("rep_id").size()
+    assert len(per_rep) == problem.n_territories
+
+
+def test_with_rep_homes_the_same_seed_gives_the_same_plan(with_homes: list[te.PlanResult]):
+    np.testing.assert_array_equal(with_homes[0].alignment.assign, with_homes[1].alignment.assign)

@@ -149,10 +149,13 @@ def test_stats_dict_of_a_power_diagram_start_has_the_old_keys(monkeypatch):
 
 
 def test_stats_dict_of_a_bisection_start_has_the_seed_keys(monkeypatch):
+    # Large, with free centres: the seed is the bisection.
     monkeypatch.setattr(
         importlib.import_module("territory_engine.solve.align"), "LP_MAX_VARIABLES", 0
     )
-    a = solve(_random_grid(0), SolveParams(time_limit=20))
+    p = _random_grid(0)
+    p = dataclasses.replace(p, centres=None)
+    a = solve(p, SolveParams(time_limit=20))
     keys = [k for k in POWER_START_KEYS if k != "seed_iterations"]
     assert list(a.stats.as_dict()) == keys
     assert a.stats.seed_method == "bisection" and a.stats.seed_combined_deviation is not None
