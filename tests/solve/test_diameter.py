@@ -1,4 +1,4 @@
-"""Min-max diameter search (:mod:`territory_engine.solve.search.diameter_tabu`) on hand-made instances."""
+"""Min-max diameter search (:mod:`territory_engine.solve.search.diameter_tabu`), small cases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The compiled hot loops (:mod:`territory_engine.solve.search.kernels`) against their Python references.
+"""The compiled hot loops (:mod:`territory_engine.solve.search.kernels`) against Python.
 
 The kernels are transcriptions of ``LocalSearch.single_pass`` (with
 ``_best_single``, ``delta``, ``can_leave``) and of the move loop of
