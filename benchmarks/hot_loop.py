@@ -34,12 +34,13 @@ import time
 
 import numpy as np
 
-from territory_engine.problem.arrays import grid_problem
-from territory_engine.problem.data import ProblemData
 from territory_engine.solve.candidates import nearest_candidates
 from territory_engine.solve.costs import CostModel
 from territory_engine.solve.search.local import LocalSearch
 from territory_engine.solve.seeds.power import power_seed
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scale import scale_problem  # the instance of benchmarks/scale.py
 
 _COMPILE_SNIPPET = """
 import time
@@ -63,25 +64,6 @@ anneal_cut_edges(p, a, seconds=0.0, compiled=True)
 t4 = time.perf_counter()
 print(t1 - t0, t3 - t2, t4 - t3)
 """
-
-
-def scale_problem(rows: int, cols: int, parts: int, tolerance: float) -> ProblemData:
-    """The instance of ``benchmarks/scale.py`` (same generator, same draws)."""
-    rng = np.random.default_rng(0)
-    n = rows * cols
-    potential = rng.lognormal(0.0, 1.0, n)
-    workload = potential**0.6 * rng.uniform(0.7, 1.3, n)
-    cells = rng.choice(n, size=parts, replace=False)
-    r, c = np.divmod(cells, cols)
-    centres = np.column_stack([c * 0.1, r * 0.1])
-    return grid_problem(
-        rows,
-        cols,
-        weights=np.column_stack([potential, workload]),
-        centres=centres,
-        tolerance=tolerance,
-        contiguity=True,
-    )
 
 
 def _same(a: LocalSearch, b: LocalSearch) -> bool:

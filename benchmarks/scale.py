@@ -22,7 +22,27 @@ import time
 import numpy as np
 
 from territory_engine.problem.arrays import grid_problem
+from territory_engine.problem.data import ProblemData
 from territory_engine.solve import align
+
+
+def scale_problem(rows: int, cols: int, parts: int, tolerance: float) -> ProblemData:
+    """The instance: lognormal potential, correlated workload, centres at seeded cells."""
+    rng = np.random.default_rng(0)
+    n = rows * cols
+    potential = rng.lognormal(0.0, 1.0, n)
+    workload = potential**0.6 * rng.uniform(0.7, 1.3, n)
+    cells = rng.choice(n, size=parts, replace=False)
+    r, c = np.divmod(cells, cols)
+    centres = np.column_stack([c * 0.1, r * 0.1])
+    return grid_problem(
+        rows,
+        cols,
+        weights=np.column_stack([potential, workload]),
+        centres=centres,
+        tolerance=tolerance,
+        contiguity=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,13 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         "--seed", default="0", help="solver seeds, comma-separated (the instance is seed 0)"
     )
     args = parser.parse_args(argv)
-    rng = np.random.default_rng(0)
     n = args.rows * args.cols
-    potential = rng.lognormal(0.0, 1.0, n)
-    workload = potential**0.6 * rng.uniform(0.7, 1.3, n)
-    cells = rng.choice(n, size=args.parts, replace=False)
-    r, c = np.divmod(cells, args.cols)
-    centres = np.column_stack([c * 0.1, r * 0.1])
     print(
         "| solver seed | units | parts | tolerance | build s | seed | seed s | total s | feasible "
         "| stop | restarts | violations | travel ratio | peak RSS MB |"
@@ -51,14 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for solver_seed in [int(x) for x in args.seed.split(",")]:
         start = time.perf_counter()
-        problem = grid_problem(
-            args.rows,
-            args.cols,
-            weights=np.column_stack([potential, workload]),
-            centres=centres,
-            tolerance=args.tolerance,
-            contiguity=True,
-        )
+        problem = scale_problem(args.rows, args.cols, args.parts, args.tolerance)
         built = time.perf_counter() - start
         result = align(problem, seed=solver_seed, time_limit=args.time_limit, candidates=8)
         total = time.perf_counter() - start

@@ -46,7 +46,7 @@ import numpy as np
 from scipy.sparse.csgraph import connected_components
 
 from territory_engine.problem.data import ProblemData
-from territory_engine.solve.seeds.power import combined_weights
+from territory_engine.solve.seeds.power import combined_weights, relative_weights
 
 TREE_WORK = 200_000
 """Units a split may spend on spanning trees: small regions (where one tree
@@ -136,7 +136,7 @@ def bisect_region(
         connected or hold fewer units with weight than there are territories.
     """
     _, big_s = combined_weights(problem)
-    rel = _relative_weights(problem)
+    rel, _ = relative_weights(problem)
     xy = _plane(problem)
     if centres is None and not problem.free_centres:
         centres = np.asarray(problem.centres, dtype=float)
@@ -203,18 +203,6 @@ def match_homes(
     remap = np.empty(k, dtype=int)
     remap[rows] = terrs[cols]
     return remap[part]
-
-
-def _relative_weights(problem: ProblemData) -> np.ndarray:
-    """(n, m') each unit's measures relative to their mean target, for the measures with one."""
-    target = np.where(
-        np.isfinite(problem.upper), (problem.lower + problem.upper) / 2, problem.lower
-    )
-    mu = target.mean(axis=0)
-    used = mu > 0
-    if not used.any():
-        return np.ones((problem.n_units, 1))
-    return np.ascontiguousarray(problem.weights[:, used] / mu[used])
 
 
 def _plane(problem: ProblemData) -> np.ndarray:

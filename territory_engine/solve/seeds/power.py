@@ -49,20 +49,30 @@ JITTER = 0.25
 """Restart noise: centres are shifted by this share of the typical centre spacing."""
 
 
-def combined_weights(problem: ProblemData) -> tuple[np.ndarray, np.ndarray]:
-    """``(s, S)``: each unit's combined relative weight and each territory's target (unscaled)."""
+def relative_weights(problem: ProblemData) -> tuple[np.ndarray, np.ndarray]:
+    """``(r, R)``: units' and territories' measures relative to each measure's mean target.
+
+    Only measures with a positive mean target are kept (``(n, m')`` and
+    ``(k, m')``); a territory's target is the middle of its band (its low when
+    the band is open above). Without any such measure, one column of ones.
+    """
     target = np.where(
         np.isfinite(problem.upper), (problem.lower + problem.upper) / 2, problem.lower
     )
     mu = target.mean(axis=0)
     used = mu > 0
     if not used.any():
-        s = np.ones(problem.n_units)
-        big_s = np.ones(problem.n_territories)
-    else:
-        s = (problem.weights[:, used] / mu[used]).mean(axis=1)
-        big_s = (target[:, used] / mu[used]).mean(axis=1)
-    return s, big_s
+        return np.ones((problem.n_units, 1)), np.ones((problem.n_territories, 1))
+    return (
+        np.ascontiguousarray(problem.weights[:, used] / mu[used]),
+        target[:, used] / mu[used],
+    )
+
+
+def combined_weights(problem: ProblemData) -> tuple[np.ndarray, np.ndarray]:
+    """``(s, S)``: each unit's combined relative weight and each territory's target (unscaled)."""
+    rel, rel_target = relative_weights(problem)
+    return rel.mean(axis=1), rel_target.mean(axis=1)
 
 
 def power_seed(
