@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from scipy.spatial import cKDTree
+
+from territory_engine.geo.h3_units import connected_cells, unit_sphere_xyz
 
 ROOT = Path(__file__).resolve().parents[1]
 EARTH_KM = 6371.0088
@@ -118,102 +118,11 @@ def metro_population(places: list[dict]) -> np.ndarray:
 
 
 def _xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    la, lo = np.radians(lat), np.radians(lon)
-    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+    return unit_sphere_xyz(lat, lon)
 
 
 def _cell_index(cells: list[str]) -> dict[str, int]:
     return {c: i for i, c in enumerate(cells)}
-
-
-def _adjacency(cells: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """H3 neighbour pairs (i < j) among ``cells``."""
-    import h3
-
-    index = _cell_index(cells)
-    left: list[int] = []
-    right: list[int] = []
-    for i, c in enumerate(cells):
-        for m in h3.grid_ring(c, 1):
-            j = index.get(m)
-            if j is not None and i < j:
-                left.append(i)
-                right.append(j)
-    return np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
-
-
-def _labels(n: int, left: np.ndarray, right: np.ndarray) -> tuple[int, np.ndarray]:
-    adj = sp.coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n)).tocsr()
-    return connected_components(adj, directed=False)
-
-
-def _nearest_foreign(xyz: np.ndarray, labels: np.ndarray, comp: int) -> tuple[float, int, int]:
-    """Closest pair (distance, i in comp, j not in comp)."""
-    inside = np.flatnonzero(labels == comp)
-    outside = np.flatnonzero(labels != comp)
-    tree = cKDTree(xyz[outside])
-    d, k = tree.query(xyz[inside], k=1)
-    best = int(np.argmin(d))
-    return float(d[best]), int(inside[best]), int(outside[k[best]])
-
-
-def join_pairs(xyz: np.ndarray, labels: np.ndarray, knn: int = 24) -> list[tuple[int, int]]:
-    """Cell pairs whose grid paths join every component, shortest joins first.
-
-    A minimum spanning forest over the components, on the cross-component pairs
-    among each cell's ``knn`` nearest cells; the components it leaves apart are
-    joined by Borůvka rounds on exact nearest foreign cells.
-    """
-    n_comp = int(labels.max()) + 1
-    if n_comp == 1:
-        return []
-    tree = cKDTree(xyz)
-    d, nb = tree.query(xyz, k=min(knn + 1, len(xyz)))
-    src = np.repeat(np.arange(len(xyz)), nb.shape[1])
-    dst, dist = nb.ravel(), d.ravel()
-    cross = labels[src] != labels[dst]
-    src, dst, dist = src[cross], dst[cross], dist[cross]
-    pairs: list[tuple[float, int, int]] = []
-    if len(src):
-        ca, cb = labels[src], labels[dst]
-        lo, hi = np.minimum(ca, cb), np.maximum(ca, cb)
-        key = lo.astype(np.int64) * n_comp + hi
-        order = np.lexsort((dst, src, dist, key))
-        first = order[np.r_[True, key[order][1:] != key[order][:-1]]]
-        # Tiny offset so zero-length chords still count as edges in the sparse matrix.
-        graph = sp.coo_matrix(
-            (dist[first] + 1e-12, (lo[first], hi[first])), shape=(n_comp, n_comp)
-        ).tocsr()
-        forest = minimum_spanning_tree(graph).tocoo()
-        best = {int(key[f]): int(f) for f in first}
-        for a, b in zip(forest.row, forest.col, strict=True):
-            f = best[int(min(a, b)) * n_comp + int(max(a, b))]
-            pairs.append((float(dist[f]), int(src[f]), int(dst[f])))
-    # Components still apart: Borůvka on exact nearest foreign cells.
-    parent = list(range(n_comp))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for _, i, j in pairs:
-        parent[find(int(labels[i]))] = find(int(labels[j]))
-    while True:
-        roots = np.array([find(int(c)) for c in range(n_comp)])
-        super_labels = roots[labels]
-        groups = sorted(set(super_labels.tolist()))
-        if len(groups) == 1:
-            break
-        found = sorted(_nearest_foreign(xyz, super_labels, g) for g in groups)
-        for dd, i, j in found:
-            a, b = find(int(labels[i])), find(int(labels[j]))
-            if a != b:
-                parent[a] = b
-                pairs.append((dd, i, j))
-    pairs.sort()
-    return [(i, j) for _, i, j in pairs]
 
 
 def build(cls: InstanceClass, seed: int = 0) -> dict:
@@ -245,25 +154,8 @@ def build(cls: InstanceClass, seed: int = 0) -> dict:
     account_cell = [
         h3.latlng_to_cell(a, b, res) for a, b in zip(lat.tolist(), lon.tolist(), strict=True)
     ]
-    occupied = sorted(set(account_cell))
-    kept = set(occupied)
-    if DISK:
-        for c in occupied:
-            kept.update(h3.grid_disk(c, DISK))
-    cells = sorted(kept)
-    joins = 0
-    while True:
-        left, right = _adjacency(cells)
-        n_comp, labels = _labels(len(cells), left, right)
-        if n_comp == 1:
-            break
-        centre = np.array([h3.cell_to_latlng(c) for c in cells])
-        xyz = _xyz(centre[:, 0], centre[:, 1])
-        pairs = join_pairs(xyz, labels)
-        joins += len(pairs)
-        for i, j in pairs:
-            kept.update(h3.grid_path_cells(cells[i], cells[j]))
-        cells = sorted(kept)
+    # The library's H3 units (territory_engine.geo.h3_units), without its size limit.
+    cells, left, right, joins = connected_cells(account_cell, disk=DISK, max_cells=None)
 
     index = _cell_index(cells)
     unit = np.array([index[c] for c in account_cell])
