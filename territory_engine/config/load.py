@@ -16,7 +16,7 @@ from territory_engine.config.whatif import absolutise_whatif, expand_lock_accoun
 from territory_engine.errors import ScenarioError, did_you_mean
 
 PATH_KEYS = {("data", "accounts"), ("data", "reps"), ("data", "units"), ("data", "edges")}
-PATH_KEYS |= {("data", "places")}
+PATH_KEYS |= {("data", "places"), ("data", "travel_times")}
 PATH_KEYS |= {("output", "folder"), ("output", "store")}
 
 
@@ -168,9 +168,10 @@ def load_scenario(path: str | Path) -> Scenario:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(explain_validation(exc, path)) from None
-    for name in ("accounts", "reps", "units", "edges", "places"):
+    for name in ("accounts", "reps", "units", "edges", "places", "travel_times"):
         file = getattr(scenario.data, name)
-        if file is not None and not Path(file).exists():
+        # data.units may be {h3: RES} rather than a file.
+        if isinstance(file, Path) and not file.exists():
             raise ScenarioError(f"{path}: data.{name} file not found: {file}")
     return expand_lock_accounts(scenario, source=path)
 

@@ -1,20 +1,30 @@
-"""Load the unit layer (counties, ZIP areas, custom polygons) and place accounts in units."""
+"""Load the unit layer (counties, ZIP areas, custom polygons, H3 cells); place accounts in units."""
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from scipy.spatial import cKDTree
 
+from territory_engine.config.scenario import DataConfig, H3UnitsConfig
 from territory_engine.errors import InputError, ScenarioError
+from territory_engine.geo.distance import distance_matrix_km
+from territory_engine.geo.h3_units import (
+    account_cells,
+    cell_polygons,
+    connected_cells,
+    unit_sphere_xyz,
+)
 from territory_engine.io.tables import (
     SOURCE_FILE_ATTR,
+    as_text,
     check_geometry_types,
     check_ids,
     has_geometry,
@@ -32,9 +42,16 @@ _NEAREST_CRS = "EPSG:3395"
 
 
 def read_units(
-    path: str | os.PathLike[str], *, id_column: str = "unit_id", layer: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    id_column: str = "unit_id",
+    layer: str | None = None,
+    crs: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read and check a polygon layer of units.
+
+    Ids are read as text, so ZIP codes keep their leading zeros (``"02134"``)
+    wherever the file stores them as text.
 
     Parameters
     ----------
@@ -44,6 +61,9 @@ def read_units(
         The column holding the unit ids; renamed ``unit_id``.
     layer
         GeoPackage layer, needed only when the file has several.
+    crs
+        ``data.units_crs``: the CRS of a layer that carries none (e.g.
+        ``"EPSG:4269"``); a layer whose own CRS differs is an error.
 
     Returns
     -------
@@ -73,6 +93,7 @@ def read_units(
             file=str(path),
             column="unit_id",
         )
+    frame = _apply_crs(frame, crs, file=path)
     require_crs(frame, file=path)
     check_ids(frame, id_column, file=path)
     check_geometry_types(frame, _POLYGONS, noun="a polygon", file=path, id_column=id_column)
@@ -85,6 +106,37 @@ def read_units(
         units = units.rename_geometry("geometry")
     extra = [name for name in units.columns if name not in ("unit_id", "geometry")]
     return keep_source(units[["unit_id", *extra, "geometry"]], frame)
+
+
+def _apply_crs(
+    frame: gpd.GeoDataFrame, crs: str | None, *, file: str | os.PathLike[str]
+) -> gpd.GeoDataFrame:
+    """Declare ``data.units_crs`` on a layer without a CRS; say how to when it is missing."""
+    if crs is None:
+        if frame.crs is None:
+            raise InputError(
+                "the units layer has no CRS; add a .prj / CRS to the file or set it in the "
+                "scenario, e.g. data.units_crs: EPSG:4326 (lon/lat) or EPSG:4269 (NAD83)",
+                file=str(file),
+                column="geometry",
+            )
+        return frame
+    try:
+        wanted = pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError:
+        raise ScenarioError(
+            f"data.units_crs: {crs!r} is not a CRS (use an EPSG code, e.g. EPSG:4326)"
+        ) from None
+    if frame.crs is not None:
+        if frame.crs != wanted:
+            raise InputError(
+                f"the units layer has the CRS {frame.crs.to_string()} but data.units_crs is "
+                f"{crs}; remove data.units_crs (it is for layers without a CRS) or fix the file",
+                file=str(file),
+                column="geometry",
+            )
+        return frame
+    return keep_source(frame.set_crs(wanted), frame)
 
 
 def _repair(
@@ -238,3 +290,122 @@ def _raise_outside(
         id_column="account_id",
         describe=describe,
     )
+
+
+def h3_units(
+    accounts: gpd.GeoDataFrame, resolution: int, *, carry: Sequence[str] = ()
+) -> tuple[gpd.GeoDataFrame, pd.Series]:
+    """Units of H3 cells built from the accounts' points (``data.units: {h3: RES}``).
+
+    The cells holding accounts, one ring of empty cells around them and the
+    grid paths joining what is left apart, so the unit graph is connected
+    (:func:`territory_engine.geo.h3_units.connected_cells`).
+
+    Parameters
+    ----------
+    accounts
+        Points in EPSG:4326, as returned by
+        :func:`~territory_engine.io.accounts.read_accounts`.
+    resolution
+        H3 resolution, 0..15.
+    carry
+        Account columns a cell takes from its accounts (e.g. ``state``, for
+        ``quota.region_key``): the most frequent value of its accounts (ties: the
+        lowest), for an empty cell the value of the nearest cell with accounts.
+        Columns the accounts lack are skipped.
+
+    Returns
+    -------
+    (geopandas.GeoDataFrame, pandas.Series)
+        The units layer as :func:`read_units` returns it: ``unit_id`` (the H3
+        cell id), ``name`` (the same), ``h3_resolution``, ``accounts`` (how many
+        it holds), the carried columns, ``geometry`` (the cell's polygon,
+        EPSG:4326); and the ``unit_id`` of each account, with the accounts' index.
+
+    Raises
+    ------
+    ScenarioError
+        When the region needs more than
+        :data:`~territory_engine.geo.h3_units.MAX_H3_CELLS` cells (too fine a
+        resolution for the accounts' spread).
+    """
+    import h3
+
+    points = accounts.geometry.to_crs("EPSG:4326")
+    of_account = account_cells(points.x.to_numpy(), points.y.to_numpy(), resolution)
+    cells, _, _, _ = connected_cells(of_account)
+    counts = pd.Series(of_account).value_counts()
+    units = pd.DataFrame({"unit_id": cells, "name": cells, "h3_resolution": resolution})
+    units["accounts"] = counts.reindex(cells).fillna(0).astype(int).to_numpy()
+    centre = np.array([h3.cell_to_latlng(c) for c in cells])
+    occupied = units["accounts"].to_numpy() > 0
+    nearest = cKDTree(unit_sphere_xyz(centre[occupied, 0], centre[occupied, 1])).query(
+        unit_sphere_xyz(centre[:, 0], centre[:, 1])
+    )[1]
+    for column in (c for c in dict.fromkeys(carry) if c in accounts.columns and c != "unit_id"):
+        values = pd.DataFrame({"cell": of_account, "value": as_text(accounts[column]).to_numpy()})
+        modal = (
+            values.groupby(["cell", "value"])
+            .size()
+            .reset_index(name="n")
+            .sort_values(["cell", "n", "value"], ascending=[True, False, True])
+            .drop_duplicates("cell")
+            .set_index("cell")["value"]
+        )
+        units[column] = modal.reindex(np.asarray(cells)[occupied]).to_numpy()[nearest]
+    layer = gpd.GeoDataFrame(units, geometry=cell_polygons(cells), crs="EPSG:4326")
+    layer.attrs[SOURCE_FILE_ATTR] = f"H3 cells (resolution {resolution})"
+    return layer, pd.Series(of_account, index=accounts.index, name="unit_id")
+
+
+def scenario_units(
+    data: DataConfig, accounts: gpd.GeoDataFrame, *, carry: Sequence[str] = ()
+) -> tuple[gpd.GeoDataFrame, pd.Series]:
+    """The units a scenario names and the unit of each account.
+
+    A polygon layer (:func:`read_units`, accounts placed by :func:`locate_accounts`)
+    or, for ``data.units: {h3: RES}``, H3 cells built from the accounts
+    (:func:`h3_units`, with ``carry`` columns).
+    """
+    if isinstance(data.units, H3UnitsConfig):
+        return h3_units(accounts, data.units.h3, carry=carry)
+    units = read_units(
+        data.units, id_column=data.unit_id_column, layer=data.units_layer, crs=data.units_crs
+    )
+    unit_of = locate_accounts(
+        accounts, units, accounts_file=str(data.accounts), snap_km=data.snap_km
+    )
+    return units, unit_of
+
+
+def home_units(reps: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> np.ndarray:
+    """The ``unit_id`` holding each rep's home; a home outside every unit takes the nearest.
+
+    Nearest is by great-circle distance to a point inside each unit's polygon
+    (a unit × unit travel matrix is read from the rep's home unit, so a home
+    just off the map still needs one). A home on a shared border takes the lowest
+    ``unit_id``.
+    """
+    points = gpd.GeoDataFrame(
+        {"position": np.arange(len(reps))}, geometry=reps.geometry.array, crs=reps.crs
+    ).to_crs("EPSG:4326")
+    polygons = gpd.GeoDataFrame(
+        {"unit_id": units["unit_id"].astype(str).to_numpy()},
+        geometry=units.geometry.array,
+        crs=units.crs,
+    ).to_crs("EPSG:4326")
+    hits = gpd.sjoin(points, polygons, how="inner", predicate="intersects")
+    hits = hits.sort_values(["position", "unit_id"]).drop_duplicates("position")
+    found = np.full(len(reps), None, dtype=object)
+    found[hits["position"].to_numpy()] = hits["unit_id"].to_numpy()
+    outside = np.flatnonzero(pd.isna(found))
+    if len(outside):
+        inner = polygons.geometry.representative_point()
+        km = distance_matrix_km(
+            np.column_stack(
+                [points.geometry.x.to_numpy()[outside], points.geometry.y.to_numpy()[outside]]
+            ),
+            np.column_stack([inner.x.to_numpy(), inner.y.to_numpy()]),
+        )
+        found[outside] = polygons["unit_id"].to_numpy()[np.argmin(km, axis=1)]
+    return found.astype(str)
