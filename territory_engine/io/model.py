@@ -12,12 +12,18 @@ from dataclasses import dataclass
 import geopandas as gpd
 import pandas as pd
 
+from territory_engine.geo.travel import TravelTimes
+
 
 @dataclass(frozen=True)
 class Tables:
-    """Validated input tables; ``accounts`` carries the ``unit_id`` holding each account."""
+    """Validated input tables; ``accounts`` carries the ``unit_id`` holding each account.
+
+    ``travel``: the scenario's travel times (rep × unit minutes), or ``None`` for km.
+    """
 
     accounts: gpd.GeoDataFrame
     reps: gpd.GeoDataFrame
     units: gpd.GeoDataFrame
     edges: pd.DataFrame | None = None
+    travel: TravelTimes | None = None

@@ -73,6 +73,13 @@ class ProblemData:
         (n, k) sparse CSR or ``None``: ``Σ_{a in unit i} potential_a ·
         proximity(rep of t, a)``, the potential the rep of ``t`` is close to
         in unit ``i`` (see :mod:`territory_engine.social.proximity`).
+    travel_cost
+        (n, k) travel from unit ``i`` to territory ``t``'s centre in
+        ``travel_unit`` (``data.travel_times``: minutes from the rep's home), or
+        ``None``: distance is then great-circle km (planar units when
+        ``planar``) between ``xy`` and the centres. Only with fixed centres.
+    travel_unit
+        What travel is measured in: ``"km"``, or ``"min"`` with ``travel_cost``.
     """
 
     unit_ids: np.ndarray
@@ -103,6 +110,8 @@ class ProblemData:
     planar: bool = False
     travel_power: float = 1.0
     affinity: sp.csr_matrix | None = None
+    travel_cost: np.ndarray | None = None
+    travel_unit: str = "km"
 
     @property
     def n_units(self) -> int:
@@ -138,6 +147,28 @@ class ProblemData:
         if self.planar:
             return np.hypot(xy_a[:, 0] - xy_b[:, 0], xy_a[:, 1] - xy_b[:, 1])
         return haversine_km(xy_a[:, 0], xy_a[:, 1], xy_b[:, 0], xy_b[:, 1])
+
+    def centre_distances(
+        self, centres: np.ndarray, units: np.ndarray | None = None, terrs: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Travel from units (all, or the given indices) to territories' centres: a matrix.
+
+        ``travel_cost[units][:, terrs]`` when the problem has travel times, else
+        :meth:`distances_to` of ``centres[terrs]`` (``centres``: (k, 2), one row
+        per territory; ``terrs``: all territories when ``None``).
+        """
+        if self.travel_cost is not None:
+            rows = self.travel_cost if units is None else self.travel_cost[units]
+            return rows if terrs is None else rows[:, terrs]
+        return self.distances_to(centres if terrs is None else centres[terrs], units)
+
+    def paired_centre_distances(
+        self, centres: np.ndarray, units: np.ndarray, terrs: np.ndarray
+    ) -> np.ndarray:
+        """Travel from ``units[q]`` to the centre of territory ``terrs[q]`` (paired arrays)."""
+        if self.travel_cost is not None:
+            return self.travel_cost[units, terrs]
+        return self.paired_distances(self.xy[units], centres[terrs])
 
     def eligible(self) -> np.ndarray:
         """(n, k) boolean: unit may join territory (group match)."""

@@ -43,7 +43,7 @@ def nearest_candidates(problem: ProblemData, centres: np.ndarray, q: int) -> lis
         terr = np.flatnonzero(problem.territory_group == g)
         if len(terr) == 0:
             continue
-        d = problem.distances_to(centres[terr], units)
+        d = problem.centre_distances(centres, units, terr)
         take = min(q, len(terr))
         nearest = np.argpartition(d, take - 1, axis=1)[:, :take] if take < len(terr) else None
         for row, i in enumerate(units):

@@ -53,7 +53,7 @@ class CostModel:
             units = np.flatnonzero(problem.unit_group == g)
             terr = np.flatnonzero(problem.territory_group == g)
             if len(terr):
-                d = problem.distances_to(self.centres[terr], units).min(axis=1)
+                d = problem.centre_distances(self.centres, units, terr).min(axis=1)
                 best[units] = d**problem.travel_power
         best[~np.isfinite(best)] = 0.0
         self.travel_norm = max(float(np.sum(problem.travel_weight * best)), 1e-9)
@@ -63,8 +63,12 @@ class CostModel:
         self.owned_count_total = np.asarray(problem.owned_count.sum(axis=1)).ravel()
 
     def travel(self, units: np.ndarray, terrs: np.ndarray) -> np.ndarray:
-        """Raw weighted distance ``ω_i d(i, z_t)^p`` for paired units and territories."""
-        d = self.problem.paired_distances(self.problem.xy[units], self.centres[terrs])
+        """Raw weighted distance ``ω_i d(i, z_t)^p`` for paired units and territories.
+
+        ``d`` is the problem's travel (:meth:`ProblemData.paired_centre_distances`):
+        great-circle km, or the given travel times.
+        """
+        d = self.problem.paired_centre_distances(self.centres, units, terrs)
         return self.problem.travel_weight[units] * d**self.problem.travel_power
 
     def moved_potential(self, units: np.ndarray, terrs: np.ndarray) -> np.ndarray:

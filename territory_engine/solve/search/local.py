@@ -164,6 +164,8 @@ class LocalSearch:
         self.tw = problem.travel_weight.tolist()
         self.planar = problem.planar
         self.power = problem.travel_power
+        # Given travel times (n, k) replace the distance formula.
+        self.travel_cost = problem.travel_cost
 
     def _init_disruption(self, problem: ProblemData, costs: CostModel) -> None:
         """Potential owned by each territory within each unit, the cap and the moved total."""
@@ -233,6 +235,9 @@ class LocalSearch:
         return d
 
     def _dist_uncached(self, i: int, t: int) -> float:
+        if self.travel_cost is not None:
+            d = float(self.travel_cost[i, t])
+            return d if self.power == 1 else d**self.power
         if self.planar:
             d = math.hypot(self.xy[i][0] - self.z[t][0], self.xy[i][1] - self.z[t][1])
             return d if self.power == 1 else d**self.power
@@ -370,6 +375,10 @@ class LocalSearch:
 
     def _use_kernel(self, compiled: bool | None) -> bool:
         """Whether this pass runs compiled (see :meth:`single_pass` and :attr:`compiled`)."""
+        if self.travel_cost is not None:
+            # The kernel knows only the distance formulas: given travel times run
+            # the Python reference (the same moves).
+            return False
         use = self.compiled if compiled is None else compiled
         if use is not None:
             return use

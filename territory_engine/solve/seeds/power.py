@@ -119,7 +119,14 @@ def power_seed(
         gap = cKDTree(z).query(z, k=2)[0][:, 1]
         z = z + rng.normal(0.0, JITTER * float(np.median(gap)), size=z.shape)
     rows = idx[np.repeat(np.arange(n), width)]
-    dist = problem.paired_distances(problem.xy[rows], z[table.ravel()]).reshape(n, width)
+    if problem.travel_cost is not None:
+        # Travel times are per (unit, territory), not between points: a restart
+        # perturbs the times rather than the centres.
+        dist = problem.travel_cost[rows, table.ravel()].reshape(n, width)
+        if rng is not None:
+            dist = dist * rng.lognormal(0.0, JITTER, size=dist.shape)
+    else:
+        dist = problem.paired_distances(problem.xy[rows], z[table.ravel()]).reshape(n, width)
     dist = dist**problem.travel_power
     spread = np.ptp(np.where(pad, np.nan, dist), axis=1) if width > 1 else np.ones(n)
     delta = float(np.nanmedian(spread)) if width > 1 else 1.0
