@@ -15,6 +15,7 @@ from rich.table import Table
 
 from territory_engine.cli.errors import user_errors
 from territory_engine.display.numbers import money, percent
+from territory_engine.metrics.card import travel_unit
 
 _out = Console()
 _err = Console(stderr=True)
@@ -57,7 +58,8 @@ def _score_table(card: dict, title: str) -> Table:
             f"{stats['balance_index']:.1f}",
         )
     table.add_row(
-        "travel: mean / max km", f"{card['travel']['mean_km']:.0f} / {card['travel']['max_km']:.0f}"
+        f"travel: mean / max {travel_unit(card)}",
+        f"{card['travel']['mean_km']:.0f} / {card['travel']['max_km']:.0f}",
     )
     d = card["disruption"]
     table.add_row(

@@ -11,6 +11,7 @@ from territory_engine.display.numbers import (
     money,
     number,
     percent,
+    travel,
 )
 
-__all__ = ["MINUS", "MISSING", "as_number", "km", "money", "number", "percent"]
+__all__ = ["MINUS", "MISSING", "as_number", "km", "money", "number", "percent", "travel"]

@@ -20,6 +20,7 @@ call                                                   ``1234.5``      ``-0.25``
 ``number(x)``                                          ``1,234``       ``-0.25``
 ``number(x, 1, grouping=False)``                       ``1234.5``      ``-0.2``
 ``km(x)``                                              ``1,234.5 km``  ``-0.2 km``
+``travel(x, "min")``                                   ``1,234.5 min`` ``-0.2 min``
 =====================================================  ==============  ===========
 
 (``−`` is U+2212 MINUS SIGN; ``-`` the ASCII hyphen-minus that Python's format
@@ -32,7 +33,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["MINUS", "MISSING", "as_number", "km", "money", "number", "percent"]
+__all__ = ["MINUS", "MISSING", "as_number", "km", "money", "number", "percent", "travel"]
 
 MISSING = "–"
 """What a missing value prints as: U+2013 EN DASH."""
@@ -226,3 +227,26 @@ def km(value: Any, digits: int = 1, *, missing: str = MISSING) -> str:
     """
     v = as_number(value)
     return missing if v is None else f"{v:,.{digits}f} km"
+
+
+def travel(value: Any, unit: str = "km", digits: int = 1, *, missing: str = MISSING) -> str:
+    """A travel figure in its unit: ``12.3 km``, or ``45.0 min`` for given travel times.
+
+    Parameters
+    ----------
+    value
+        The travel, in ``unit``.
+    unit
+        ``"km"`` (great-circle distance) or ``"min"`` (a scenario's travel times).
+    digits
+        Decimals shown.
+    missing
+        Text for a missing value (no unit is appended to it).
+
+    Examples
+    --------
+    >>> travel(12.345), travel(45, "min")
+    ('12.3 km', '45.0 min')
+    """
+    v = as_number(value)
+    return missing if v is None else f"{v:,.{digits}f} {unit}"

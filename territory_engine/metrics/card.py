@@ -34,6 +34,7 @@ __all__ = [
     "Scorecard",
     "Scored",
     "Travel",
+    "travel_unit",
 ]
 
 
@@ -57,12 +58,27 @@ class MeasureBalance(BalanceStats):
 
 
 class Travel(TypedDict):
-    """``travel``: km from accounts to their territory's centre."""
+    """``travel``: from accounts to their territory's centre, in km or given minutes.
+
+    ``unit`` is ``"min"`` when the scenario gives travel times
+    (``data.travel_times``); the values are then minutes, under the same keys.
+    Absent, travel is great-circle km (:func:`travel_unit` reads it).
+    """
 
     mean_km: float
     max_km: float
     potential_weighted_mean_km: float
     max_territory_mean_km: float
+    unit: NotRequired[str]
+
+
+def travel_unit(card: Mapping[str, Any]) -> str:
+    """What a scorecard's travel numbers are in: ``"km"`` or ``"min"`` (given travel times).
+
+    The one reading of ``travel.unit``; renderers show it after every travel number.
+    """
+    travel = card.get("travel") or {}
+    return str(travel.get("unit", "km")) if isinstance(travel, Mapping) else "km"
 
 
 class RepDisruption(TypedDict):

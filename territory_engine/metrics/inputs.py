@@ -110,6 +110,7 @@ def plan_scoring_inputs(
             accounts, index, account_territory, territory_rep, unit_territory
         )
     return ScoringInputs(
+        **_given_travel(problem, index, territory_rep, account_territory),
         territory_ids=list(territory_ids),
         rep_ids=list(territory_rep),
         centres=centres,
@@ -124,3 +125,26 @@ def plan_scoring_inputs(
         **account_fields(accounts, edges),
         **relationships,
     )
+
+
+def _given_travel(
+    problem: ProblemData,
+    index: ProblemIndex,
+    territory_rep: Sequence[str],
+    account_territory: np.ndarray,
+) -> dict:
+    """``account_travel`` and ``travel_unit`` from the problem's travel times, if it has them.
+
+    The plan's territories are matched to the problem's by rep; a plan with a
+    territory the problem lacks (no rep) is scored in km.
+    """
+    if problem.travel_cost is None:
+        return {}
+    column = np.array([index.rep_territory.get(str(r), -1) for r in territory_rep], dtype=int)
+    if (column < 0).any():
+        return {}
+    account_column = column[np.asarray(account_territory, dtype=int)]
+    return {
+        "account_travel": problem.travel_cost[index.account_unit, account_column],
+        "travel_unit": problem.travel_unit,
+    }

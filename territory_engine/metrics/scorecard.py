@@ -3,7 +3,8 @@
 Everything is recomputable by hand from ``assignments.csv`` and the input
 data: loads are sums of account values per territory, fair shares come from
 the scenario's bands, travel is the great-circle distance from each account to
-its territory's centre (the rep's home).
+its territory's centre (the rep's home), or the scenario's travel times in
+minutes from the rep's home to the account's unit (``travel.unit: min``).
 
 :func:`scorecard` returns a frozen :class:`~territory_engine.metrics.card.Scorecard`;
 ``Scorecard.to_dict()`` is ``scorecard.json``.
@@ -87,6 +88,11 @@ class ScoringInputs:
         (N,) accounts kept with a rep for a relationship, or ``None``.
     account_family
         (N,) top-level parent of each account, or ``None``.
+    account_travel
+        (N,) travel of each account to its territory's centre in ``travel_unit``
+        (given travel times), or ``None``: great-circle km from ``account_xy``.
+    travel_unit
+        ``"km"``, or ``"min"`` with ``account_travel``.
     """
 
     territory_ids: list[str]
@@ -109,10 +115,14 @@ class ScoringInputs:
     account_proximity: np.ndarray | None = None
     account_kept: np.ndarray | None = None
     account_family: np.ndarray | None = None
+    account_travel: np.ndarray | None = None
+    travel_unit: str = "km"
 
 
 def account_travel_km(inputs: ScoringInputs) -> np.ndarray:
-    """(N,) km from each account to its territory's centre."""
+    """(N,) travel from each account to its territory's centre: km, or the given minutes."""
+    if inputs.account_travel is not None:
+        return np.asarray(inputs.account_travel, dtype=float)
     c = inputs.centres[inputs.account_territory]
     xy = inputs.account_xy
     return haversine_km(xy[:, 0], xy[:, 1], c[:, 0], c[:, 1])
@@ -240,7 +250,9 @@ def balance_section(inputs: ScoringInputs, table: pd.DataFrame) -> dict[str, Mea
 
 
 def travel_section(inputs: ScoringInputs, table: pd.DataFrame) -> Travel:
-    """``travel``: mean and max km of accounts, potential-weighted mean, worst territory mean.
+    """``travel``: mean and max of accounts, potential-weighted mean, worst territory mean.
+
+    In km, or in the minutes of given travel times (then ``unit: "min"``).
 
     Parameters
     ----------
@@ -251,7 +263,7 @@ def travel_section(inputs: ScoringInputs, table: pd.DataFrame) -> Travel:
     """
     travel = account_travel_km(inputs)
     pot = inputs.account_potential
-    return {
+    section: Travel = {
         "mean_km": float(travel.mean()) if len(travel) else 0.0,
         "max_km": float(travel.max()) if len(travel) else 0.0,
         "potential_weighted_mean_km": float(np.average(travel, weights=pot))
@@ -259,6 +271,10 @@ def travel_section(inputs: ScoringInputs, table: pd.DataFrame) -> Travel:
         else 0.0,
         "max_territory_mean_km": float(table["travel_mean_km"].max()) if len(table) else 0.0,
     }
+    if inputs.travel_unit != "km":
+        # Only given travel times say so: a km scorecard keeps its keys (and bytes).
+        section["unit"] = inputs.travel_unit
+    return section
 
 
 def relationships_section(inputs: ScoringInputs) -> Relationships | None:

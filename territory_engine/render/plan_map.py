@@ -44,7 +44,7 @@ from folium.map import CustomPane
 from folium.plugins import FastMarkerCluster, Fullscreen, Search
 from folium.template import Template
 
-from territory_engine.display.numbers import km, number, percent
+from territory_engine.display.numbers import number, percent, travel
 from territory_engine.render.assets import (
     OfflineAssetError,
     external_references,
@@ -404,6 +404,7 @@ def render_plan_map(
     title_box: bool = True,
     moved_label: str = "moved account",
     moved_note: str = "changes territory in this plan",
+    travel_unit: str = "km",
 ) -> folium.Map:
     """Draw a territory plan as an interactive Leaflet map.
 
@@ -456,6 +457,10 @@ def render_plan_map(
         Legend entry and popup line of accounts flagged ``moved`` (plain text): a
         plan map says they change territory, a compare page that they change rep
         between the plans, a rep's page that they are new to the rep.
+    travel_unit
+        What the territories' ``travel_mean_km`` / ``travel_max_km`` hold: ``"km"``,
+        or ``"min"`` for a plan made with travel times (the scorecard's
+        ``travel.unit``); tooltips and popups show it.
 
     Returns
     -------
@@ -500,6 +505,7 @@ def render_plan_map(
             measures=measures,
             layer_column=layer_column,
             tolerance=tolerance,
+            travel_unit=travel_unit,
         )
         _add_account_overlay(
             m,
@@ -608,11 +614,12 @@ def _add_territory_overlay(
     measures: Sequence[str],
     layer_column: str,
     tolerance: float,
+    travel_unit: str = "km",
 ) -> None:
     """One layer's territories overlay: polygons and rep homes, and its legend section."""
     group = folium.FeatureGroup(name=f"{_esc(key)} · territories", show=visible)
     group.add_to(m)
-    geo = _territory_geojson(in_layer, group, measures, layer_column, tolerance)
+    geo = _territory_geojson(in_layer, group, measures, layer_column, tolerance, travel_unit)
     if geo is not None:
         geo.add_to(group)
         overlays.territories.append((group, geo))
@@ -946,6 +953,7 @@ def _territory_geojson(
     measures: Sequence[str],
     layer_column: str,
     tolerance: float,
+    travel_unit: str = "km",
 ) -> folium.GeoJson | None:
     """The layer's territories as one GeoJSON layer, or ``None`` if none can be drawn."""
     features = []
@@ -972,8 +980,8 @@ def _territory_geojson(
                 "id": feature_id,
                 "properties": {
                     "te_label": label,
-                    "tip": _territory_tooltip(row, measures, layer_column),
-                    "popup": _territory_popup(row, measures, layer_column),
+                    "tip": _territory_tooltip(row, measures, layer_column, travel_unit),
+                    "popup": _territory_popup(row, measures, layer_column, travel_unit),
                     "fill": row["_color"],
                     "oob": _out_of_band(row, measures),
                 },
@@ -1044,7 +1052,9 @@ def _measure_parts(row: pd.Series, m: str) -> tuple[str, str, str]:
     return total, dev, mark
 
 
-def _territory_tooltip(row: pd.Series, measures: Sequence[str], layer_column: str) -> str:
+def _territory_tooltip(
+    row: pd.Series, measures: Sequence[str], layer_column: str, unit: str = "km"
+) -> str:
     lines = [
         f"<b>{_rep_title(row)}</b>",
         f"{_esc(_text(row['segment']))} · territory {_esc(_text(row['_tid']))}"
@@ -1054,11 +1064,14 @@ def _territory_tooltip(row: pd.Series, measures: Sequence[str], layer_column: st
     for m in measures:
         total, dev, mark = _measure_parts(row, m)
         lines.append(f"{_esc(_label(m))}: {total} ({dev}) {mark}".rstrip())
-    lines.append(f"travel: mean {km(row['travel_mean_km'])} · max {km(row['travel_max_km'])}")
+    mean, longest = travel(row["travel_mean_km"], unit), travel(row["travel_max_km"], unit)
+    lines.append(f"travel: mean {mean} · max {longest}")
     return "<br>".join(lines)
 
 
-def _territory_popup(row: pd.Series, measures: Sequence[str], layer_column: str) -> str:
+def _territory_popup(
+    row: pd.Series, measures: Sequence[str], layer_column: str, unit: str = "km"
+) -> str:
     cells = [
         ("rep", _rep_title(row)),
         ("territory", _esc(_text(row["_tid"]))),
@@ -1076,11 +1089,11 @@ def _territory_popup(row: pd.Series, measures: Sequence[str], layer_column: str)
             )
             for m in measures
         )
-    travel = (
+    trips = (
         f'<tr><th>travel mean / max</th><td class="te-l" colspan="3">'
-        f"{km(row['travel_mean_km'])} / {km(row['travel_max_km'])}</td></tr>"
+        f"{travel(row['travel_mean_km'], unit)} / {travel(row['travel_max_km'], unit)}</td></tr>"
     )
-    return f'<table class="te-table">{head}{body}{travel}</table>'
+    return f'<table class="te-table">{head}{body}{trips}</table>'
 
 
 def _layer_suffix(row: pd.Series, layer_column: str) -> str:

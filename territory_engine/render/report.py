@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from territory_engine.metrics.card import travel_unit
 from territory_engine.render.charts import (
     BandRow,
     ScatterPoint,
@@ -72,6 +73,7 @@ def render_report(
         The HTML page.
     """
     terr = territories.reset_index(drop=True)
+    unit = travel_unit(card)
     sections = [
         f"<h1>{esc(title)} — plan report</h1>",
         '<p class="te-sub">Scorecard of the plan, with charts of balance, quota and '
@@ -96,10 +98,10 @@ def render_report(
         "<h2>Expected attainment</h2>",
         _attainment_section(card, terr),
         "<h2>Travel</h2>",
-        '<div class="te-charts">' + "".join(_travel_charts(terr)) + "</div>",
+        '<div class="te-charts">' + "".join(_travel_charts(terr, unit)) + "</div>",
         "<h2>Territories</h2>",
         '<p class="te-note">Click a column header to sort.</p>',
-        _territory_table(terr, quotas, measures),
+        _territory_table(terr, quotas, measures, unit),
         "<footer>territory_engine plan report · works offline</footer>",
     ]
     return compose_page(f"{title} — report", sections)
@@ -119,7 +121,7 @@ def _headline(card: dict, measures: Sequence[str]) -> str:
             cards.append((f"{label(m)} out of band", fmt_number(stats["territories_out_of_band"])))
     travel = card.get("travel") or {}
     if "mean_km" in travel:
-        cards.append(("travel mean", f"{fmt_number(travel['mean_km'], 0)} km"))
+        cards.append(("travel mean", f"{fmt_number(travel['mean_km'], 0)} {travel_unit(card)}"))
     disruption = card.get("disruption") or {}
     if "moved_accounts_share" in disruption:
         cards.append(("accounts moved", fmt_pct(100 * disruption["moved_accounts_share"])))
@@ -164,6 +166,7 @@ def scorecard_rows(card: dict) -> list[tuple[str, str, float | None, str]]:
         ``share`` or ``max_rel_dev``) are shown as percentages.
     """
     rows: list[tuple[str, str, float | None, str]] = []
+    unit = travel_unit(card)
     territory_ids = {str(t.get("territory_id")) for t in card.get("territories") or []}
 
     def visit(section: str, key: str, value: Any) -> None:
@@ -183,7 +186,9 @@ def scorecard_rows(card: dict) -> list[tuple[str, str, float | None, str]]:
         if any(s in key for s in _SHARE_KEYS):
             text = fmt_pct(100 * number)
         elif key.endswith("_km"):
-            text = f"{fmt_number(number, 1)} km"
+            # Travel keys keep their _km names; the scorecard's travel unit says what they hold.
+            text = f"{fmt_number(number, 1)} {unit}"
+            key = key.removesuffix("_km") + f"_{unit}"
         elif key == "total" and "quota" in section:
             text = fmt_money(number)
         else:
@@ -366,14 +371,18 @@ def _attainment_section(card: dict, terr: pd.DataFrame) -> str:
     return "".join(parts)
 
 
-def _travel_charts(terr: pd.DataFrame) -> list[str]:
+_TRAVEL_WORD = {"km": "km", "min": "minutes"}
+
+
+def _travel_charts(terr: pd.DataFrame, unit: str = "km") -> list[str]:
+    word = _TRAVEL_WORD.get(unit, unit)
     charts = []
     if "travel_mean_km" in terr:
         charts.append(
             histogram_chart(
                 terr["travel_mean_km"].tolist(),
                 title="Mean travel per territory",
-                x_label="km from the rep's home to the territory's accounts (mean)",
+                x_label=f"{word} from the rep's home to the territory's accounts (mean)",
             )
         )
     if "travel_max_km" in terr:
@@ -381,13 +390,15 @@ def _travel_charts(terr: pd.DataFrame) -> list[str]:
             histogram_chart(
                 terr["travel_max_km"].tolist(),
                 title="Longest trip per territory",
-                x_label="km from the rep's home to the farthest account",
+                x_label=f"{word} from the rep's home to the farthest account",
             )
         )
     return charts
 
 
-def _territory_table(terr: pd.DataFrame, quotas: pd.DataFrame, measures: Sequence[str]) -> str:
+def _territory_table(
+    terr: pd.DataFrame, quotas: pd.DataFrame, measures: Sequence[str], unit: str = "km"
+) -> str:
     quota_cols = [c for c in ("quota", "quota_to_potential") if c in quotas.columns]
     frame = terr.merge(quotas[["territory_id", *quota_cols]], on="territory_id", how="left")
     columns: list[tuple[str, bool]] = [
@@ -398,7 +409,7 @@ def _territory_table(terr: pd.DataFrame, quotas: pd.DataFrame, measures: Sequenc
     ]
     for m in measures:
         columns += [(label(m), True), (f"{label(m)} vs fair share", True), ("in band", False)]
-    columns += [("travel mean km", True), ("travel max km", True)]
+    columns += [(f"travel mean {unit}", True), (f"travel max {unit}", True)]
     if "quota" in quota_cols:
         columns.append(("quota", True))
     if "quota_to_potential" in quota_cols:
