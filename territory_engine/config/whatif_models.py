@@ -31,8 +31,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from territory_engine.config.segments import SEGMENTS
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -67,10 +65,11 @@ class AddRepConfig(_Strict):
     @field_validator("segment")
     @classmethod
     def _segment(cls, value: str) -> str:
-        segment = value.strip().lower()
-        if segment not in SEGMENTS:
-            raise ValueError(f"segment {value!r} is not one of {', '.join(SEGMENTS)}")
-        return segment
+        # Checked against the data's segments when the what-if is applied
+        # (territory_engine.io.whatif), where they are known.
+        if not value.strip():
+            raise ValueError("segment is empty; name a segment of the reps or accounts")
+        return value.strip()
 
     @model_validator(mode="after")
     def _one_home(self) -> AddRepConfig:

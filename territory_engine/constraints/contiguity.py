@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from territory_engine.config.segments import teams
 from territory_engine.constraints import families
 from territory_engine.constraints.view import PlanView
 from territory_engine.geo.adjacency import join_islands, polygon_adjacency
@@ -59,7 +60,10 @@ def check(view: PlanView) -> list[str]:
     locked |= set(families.family_members(view))
     locked |= relationship_followers(view.scenario, view.tables)
     acc = view.accounts
-    layer = acc["segment"] if view.scenario.territories.eligibility == "segment" else "all"
+    groups = teams(
+        view.scenario.territories.eligibility, acc["segment"], view.tables.reps["segment"]
+    )
+    layer = acc["segment"].map(groups.of_account_segment)
     bad = []
     for a, u, s, t in zip(
         acc["account_id"], acc["unit_id"], layer, acc["territory_id"], strict=True

@@ -1,7 +1,14 @@
-"""With ``eligibility: segment``, a segment's accounts go only to reps of that segment."""
+"""Eligibility: an account goes only to a rep whose segment may own it.
+
+``territories.eligibility: segment``: a segment's accounts go to reps of that
+segment; a mapping (``{Mid-Market: [Mid-Market, Territory]}``) lists the rep
+segments each account segment may go to; ``none``: anyone. The rule itself is
+:func:`territory_engine.config.segments.teams`; this check audits a plan by it.
+"""
 
 from __future__ import annotations
 
+from territory_engine.config.segments import teams
 from territory_engine.constraints import families
 from territory_engine.constraints.view import PlanView
 
@@ -9,20 +16,22 @@ MAX_LISTED = 10
 
 
 def check(view: PlanView) -> list[str]:
-    """Accounts whose rep sells to another segment."""
-    if view.scenario.territories.eligibility != "segment":
+    """Accounts whose rep's segment may not own them."""
+    eligibility = view.scenario.territories.eligibility
+    if eligibility == "none":
         return []
-    rep_segment = dict(
-        zip(view.tables.reps["rep_id"].astype(str), view.tables.reps["segment"], strict=True)
-    )
+    reps = view.tables.reps
+    rep_segment = dict(zip(reps["rep_id"].astype(str), reps["segment"], strict=True))
+    groups = teams(eligibility, view.accounts["segment"], reps["segment"])
     acc = view.accounts[view.accounts["rep_id"] != ""]
-    seg_of_rep = acc["rep_id"].map(rep_segment)
     # A kept family sells to its parent's segment team.
     family = families.family_members(view)
     segment_of = dict(zip(view.accounts["account_id"], view.accounts["segment"], strict=True))
-    expected = acc["account_id"].map(lambda a: segment_of.get(family.get(a, a), segment_of[a]))
-    bad = acc[seg_of_rep.notna() & (seg_of_rep != expected)]
-    return [
-        f"account {a} ({s}) is with rep {r}, who sells to {rep_segment[r]}"
-        for a, s, r in zip(bad["account_id"], bad["segment"], bad["rep_id"], strict=True)
-    ][:MAX_LISTED]
+    out = []
+    for a, s, r in zip(acc["account_id"], acc["segment"], acc["rep_id"], strict=True):
+        expected = segment_of.get(family.get(a, a), segment_of[a])
+        if r in rep_segment and not groups.may_own(expected, rep_segment[r]):
+            out.append(f"account {a} ({s}) is with rep {r}, who sells to {rep_segment[r]}")
+            if len(out) == MAX_LISTED:
+                break
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from territory_engine.config.segments import teams
 from territory_engine.constraints.view import PlanView
 
 
@@ -11,6 +12,9 @@ def check(view: PlanView) -> list[str]:
     rep_of = dict(zip(acc["account_id"], acc["rep_id"], strict=True))
     rep_segment = dict(
         zip(view.tables.reps["rep_id"].astype(str), view.tables.reps["segment"], strict=True)
+    )
+    groups = teams(
+        view.scenario.territories.eligibility, acc["segment"], view.tables.reps["segment"]
     )
     out = []
     for lock in view.scenario.constraints.locks:
@@ -22,8 +26,9 @@ def check(view: PlanView) -> list[str]:
                 )
         else:
             in_unit = acc["unit_id"] == lock.unit
-            if view.scenario.territories.eligibility == "segment":
-                in_unit &= acc["segment"] == rep_segment.get(lock.rep)
+            # The lock holds the unit in the rep's team layer only.
+            team = groups.of_rep_segment.get(rep_segment.get(lock.rep, ""))
+            in_unit &= acc["segment"].map(groups.of_account_segment) == team
             # Account locks are exceptions that may sit in a locked unit.
             excepted = {lk.account for lk in view.scenario.constraints.locks if lk.account}
             bad = acc[in_unit & (acc["rep_id"] != lock.rep) & ~acc["account_id"].isin(excepted)]

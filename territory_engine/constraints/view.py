@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from territory_engine.config.scenario import Scenario
+from territory_engine.config.segments import teams
 from territory_engine.errors import InputError
 from territory_engine.io.load import Tables, load_tables
 from territory_engine.plan.files import TERRITORY_PREFIX
@@ -90,10 +91,10 @@ def load_view(plan_dir: str | Path, scenario: Scenario, tables: Tables | None = 
 def segment_groups(view: PlanView) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Eligibility group of each account and each rep (as in the scenario), and group names."""
     accounts, reps = view.accounts, view.tables.reps
-    if view.scenario.territories.eligibility == "none":
-        return np.zeros(len(accounts), int), np.zeros(len(reps), int), ["all"]
-    names = sorted(set(accounts["segment"]) | set(reps["segment"]))
-    code = {g: i for i, g in enumerate(names)}
+    groups = teams(view.scenario.territories.eligibility, accounts["segment"], reps["segment"])
+    names = groups.names
+    code = {s: names.index(g) for s, g in groups.of_account_segment.items()}
+    rep_code = {s: names.index(g) for s, g in groups.of_rep_segment.items()}
     segment = accounts["segment"]
     if view.scenario.constraints.keep_families:
         # A kept family belongs to its parent's segment team.
@@ -103,6 +104,6 @@ def segment_groups(view: PlanView) -> tuple[np.ndarray, np.ndarray, list[str]]:
         segment = top_parent(accounts).map(lambda a: seg_of.get(a)).fillna(segment)
     return (
         segment.map(code).to_numpy(int),
-        reps["segment"].map(code).to_numpy(int),
+        reps["segment"].map(rep_code).to_numpy(int),
         names,
     )

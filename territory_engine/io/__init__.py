@@ -7,7 +7,7 @@ and row offsets in ``attrs`` so later checks can still name rows (see
 :mod:`territory_engine.io.tables`).
 """
 
-from territory_engine.config.segments import SEGMENTS
+from territory_engine.config.segments import POOLED
 from territory_engine.io.accounts import ACCOUNT_COLUMNS, check_account_owners, read_accounts
 from territory_engine.io.edges import EDGE_COLUMNS, EDGE_KINDS, check_edges, read_edges
 from territory_engine.io.reps import REP_COLUMNS, read_reps
@@ -18,8 +18,8 @@ __all__ = [
     "ACCOUNT_COLUMNS",
     "EDGE_COLUMNS",
     "EDGE_KINDS",
+    "POOLED",
     "REP_COLUMNS",
-    "SEGMENTS",
     "check_account_owners",
     "check_edges",
     "locate_accounts",

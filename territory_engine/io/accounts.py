@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
-from territory_engine.config.segments import SEGMENTS
+from territory_engine.io.columns import user_column_names
+from territory_engine.io.segments import segment_column
 from territory_engine.io.tables import (
     SOURCE_FILE_ATTR,
-    check_choice,
     check_ids,
     check_known,
     check_minimum,
     did_you_mean,
+    has_geometry,
     is_in,
+    keep_source,
     order_columns,
     points_from_table,
     raise_for_rows,
     read_table,
 )
+from territory_engine.io.zips import zip_points
 
 ACCOUNT_NUMBERS = ("potential", "last_year_revenue", "workload_hours")
 """Amounts every account must state, all >= 0."""
@@ -37,33 +41,61 @@ ACCOUNT_COLUMNS = (
     *ACCOUNT_NUMBERS,
     "current_rep_id",
     "parent_account_id",
+    "placed_by",
 )
 """Columns of the frame :func:`read_accounts` returns, before any extra column."""
 
-_OPTIONAL_TEXT = ("county_fips",)  # the contract marks it optional: filled with ""
+PLACED_BY = ("coordinates", "zip", "unit_id")
+"""Values of ``placed_by``: how an account's point was found (see :func:`read_accounts`)."""
+
+# The contract marks these optional: filled with "" (segment: one pooled team).
+_OPTIONAL_TEXT = ("county_fips", "industry", "parent_account_id")
+_OPTIONAL_NUMBERS = ("workload_hours",)  # 0 when absent
 _TEXT = ("account_id", "name", "county_fips", "industry", "segment")
-_TEXT += ("current_rep_id", "parent_account_id")
-_REQUIRED = tuple(name for name in ACCOUNT_COLUMNS if name not in {"lat", "lon", *_OPTIONAL_TEXT})
+_TEXT += ("current_rep_id", "parent_account_id", "zip", "unit_id")
+_NOT_REQUIRED = {"lat", "lon", "segment", "placed_by", *_OPTIONAL_TEXT, *_OPTIONAL_NUMBERS}
+_REQUIRED = tuple(name for name in ACCOUNT_COLUMNS if name not in _NOT_REQUIRED)
+_PLACES = ("zip", "unit_id")  # columns that can stand in for lat/lon
 
 
-def read_accounts(path: str | os.PathLike[str], *, layer: str | None = None) -> gpd.GeoDataFrame:
+def read_accounts(
+    path: str | os.PathLike[str],
+    *,
+    layer: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    sheet: str | None = None,
+) -> gpd.GeoDataFrame:
     """Read and check the accounts table.
+
+    An account is placed by its ``lat``/``lon`` (or point geometry); a row
+    without coordinates by its US ``zip`` code (centroid of the offline ZIP
+    table, :mod:`territory_engine.io.zips`); a row with neither, by the
+    ``unit_id`` it names (its point is then filled from the unit by
+    :func:`territory_engine.io.placement.place_accounts`). ``placed_by`` says
+    which.
 
     Parameters
     ----------
     path
-        CSV or Parquet with ``lat``/``lon`` columns, or a GeoJSON/GeoPackage point
-        layer (any CRS, reprojected).
+        CSV, ``.xlsx`` or Parquet with ``lat``/``lon`` columns (or ``zip`` /
+        ``unit_id``), or a GeoJSON/GeoPackage point layer (any CRS, reprojected).
     layer
         GeoPackage layer, needed only when the file has several.
+    columns
+        ``data.columns.accounts``: engine column -> the file's header.
+    sheet
+        ``data.sheets.accounts``: the sheet of an ``.xlsx`` workbook.
 
     Returns
     -------
     geopandas.GeoDataFrame
         EPSG:4326 points with the columns of :data:`ACCOUNT_COLUMNS` (ids as
         strings, amounts as float64, ``current_rep_id`` and ``parent_account_id``
-        ``""`` for none, ``segment`` in lower case), then any extra column. The
-        index and ``attrs`` carry row numbers (see :mod:`territory_engine.io.tables`).
+        ``""`` for none, ``segment`` as first spelt in the file or
+        :data:`~territory_engine.config.segments.POOLED` without the column),
+        then any extra column (``zip``, ``unit_id`` when given). Accounts placed
+        by ``unit_id`` have no point yet (NaN ``lat``/``lon``). The index and
+        ``attrs`` carry row numbers (see :mod:`territory_engine.io.tables`).
 
     Raises
     ------
@@ -78,19 +110,67 @@ def read_accounts(path: str | os.PathLike[str], *, layer: str | None = None) -> 
         numeric=ACCOUNT_NUMBERS,
         text=_TEXT,
         layer=layer,
+        columns=columns,
+        sheet=sheet,
     )
-    for name in _OPTIONAL_TEXT:
+    with user_column_names({str(path): columns or {}}):
+        for name in _OPTIONAL_TEXT:
+            if name not in frame.columns:
+                frame[name] = ""
+        for name in _OPTIONAL_NUMBERS:
+            if name not in frame.columns:
+                frame[name] = 0.0
+        check_ids(frame, "account_id", file=path)
+        frame["segment"] = segment_column(frame, file=path, id_column="account_id")
+        for name in ACCOUNT_NUMBERS:
+            check_minimum(frame, name, 0.0, file=path, id_column="account_id")
+        _check_parents(frame, file=path)
+        accounts = _points(frame, file=path)
+        return order_columns(accounts, ACCOUNT_COLUMNS)
+
+
+def _points(frame: pd.DataFrame, *, file: str | os.PathLike[str]) -> gpd.GeoDataFrame:
+    """Points from the geometry or ``lat``/``lon``; rows without them by ``zip`` or ``unit_id``."""
+    if has_geometry(frame) or not any(name in frame.columns for name in _PLACES):
+        points = points_from_table(
+            frame, lat="lat", lon="lon", file=file, kind="accounts", id_column="account_id"
+        )
+        return keep_source(points.assign(placed_by=PLACED_BY[0]), frame)
+    for name in ("lat", "lon"):
         if name not in frame.columns:
             frame[name] = ""
-    check_ids(frame, "account_id", file=path)
-    frame["segment"] = check_choice(frame, "segment", SEGMENTS, file=path, id_column="account_id")
-    for name in ACCOUNT_NUMBERS:
-        check_minimum(frame, name, 0.0, file=path, id_column="account_id")
-    _check_parents(frame, file=path)
-    accounts = points_from_table(
-        frame, lat="lat", lon="lon", file=path, kind="accounts", id_column="account_id"
+    lat_text = frame["lat"].astype(str).str.strip()
+    lon_text = frame["lon"].astype(str).str.strip()
+    bare = ((lat_text == "") & (lon_text == "")).to_numpy()
+    has_unit = _filled(frame, "unit_id")
+    # With a zip column, a bare row is placed by its ZIP unless it names a unit
+    # instead (an empty ZIP is then reported against the zip column).
+    by_zip = bare & (_filled(frame, "zip") | ~has_unit) if "zip" in frame.columns else bare & False
+    by_unit = bare & ~by_zip
+    raise_for_rows(
+        frame,
+        by_unit & ~has_unit,
+        file=file,
+        column="lat/lon",
+        id_column="account_id",
+        describe=lambda _: "is empty; give lat/lon, a zip code or a unit_id",
     )
-    return order_columns(accounts, ACCOUNT_COLUMNS)
+    placed = np.where(bare, np.where(by_zip, PLACED_BY[1], PLACED_BY[2]), PLACED_BY[0])
+    given = frame[~bare]
+    points = points_from_table(
+        given, lat="lat", lon="lon", file=file, kind="accounts", id_column="account_id"
+    )
+    lat = np.full(len(frame), np.nan)
+    lon = np.full(len(frame), np.nan)
+    lat[~bare] = points["lat"].to_numpy(float)
+    lon[~bare] = points["lon"].to_numpy(float)
+    if by_zip.any():
+        zlat, zlon = zip_points(frame, by_zip, file=file, id_column="account_id")
+        lat[by_zip], lon[by_zip] = zlat[by_zip], zlon[by_zip]
+    out = frame.assign(lat=lat, lon=lon, placed_by=placed)
+    geometry = gpd.points_from_xy(lon, lat)
+    geometry[~np.isfinite(lat)] = None
+    return keep_source(gpd.GeoDataFrame(out, geometry=geometry, crs="EPSG:4326"), frame)
 
 
 def check_account_owners(
@@ -137,6 +217,13 @@ def check_account_owners(
         allow_empty=True,
         hint="; leave it empty for a new account",
     )
+
+
+def _filled(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Rows whose `column` is present and not empty."""
+    if column not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return (frame[column].astype(str) != "").to_numpy()
 
 
 def _check_parents(frame: pd.DataFrame, *, file: str | os.PathLike[str]) -> None:

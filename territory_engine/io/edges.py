@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 
 import numpy as np
 import pandas as pd
 
+from territory_engine.io.columns import user_column_names
 from territory_engine.io.tables import (
     check_choice,
     check_minimum,
@@ -26,13 +27,22 @@ EDGE_COLUMNS = ("source", "target", "kind", "weight")
 """Columns of the frame :func:`read_edges` returns."""
 
 
-def read_edges(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_edges(
+    path: str | os.PathLike[str],
+    *,
+    columns: Mapping[str, str] | None = None,
+    sheet: str | None = None,
+) -> pd.DataFrame:
     """Read and check the edges table.
 
     Parameters
     ----------
     path
-        CSV, Parquet, GeoJSON or GeoPackage; a geometry, if any, is ignored.
+        CSV, ``.xlsx``, Parquet, GeoJSON or GeoPackage; a geometry, if any, is ignored.
+    columns
+        ``data.columns.edges``: engine column -> the file's header.
+    sheet
+        ``data.sheets.edges``: the sheet of an ``.xlsx`` workbook.
 
     Returns
     -------
@@ -53,8 +63,15 @@ def read_edges(path: str | os.PathLike[str]) -> pd.DataFrame:
         required=EDGE_COLUMNS,
         numeric=("weight",),
         text=("source", "target", "kind"),
+        columns=columns,
+        sheet=sheet,
     )
-    frame = drop_geometry(frame)
+    with user_column_names({str(path): columns or {}}):
+        return _checked(drop_geometry(frame), path)
+
+
+def _checked(frame: pd.DataFrame, path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Endpoints, kinds and weights checked; the columns of :data:`EDGE_COLUMNS`."""
     for end in ("source", "target"):
         raise_for_rows(
             frame,

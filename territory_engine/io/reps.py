@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 import geopandas as gpd
 
-from territory_engine.config.segments import SEGMENTS
+from territory_engine.io.columns import user_column_names
+from territory_engine.io.segments import segment_column
 from territory_engine.io.tables import (
-    check_choice,
     check_ids,
     check_minimum,
     order_columns,
@@ -30,26 +31,37 @@ REP_COLUMNS = (
 """Columns of the frame :func:`read_reps` returns, before any extra column."""
 
 _OPTIONAL_TEXT = ("home_city",)  # the contract marks it optional: filled with ""
-_REQUIRED = ("rep_id", "name", "segment", "capacity_fte", "start_date", "last_year_quota")
+_REQUIRED = ("rep_id", "name", "capacity_fte", "start_date", "last_year_quota")
 
 
-def read_reps(path: str | os.PathLike[str], *, layer: str | None = None) -> gpd.GeoDataFrame:
+def read_reps(
+    path: str | os.PathLike[str],
+    *,
+    layer: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    sheet: str | None = None,
+) -> gpd.GeoDataFrame:
     """Read and check the reps table.
 
     Parameters
     ----------
     path
-        CSV or Parquet with ``home_lat``/``home_lon`` columns, or a
+        CSV, ``.xlsx`` or Parquet with ``home_lat``/``home_lon`` columns, or a
         GeoJSON/GeoPackage point layer of home locations (any CRS, reprojected).
     layer
         GeoPackage layer, needed only when the file has several.
+    columns
+        ``data.columns.reps``: engine column -> the file's header.
+    sheet
+        ``data.sheets.reps``: the sheet of an ``.xlsx`` workbook.
 
     Returns
     -------
     geopandas.GeoDataFrame
         EPSG:4326 home points with the columns of :data:`REP_COLUMNS` (ids as
-        strings, numbers as float64, ``start_date`` as datetime64, ``segment`` in
-        lower case), then any extra column. The index and ``attrs`` carry row
+        strings, numbers as float64, ``start_date`` as datetime64, ``segment`` as
+        first spelt in the file, or ``"all"`` without the column), then any extra
+        column. The index and ``attrs`` carry row
         numbers (see :mod:`territory_engine.io.tables`).
 
     Raises
@@ -66,15 +78,18 @@ def read_reps(path: str | os.PathLike[str], *, layer: str | None = None) -> gpd.
         dates=("start_date",),
         text=("rep_id", "name", "home_city", "segment"),
         layer=layer,
+        columns=columns,
+        sheet=sheet,
     )
-    for name in _OPTIONAL_TEXT:
-        if name not in frame.columns:
-            frame[name] = ""
-    check_ids(frame, "rep_id", file=path)
-    frame["segment"] = check_choice(frame, "segment", SEGMENTS, file=path, id_column="rep_id")
-    check_minimum(frame, "capacity_fte", 0.0, strict=True, file=path, id_column="rep_id")
-    check_minimum(frame, "last_year_quota", 0.0, file=path, id_column="rep_id")
-    reps = points_from_table(
-        frame, lat="home_lat", lon="home_lon", file=path, kind="reps", id_column="rep_id"
-    )
-    return order_columns(reps, REP_COLUMNS)
+    with user_column_names({str(path): columns or {}}):
+        for name in _OPTIONAL_TEXT:
+            if name not in frame.columns:
+                frame[name] = ""
+        check_ids(frame, "rep_id", file=path)
+        frame["segment"] = segment_column(frame, file=path, id_column="rep_id")
+        check_minimum(frame, "capacity_fte", 0.0, strict=True, file=path, id_column="rep_id")
+        check_minimum(frame, "last_year_quota", 0.0, file=path, id_column="rep_id")
+        reps = points_from_table(
+            frame, lat="home_lat", lon="home_lon", file=path, kind="reps", id_column="rep_id"
+        )
+        return order_columns(reps, REP_COLUMNS)

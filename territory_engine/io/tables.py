@@ -18,7 +18,7 @@ back to the record's id rather than showing a wrong row.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -31,6 +31,8 @@ import pyogrio.errors
 import shapely
 
 from territory_engine.errors import InputError, did_you_mean
+from territory_engine.io.columns import COLUMNS_ATTR, rename_columns, user_column_names
+from territory_engine.io.excel import read_xlsx
 
 ROW_OFFSET_ATTR = "territory_engine.row_offset"
 """Key of ``frame.attrs`` holding the offset from index label to displayed row."""
@@ -46,6 +48,7 @@ _FORMATS = {
     ".json": "vector",
     ".gpkg": "vector",
     ".shp": "vector",
+    ".xlsx": "excel",
 }
 _CSV_ROW_OFFSET = 2  # the header is row 1, so the first record is row 2
 _FEATURE_OFFSET = 1  # features are numbered from 1
@@ -553,13 +556,16 @@ def read_table(
     dates: Sequence[str] = (),
     text: Sequence[str] = (),
     layer: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    sheet: str | None = None,
 ) -> pd.DataFrame | gpd.GeoDataFrame:
     """Read a table and convert its known columns, with errors a planner can act on.
 
     Parameters
     ----------
     path
-        A ``.csv``, ``.parquet``, ``.geojson``/``.json``, ``.gpkg`` or ``.shp`` file.
+        A ``.csv``, ``.xlsx``, ``.parquet``, ``.geojson``/``.json``, ``.gpkg`` or
+        ``.shp`` file.
     kind
         What the table holds (``"accounts"``, ``"reps"``...), for the messages.
     required
@@ -576,6 +582,11 @@ def read_table(
     layer
         Layer of a GeoPackage; needed only when the file has several layers.
         Ignored for CSV and Parquet.
+    columns
+        Engine column name -> the file's header (``data.columns``): renamed on
+        reading; errors name the file's header (:mod:`territory_engine.io.columns`).
+    sheet
+        Sheet of an ``.xlsx`` workbook (default: the first); ignored otherwise.
 
     Returns
     -------
@@ -591,16 +602,48 @@ def read_table(
         lacks a required column, or holds a bad value in a converted column.
     """
     path = Path(path)
+    with user_column_names({str(path): columns or {}}):
+        return _read_table(
+            path,
+            kind=kind,
+            required=required,
+            id_column=id_column,
+            numeric=numeric,
+            dates=dates,
+            text=text,
+            layer=layer,
+            columns=columns,
+            sheet=sheet,
+        )
+
+
+def _read_table(
+    path: Path,
+    *,
+    kind: str,
+    required: Sequence[str],
+    id_column: str | None,
+    numeric: Sequence[str],
+    dates: Sequence[str],
+    text: Sequence[str],
+    layer: str | None,
+    columns: Mapping[str, str] | None,
+    sheet: str | None,
+) -> pd.DataFrame | gpd.GeoDataFrame:
+    """:func:`read_table` with the file's headers already mapped in messages."""
     file_format = _format_of(path)
     _check_exists(path, kind)
     if file_format == "csv":
         frame, offset = _read_csv(path, kind), _CSV_ROW_OFFSET
+    elif file_format == "excel":
+        frame, offset = read_xlsx(path, kind, sheet), _CSV_ROW_OFFSET
     elif file_format == "parquet":
         frame, offset = _read_parquet(path), _FEATURE_OFFSET
     else:
         frame, offset = _read_vector(path, layer), _FEATURE_OFFSET
     frame.attrs[ROW_OFFSET_ATTR] = offset
     frame.attrs[SOURCE_FILE_ATTR] = str(path)
+    frame = rename_columns(frame, columns, file=path, kind=kind)
     if len(frame) == 0:
         raise InputError(f"the {kind} table has no rows (only a header)", file=str(path))
     known = [*numeric, *dates, *text, *([id_column] if id_column else [])]
@@ -619,7 +662,7 @@ def read_table(
 
 def keep_source(frame: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
     """Copy the row mapping of `source` onto `frame` (constructors drop ``attrs``)."""
-    for key in (ROW_OFFSET_ATTR, SOURCE_FILE_ATTR):
+    for key in (ROW_OFFSET_ATTR, SOURCE_FILE_ATTR, COLUMNS_ATTR):
         if key in source.attrs:
             frame.attrs[key] = source.attrs[key]
     return frame
@@ -844,7 +887,7 @@ def _format_of(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix in _FORMATS:
         return _FORMATS[suffix]
-    hint = "; save it as CSV" if suffix in {".xlsx", ".xls", ".ods", ".txt", ".tsv"} else ""
+    hint = "; save it as CSV or .xlsx" if suffix in {".xls", ".ods", ".txt", ".tsv"} else ""
     supported = ", ".join(_FORMATS)
     raise InputError(
         f"unsupported file type {suffix or '(none)'!r}; use one of {supported}{hint}",

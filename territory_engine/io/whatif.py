@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from territory_engine.config.scenario import Scenario
+from territory_engine.config.segments import canonical_spellings, list_segments, segment_key, teams
 from territory_engine.config.whatif import read_lock_file
 from territory_engine.config.whatif_models import AddRepConfig
 from territory_engine.errors import InfeasibleError, ScenarioError, did_you_mean
@@ -183,8 +184,27 @@ def find_place(
     return Place(label=str(row["label"]), lat=float(row["lat"]), lon=float(row["lon"]))
 
 
+def new_rep_segment(key: str, segment: str, accounts: pd.DataFrame, reps: pd.DataFrame) -> str:
+    """A new rep's segment as the data spells it; it must be a segment of the reps or accounts.
+
+    Raises
+    ------
+    ScenarioError
+        A segment the data lacks, with a did-you-mean over the data's segments.
+    """
+    spelling = canonical_spellings(reps["segment"], accounts["segment"])
+    found = spelling.get(segment_key(segment))
+    if found is None:
+        known = list_segments(spelling.values())
+        raise ScenarioError(
+            f"{key}.segment: {segment!r} is not a segment of the reps or accounts"
+            f"{did_you_mean(segment, known)}; segments: {', '.join(known)}"
+        )
+    return found
+
+
 def _new_rep_rows(
-    scenario: Scenario, reps: gpd.GeoDataFrame, removed: Sequence[str]
+    scenario: Scenario, reps: gpd.GeoDataFrame, removed: Sequence[str], accounts: pd.DataFrame
 ) -> gpd.GeoDataFrame:
     """The rows of ``whatif.add_reps``, with the columns of ``reps``."""
     new: list[AddRepConfig] = scenario.whatif.add_reps
@@ -196,6 +216,7 @@ def _new_rep_rows(
     rows = []
     for i, rep in enumerate(new):
         key = f"whatif.add_reps[{i}]"
+        segment = new_rep_segment(key, rep.segment, accounts, reps)
         if rep.rep_id in taken:
             raise ScenarioError(
                 f"{key}: rep_id {rep.rep_id!r} is already a rep of {reps_file}; "
@@ -214,7 +235,7 @@ def _new_rep_rows(
                 "home_lat": lat,
                 "home_lon": lon,
                 "home_city": home_city,
-                "segment": rep.segment,
+                "segment": segment,
                 "capacity_fte": float(rep.capacity_fte),
                 "start_date": pd.Timestamp(start) if start is not None else pd.NaT,
                 "last_year_quota": float(rep.last_year_quota or 0.0),
@@ -262,17 +283,20 @@ def _check_removed(scenario: Scenario, reps: gpd.GeoDataFrame, accounts: pd.Data
                 "whatif.remove_reps removes; drop the lock or lock it to another rep"
             )
     left = reps[~rep_ids.isin(gone)]
-    if scenario.territories.eligibility == "segment":
-        added = {rep.segment for rep in scenario.whatif.add_reps}
-        for segment in sorted(set(accounts["segment"])):
-            had = rep_ids[reps["segment"] == segment]
-            if len(had) and not (left["segment"] == segment).any() and segment not in added:
-                n_acc = int((accounts["segment"] == segment).sum())
-                raise InfeasibleError(
-                    f"whatif.remove_reps removes every {segment} rep ({', '.join(had)}), but "
-                    f"{n_acc} {segment} accounts need one; keep a rep, add one with "
-                    "whatif.add_reps, or set territories.eligibility: none"
-                )
+    spelling = canonical_spellings(reps["segment"], accounts["segment"])
+    added = {spelling.get(segment_key(rep.segment)) for rep in scenario.whatif.add_reps}
+    groups = teams(scenario.territories.eligibility, accounts["segment"], reps["segment"])
+    pooled = scenario.territories.eligibility == "none"
+    for segment in [] if pooled else list_segments(accounts["segment"]):
+        may = [r for r in list_segments(reps["segment"]) if groups.may_own(segment, r)]
+        had = rep_ids[reps["segment"].isin(may)]
+        if len(had) and not left["segment"].isin(may).any() and not added & set(may):
+            n_acc = int((accounts["segment"] == segment).sum())
+            raise InfeasibleError(
+                f"whatif.remove_reps removes every {segment} rep ({', '.join(had)}), but "
+                f"{n_acc} {segment} accounts need one; keep a rep, add one with "
+                "whatif.add_reps, or set territories.eligibility: none"
+            )
     return removed
 
 
@@ -354,7 +378,7 @@ def apply_whatif(scenario: Scenario, tables: Tables) -> Tables:
     check_lock_accounts(scenario, accounts)
     kept = reps[~reps["rep_id"].astype(str).isin(set(removed))]
     if whatif.add_reps:
-        added = _new_rep_rows(scenario, reps, removed)
+        added = _new_rep_rows(scenario, reps, removed, accounts)
         out = pd.concat([kept, added])
         out = gpd.GeoDataFrame(out, geometry=reps.geometry.name, crs=reps.crs)
     else:

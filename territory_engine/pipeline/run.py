@@ -18,8 +18,10 @@ from pathlib import Path
 
 from territory_engine import __version__
 from territory_engine.config import Scenario, scenario_hash
+from territory_engine.config.segments import list_segments
 from territory_engine.errors import InfeasibleError
 from territory_engine.io.load import Tables, load_tables
+from territory_engine.io.placement import placement_counts
 from territory_engine.pipeline.assemble import make_plan, match_reps
 from territory_engine.plan.files import PLAN_FILES
 from territory_engine.plan.model import Plan
@@ -164,6 +166,9 @@ def manifest(
             "territories": problem.n_territories,
             "measures": list(problem.measure_names),
             "accounts": len(tables.accounts),
+            # How accounts got their point: coordinates, ZIP centroid, named unit.
+            "accounts_placed_by": placement_counts(tables.accounts),
+            "segments": list_segments(tables.accounts["segment"], tables.reps["segment"]),
             "contiguity": problem.contiguity,
         },
         "versions": _versions(),

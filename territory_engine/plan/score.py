@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from territory_engine.config import Scenario, load_scenario, scenario_hash
+from territory_engine.config.segments import teams
 from territory_engine.errors import InputError
 from territory_engine.io.jsonio import to_json
 from territory_engine.io.load import Tables, load_tables
@@ -137,7 +138,14 @@ def scoring_inputs(
     k = len(plan.territory_ids)
     account_group = problem.unit_group[index.account_unit]
     group_pos = {g: i for i, g in enumerate(problem.group_names)}
-    segment = dict(zip(reps["rep_id"].astype(str), reps["segment"].astype(str), strict=True))
+    groups = teams(scenario.territories.eligibility, accounts["segment"], reps["segment"])
+    segment = dict(
+        zip(
+            reps["rep_id"].astype(str),
+            reps["segment"].astype(str).map(groups.of_rep_segment),
+            strict=True,
+        )
+    )
     territory_group = np.zeros(k, dtype=int)
     for t, r in enumerate(plan.territory_rep):
         if len(problem.group_names) > 1:

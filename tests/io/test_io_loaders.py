@@ -120,7 +120,7 @@ def test_accounts_csv_types_and_values(accounts_csv: Path) -> None:
     assert accounts.crs.to_epsg() == 4326
     assert accounts["account_id"].tolist() == ["01001", "A2", "A3"]  # leading zero kept
     assert accounts["county_fips"].tolist() == ["01001", "", ""]
-    assert accounts["segment"].tolist() == ["enterprise", "smb", "commercial"]
+    assert accounts["segment"].tolist() == ["enterprise", "SMB", "commercial"]  # as written
     assert accounts["current_rep_id"].tolist() == ["R1", "", "R2"]
     assert accounts["parent_account_id"].tolist() == ["", "01001", ""]
     for column in ("lat", "lon", "potential", "last_year_revenue", "workload_hours"):
@@ -209,7 +209,7 @@ def test_blank_lines_keep_spreadsheet_rows(tmp_path: Path) -> None:
         ("potential", "$200", "'\\$200' is not a number"),
         ("last_year_revenue", "-0.01", "must be >= 0"),
         ("workload_hours", "-1", "must be >= 0"),
-        ("segment", "Enterprize", r"'Enterprize' is not one of .* \(did you mean 'enterprise'\?\)"),
+        ("segment", " ", "is empty; give every record a segment, or drop the column"),
         ("account_id", "", "account_id is empty"),
         ("account_id", "01001", r"duplicate account_id '01001' \(also on row 2\)"),
         ("parent_account_id", "A9", "'A9' is not an account_id of this file"),
@@ -340,9 +340,9 @@ def test_missing_file_suggests_sibling(tmp_path: Path, accounts_csv: Path) -> No
 
 
 def test_unsupported_extension(tmp_path: Path) -> None:
-    path = tmp_path / "accounts.xlsx"
+    path = tmp_path / "accounts.xls"
     path.write_bytes(b"PK")
-    with pytest.raises(InputError, match=r"unsupported file type '\.xlsx'.*save it as CSV"):
+    with pytest.raises(InputError, match=r"unsupported file type '\.xls'.*as CSV or \.xlsx"):
         read_accounts(path)
 
 
@@ -417,7 +417,7 @@ def test_reps_geopackage_points(tmp_path: Path) -> None:
         ("rep_id", "R1", r"duplicate rep_id 'R1' \(also on row 2\)"),
         ("home_lat", "x", "'x' is not a number"),
         ("home_lon", "190", "longitude 190 is outside"),
-        ("segment", "mid", "is not one of enterprise, commercial, smb"),
+        ("segment", "", "is empty; give every record a segment"),
     ],
 )
 def test_bad_rep_cell(tmp_path: Path, column: str, value: str, message: str) -> None:
