@@ -22,6 +22,7 @@ from territory_engine.cli.errors import EXIT_INFEASIBLE, user_errors
 from territory_engine.cli.progress import Mode, RunProgress
 from territory_engine.display.numbers import money, percent
 from territory_engine.errors import InfeasibleError, InputError, ScenarioError
+from territory_engine.metrics.card import travel_unit
 
 app = typer.Typer(
     add_completion=False,
@@ -61,7 +62,8 @@ def _summary(result) -> Table:
         )
         table.add_row(f"{name}: balance index", f"{stats['balance_index']:.1f}")
     table.add_row(
-        "travel: mean / max km", f"{card['travel']['mean_km']:.0f} / {card['travel']['max_km']:.0f}"
+        f"travel: mean / max {travel_unit(card)}",
+        f"{card['travel']['mean_km']:.0f} / {card['travel']['max_km']:.0f}",
     )
     d = card["disruption"]
     table.add_row(

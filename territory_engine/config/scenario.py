@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from territory_engine.config.whatif_models import WhatIfConfig
 
@@ -22,14 +22,67 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+H3_MAX_RESOLUTION = 15
+"""The finest H3 resolution (cells of about 1 m²); 0 is the coarsest."""
+
+
+class H3UnitsConfig(_Strict):
+    """``data.units: {h3: RES}``: H3 cells of resolution ``RES`` built from the accounts."""
+
+    h3: int
+
+    @model_validator(mode="after")
+    def _resolution(self) -> H3UnitsConfig:
+        check_h3_resolution(self.h3)
+        return self
+
+
+def check_h3_resolution(value: object) -> int:
+    """``value`` as an H3 resolution; ``ValueError`` with the valid range otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= H3_MAX_RESOLUTION:
+        raise ValueError(
+            f"H3 resolution must be a whole number 0..{H3_MAX_RESOLUTION}, got {value!r} "
+            "(5: cells of about 250 km², 6: about 36 km², 7: about 5 km²)"
+        )
+    return value
+
+
 class DataConfig(_Strict):
-    """Where the input tables are (paths relative to the scenario file)."""
+    """Where the input tables are (paths relative to the scenario file).
+
+    ``units`` is a polygon layer, or ``{h3: RES}`` for H3 cells built from the
+    accounts (see :mod:`territory_engine.geo.h3_units`). ``units_crs`` declares
+    the CRS of a layer that carries none. ``travel_times``: a table of minutes
+    (``rep_id, unit_id, minutes`` or ``from_unit, to_unit, minutes``) that
+    replaces great-circle km in the objective and the scorecard.
+    """
 
     accounts: Path
     reps: Path
-    units: Path
+    units: Path | H3UnitsConfig
+    units_crs: str | None = Field(
+        None, description="CRS of a units layer without one, e.g. EPSG:4269"
+    )
+    travel_times: Path | None = Field(
+        None, description="minutes rep_id,unit_id or from_unit,to_unit (CSV/Parquet)"
+    )
     units_layer: str | None = None
     unit_id_column: str = "unit_id"
+
+    @field_validator("units", mode="before")
+    @classmethod
+    def _units_h3(cls, value: object) -> object:
+        # A mapping is {h3: RES}; checked here so that a bad one gives one message,
+        # not one per member of the union.
+        if not isinstance(value, dict):
+            return value
+        if set(value) != {"h3"}:
+            raise ValueError(
+                "a units mapping takes one key, h3 (e.g. units: {h3: 6}); "
+                f"got {', '.join(map(str, value)) or 'none'}"
+            )
+        return H3UnitsConfig(h3=check_h3_resolution(value["h3"]))
+
     edges: Path | None = None
     places: Path | None = Field(
         None, description="gazetteer (name, state, lat, lon) for whatif.add_reps cities"
@@ -368,6 +421,15 @@ class Scenario(_Strict):
             raise ValueError(
                 "objective.relationships and objective.mode 'social' need one territory per "
                 "rep (territories.mode 'per_rep'): with free centres no rep is known while solving"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _travel_times_need_homes(self) -> Scenario:
+        if self.data.travel_times is not None and self.territories.mode == "count":
+            raise ValueError(
+                "data.travel_times needs one territory per rep (territories.mode 'per_rep'): "
+                "with free centres (mode 'count') no home is known to travel from"
             )
         return self
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from territory_engine.io.jsonio import to_json
+from territory_engine.metrics.card import travel_unit
 from territory_engine.plan.atomic import write_folder_atomically
 from territory_engine.plan.files import MANIFEST
 from territory_engine.plan.model import Plan
@@ -103,7 +104,15 @@ def write_plan_files(
     acc = account_info.merge(
         plan.assignments[["account_id", "territory_id", "rep_id", "moved", "kept_for_relationship"]]
     )
-    m = render_plan_map(plan.geometry, acc, rep_info, measures=measures, title=title, tiles=tiles)
+    m = render_plan_map(
+        plan.geometry,
+        acc,
+        rep_info,
+        measures=measures,
+        title=title,
+        tiles=tiles,
+        travel_unit=travel_unit(card),
+    )
     save_map(m, folder / "map.html")
     report = render_report(card, plan.territories, plan.quotas, measures=measures, title=title)
     (folder / "report.html").write_text(report, encoding="utf-8")

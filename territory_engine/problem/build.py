@@ -226,6 +226,7 @@ def build_problem(scenario: Scenario, tables: Tables) -> tuple[ProblemData, Prob
         owned_count=owned_count,
         group_names=tuple(layers.group_names),
         affinity=affinity,
+        **_travel_times(tables, terr, layers, pu),
         **_rules(scenario, float(potential.sum()), len(accounts), affinity is not None),
     )
     return problem, _index(layers, pu, terr, prox)
@@ -315,6 +316,25 @@ def _adjacency(
     if n_exceptions:
         blocks.append(sp.csr_matrix((n_exceptions, n_exceptions), dtype=bool))
     return sp.block_diag(blocks, format="csr").astype(bool)
+
+
+def _travel_times(tables: Tables, terr: _Territories, layers: _Layers, pu: _Units) -> dict:
+    """``travel_cost`` (n, k) minutes from each territory's rep home to each problem unit.
+
+    A problem unit travels as its geo unit does (an exception unit as the unit
+    its account lies in). Empty without ``data.travel_times``: km then.
+    """
+    if tables.travel is None:
+        return {}
+    if terr.centres is None:
+        raise ScenarioError(
+            "data.travel_times needs one territory per rep (territories.mode 'per_rep')"
+        )
+    by_rep = tables.travel.matrix(list(terr.rep), layers.geo_ids.tolist())
+    return {
+        "travel_cost": np.ascontiguousarray(by_rep[:, pu.unit_geo].T),
+        "travel_unit": tables.travel.unit,
+    }
 
 
 def _territories(scenario: Scenario, reps: pd.DataFrame, layers: _Layers) -> _Territories:
