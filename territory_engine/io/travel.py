@@ -98,7 +98,7 @@ def _raise_missing(
         return
     no_row = np.flatnonzero(gap.all(axis=1))
     if len(no_row):
-        names = [rows[i] for i in no_row]
+        names = [rows[i] for i in no_row.tolist()]
         raise InputError(
             f"has no travel times for {len(names):,} of the {len(rows):,} reps: "
             f"{_sample(names)} (every rep needs minutes to every unit){hints}",
@@ -107,7 +107,7 @@ def _raise_missing(
         )
     no_col = np.flatnonzero(gap.all(axis=0))
     if len(no_col):
-        names = [unit_ids[j] for j in no_col]
+        names = [unit_ids[j] for j in no_col.tolist()]
         raise InputError(
             f"has no travel times to {len(names):,} of the {len(unit_ids):,} units: "
             f"{_sample(names)}{hints}",
