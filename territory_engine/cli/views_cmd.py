@@ -44,6 +44,7 @@ def compare(
     replaced as a whole once complete.
     """
     from territory_engine.cli.plans_cmd import resolve_plan_argument
+    from territory_engine.io.safe_cells import write_csv
     from territory_engine.plan.atomic import write_folder_atomically
     from territory_engine.plan.compare import moved_accounts, rep_deltas, scorecard_deltas
     from territory_engine.plan.reader import read_plan_folder
@@ -64,8 +65,8 @@ def compare(
 
     def write(folder: Path) -> None:
         (folder / "compare.html").write_text(page, encoding="utf-8")
-        moves.to_csv(folder / "moves.csv", index=False, lineterminator="\n")
-        deltas.to_csv(folder / "rep_deltas.csv", index=False, lineterminator="\n")
+        write_csv(moves, folder / "moves.csv")
+        write_csv(deltas, folder / "rep_deltas.csv")
 
     done = write_folder_atomically(target, write)
     console.print(

@@ -18,6 +18,7 @@ import pandas as pd
 from territory_engine.config import Scenario
 from territory_engine.errors import InputError
 from territory_engine.io.load import Tables
+from territory_engine.io.safe_cells import restore_frame
 from territory_engine.io.tables import (
     check_ids,
     check_known,
@@ -75,6 +76,7 @@ def read_plan_assignment(plan_dir: Path, scenario: Scenario, tables: Tables) -> 
         id_column="account_id",
         text=("territory_id", "rep_id"),
     )
+    restore_frame(frame, ("account_id", "territory_id", "rep_id"))
     if "territory_id" not in frame.columns:
         frame["territory_id"] = ""
     check_ids(frame, "account_id", file=path)
@@ -185,7 +187,7 @@ def _centres(
         return centres
     listed = plan_dir / "territories.csv"
     if listed.is_file():
-        table = pd.read_csv(listed, dtype={"territory_id": str})
+        table = restore_frame(pd.read_csv(listed, dtype={"territory_id": str}), ["territory_id"])
         if {"territory_id", "centre_lon", "centre_lat"} <= set(table.columns):
             known = table.set_index("territory_id")
             for t, tid in enumerate(territory_ids):
@@ -213,6 +215,7 @@ def read_unit_territories(
         required=("unit_id", "segment", "territory_id"),
         text=("unit_id", "segment", "territory_id"),
     )
+    restore_frame(frame, ("unit_id", "segment", "territory_id"))
     layered = np.flatnonzero(~index.exception_unit)
     key = pd.Series(
         layered,
@@ -249,6 +252,7 @@ def read_plan_quotas(plan_dir: Path, territory_ids: list[str]) -> np.ndarray | N
         id_column="territory_id",
         numeric=("quota",),
     )
+    restore_frame(frame, ("territory_id",))
     check_ids(frame, "territory_id", file=path)
     check_known(
         frame,

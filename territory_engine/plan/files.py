@@ -15,6 +15,7 @@ __all__ = [
     "PLAN_FILES",
     "REQUIRED_FILES",
     "TERRITORY_PREFIX",
+    "WORKBOOK",
     "territory_id_for_rep",
     "territory_ids_for_reps",
 ]
@@ -24,6 +25,9 @@ ASSIGNMENTS = "assignments.csv"
 
 #: The manifest: scenario, hash, seed, solver statistics, versions, timings.
 MANIFEST = "plan.json"
+
+#: The plan as one Excel workbook (territories, quotas, assignments, moves).
+WORKBOOK = "plan.xlsx"
 
 #: Every file ``run`` writes, in the order the manifest lists them.
 PLAN_FILES = (
@@ -36,6 +40,7 @@ PLAN_FILES = (
     "scorecard.json",
     "accounts.csv",
     "reps.csv",
+    WORKBOOK,
     "map.html",
     "report.html",
     MANIFEST,

@@ -17,6 +17,7 @@ import geopandas as gpd
 import pandas as pd
 
 from territory_engine.errors import InputError
+from territory_engine.io.safe_cells import restore_frame
 from territory_engine.plan.files import MANIFEST, REQUIRED_FILES
 
 __all__ = ["PlanFolder", "read_json", "read_plan_csv", "read_plan_folder", "read_plan_table"]
@@ -167,11 +168,14 @@ def read_plan_table(folder: Path, name: str, required: list[str]) -> pd.DataFram
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", file=str(path))
-    return frame
+    return restore_frame(frame)
 
 
 def read_plan_csv(file: Path) -> pd.DataFrame:
     """One CSV table of a plan folder: ids as text, numeric columns as numbers.
+
+    Text cells come back as they were before the writer neutralised them
+    (:func:`~territory_engine.io.safe_cells.restore_frame`).
 
     Raises
     ------
@@ -188,7 +192,7 @@ def read_plan_csv(file: Path) -> pd.DataFrame:
             converted = pd.to_numeric(frame[column].replace("", None), errors="coerce")
             if converted.notna().sum() == (frame[column] != "").sum():
                 frame[column] = converted
-    return frame
+    return restore_frame(frame)
 
 
 def read_json(file: Path) -> dict:

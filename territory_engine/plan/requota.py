@@ -13,9 +13,16 @@ from territory_engine.config import Scenario, load_scenario, scenario_hash
 from territory_engine.errors import InputError
 from territory_engine.io.jsonio import to_json
 from territory_engine.io.load import Tables, load_tables
+from territory_engine.io.safe_cells import write_csv
 from territory_engine.metrics import Scorecard, quota_section
 from territory_engine.plan.assignment import read_plan_assignment
-from territory_engine.plan.rewrite import report_writer, rewrite_folder, text_writer
+from territory_engine.plan.files import WORKBOOK
+from territory_engine.plan.rewrite import (
+    report_writer,
+    rewrite_folder,
+    text_writer,
+    workbook_writer,
+)
 from territory_engine.plan.score import ScoreResult, scenario_quota, score_folder
 from territory_engine.quota import QuotaResult
 from territory_engine.quota.inputs import plan_quotas
@@ -75,10 +82,13 @@ def reallocate_quotas(plan_dir: Path, scenario_file: Path) -> ScoreResult:
         card = _score_with(plan_dir, scenario, tables, quotas)
     text = to_json(card)
     replace: dict[str, Callable[[Path], None]] = {
-        "quotas.csv": lambda p: quotas.quotas.to_csv(p, index=False, lineterminator="\n"),
-        "quota_splits.csv": lambda p: quotas.splits.to_csv(p, index=False, lineterminator="\n"),
+        "quotas.csv": lambda p: write_csv(quotas.quotas, p),
+        "quota_splits.csv": lambda p: write_csv(quotas.splits, p),
         "scorecard.json": text_writer(text),
     }
+    workbook = workbook_writer(plan_dir, quotas.quotas)
+    if workbook is not None:
+        replace[WORKBOOK] = workbook
     report = report_writer(plan_dir, card, quotas.quotas, scenario)
     if report is not None:
         replace["report.html"] = report

@@ -10,6 +10,8 @@ import pandas as pd
 
 from territory_engine.config import Scenario
 from territory_engine.plan.atomic import write_folder_atomically
+from territory_engine.plan.files import WORKBOOK
+from territory_engine.plan.reader import read_plan_csv
 
 
 def rewrite_folder(plan_dir: Path, replace: dict[str, Callable[[Path], None]]) -> Path:
@@ -54,13 +56,33 @@ def report_writer(
         return None
     from territory_engine.render.report import render_report
 
-    territories = pd.read_csv(territories_path, dtype={"territory_id": str, "rep_id": str})
+    territories = read_plan_csv(territories_path)
     if quotas is None:
-        quotas = pd.read_csv(quotas_path, dtype={"territory_id": str, "rep_id": str})
+        quotas = read_plan_csv(quotas_path)
     html = render_report(
         card, territories, quotas, measures=list(scenario.balance), title=scenario.name
     )
     return text_writer(html)
+
+
+def workbook_writer(plan_dir: Path, quotas: pd.DataFrame) -> Callable[[Path], None] | None:
+    """A writer that rebuilds ``plan.xlsx`` with new ``quotas``, or ``None``.
+
+    Only for a folder that has a workbook already and the tables it is built from
+    (``territories.csv``, ``assignments.csv``, ``accounts.csv``, ``reps.csv``).
+    """
+    from territory_engine.plan.workbook import plan_sheets, write_plan_workbook
+
+    names = ("territories.csv", "assignments.csv", "accounts.csv", "reps.csv")
+    if not (plan_dir / WORKBOOK).is_file() or not all((plan_dir / n).is_file() for n in names):
+        return None
+    territories, assignments, accounts, reps = (read_plan_csv(plan_dir / n) for n in names)
+    sheets = plan_sheets(territories, quotas, assignments, accounts, reps)
+
+    def write(path: Path) -> None:
+        write_plan_workbook(path, sheets)
+
+    return write
 
 
 def text_writer(text: str) -> Callable[[Path], None]:

@@ -14,10 +14,12 @@ from pathlib import Path
 import pandas as pd
 
 from territory_engine.io.jsonio import to_json
+from territory_engine.io.safe_cells import write_csv
 from territory_engine.metrics.card import travel_unit
 from territory_engine.plan.atomic import write_folder_atomically
-from territory_engine.plan.files import MANIFEST
+from territory_engine.plan.files import MANIFEST, WORKBOOK
 from territory_engine.plan.model import Plan
+from territory_engine.plan.workbook import plan_sheets, write_plan_workbook
 
 __all__ = ["account_attributes", "rep_attributes", "write_plan_files", "write_plan_folder"]
 
@@ -87,20 +89,24 @@ def write_plan_files(
     from territory_engine.render.plan_map import render_plan_map, save_map
     from territory_engine.render.report import render_report
 
-    plan.assignments.to_csv(folder / "assignments.csv", index=False, lineterminator="\n")
+    # Every CSV goes through write_csv: text cells that start like a formula are
+    # neutralised (territory_engine.io.safe_cells), numbers are written as they are.
+    write_csv(plan.assignments, folder / "assignments.csv")
     # Full precision: every total must be recomputable from assignments.csv.
-    plan.territories.to_csv(folder / "territories.csv", index=False, lineterminator="\n")
-    plan.quotas.to_csv(folder / "quotas.csv", index=False, lineterminator="\n")
-    plan.quota_splits.to_csv(folder / "quota_splits.csv", index=False, lineterminator="\n")
-    plan.units.to_csv(folder / "units.csv", index=False, lineterminator="\n")
+    write_csv(plan.territories, folder / "territories.csv")
+    write_csv(plan.quotas, folder / "quotas.csv")
+    write_csv(plan.quota_splits, folder / "quota_splits.csv")
+    write_csv(plan.units, folder / "units.csv")
     plan.geometry.to_file(folder / "territories.geojson", driver="GeoJSON")
     (folder / "scorecard.json").write_text(to_json(card), encoding="utf-8")
     # The views (compare, rep pages) work from the plan folder alone, so it keeps the
     # account and rep attributes they show.
     account_info = account_attributes(accounts, measures)
     rep_info = rep_attributes(reps, plan.territories)
-    account_info.to_csv(folder / "accounts.csv", index=False, lineterminator="\n")
-    rep_info.to_csv(folder / "reps.csv", index=False, lineterminator="\n")
+    write_csv(account_info, folder / "accounts.csv")
+    write_csv(rep_info, folder / "reps.csv")
+    sheets = plan_sheets(plan.territories, plan.quotas, plan.assignments, account_info, rep_info)
+    write_plan_workbook(folder / WORKBOOK, sheets)
     acc = account_info.merge(
         plan.assignments[["account_id", "territory_id", "rep_id", "moved", "kept_for_relationship"]]
     )

@@ -53,6 +53,7 @@ from territory_engine.errors import (
     ScenarioError,
     TerritoryEngineError,
 )
+from territory_engine.io.safe_cells import csv_text
 from territory_engine.plan.atomic import write_folder_atomically, write_text_atomically
 from territory_engine.sweep.grid import GridAxis, Variant, build_variants, parse_grid
 from territory_engine.sweep.pareto import CRITERIA, compromise_scores, non_dominated
@@ -546,7 +547,7 @@ def _best(table: pd.DataFrame, n: int = 2) -> list[dict[str, Any]]:
 def _write_summary(folder: Path, table: pd.DataFrame, plan: SweepPlan, info: dict) -> None:
     from territory_engine.render.sweep_page import render_sweep_page
 
-    write_text_atomically(folder / "sweep.csv", table.to_csv(index=False, lineterminator="\n"))
+    write_text_atomically(folder / "sweep.csv", csv_text(table))
     page = render_sweep_page(
         table,
         title=f"Sweep of {plan.source.name}",
