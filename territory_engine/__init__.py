@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 
 from territory_engine.config import Scenario, load_scenario
 from territory_engine.constraints import validate_plan
+from territory_engine.crm import ExportResult, RoutingResult, export_plan, route_new_accounts
 from territory_engine.errors import (
     InfeasibleError,
     InputError,
@@ -36,6 +37,7 @@ from territory_engine.store import PlanStore
 
 __all__ = [
     "Alignment",
+    "ExportResult",
     "InfeasibleError",
     "InputError",
     "PartitionResult",
@@ -44,6 +46,7 @@ __all__ = [
     "PlanResult",
     "PlanStore",
     "ProblemData",
+    "RoutingResult",
     "Scenario",
     "ScenarioError",
     "Scorecard",
@@ -52,10 +55,12 @@ __all__ = [
     "TerritoryEngineError",
     "__version__",
     "allocate_quotas",
+    "export_plan",
     "load_scenario",
     "partition",
     "problem_from_arrays",
     "read_plan_folder",
+    "route_new_accounts",
     "run_scenario",
     "score_plan",
     "scorecard",

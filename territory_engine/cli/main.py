@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from territory_engine.cli import (
+    crm_cmd,
     partition_cmd,
     plans_cmd,
     quota_cmd,
@@ -40,6 +41,7 @@ quota_cmd.register(app)
 scenario_cmd.register(app)
 plans_cmd.register(app)
 sweep_cmd.register(app)
+crm_cmd.register(app)
 
 
 @app.callback()
