@@ -17,21 +17,18 @@ class _Strict(BaseModel):
 
 
 def _check_mapping(table: str, mapping: dict[str, str]) -> None:
-    """Names must be non-empty, and no file column may feed two engine columns."""
-    seen: dict[str, str] = {}
+    """Names must be non-empty (one file column may feed several engine columns)."""
     for engine, user in mapping.items():
         if not engine.strip() or not user.strip():
             raise ValueError(f"data.columns.{table}: {engine!r}: {user!r} has an empty name")
-        if user.strip() in seen:
-            raise ValueError(
-                f"data.columns.{table} maps both {seen[user.strip()]!r} and {engine!r} to the "
-                f"column {user!r}; a column of the file feeds one engine column"
-            )
-        seen[user.strip()] = engine
 
 
 class ColumnsConfig(_Strict):
-    """Per table, engine column name -> the column's header in the file."""
+    """Per table, engine column name -> the column's header in the file.
+
+    One header may feed several engine columns (``rep_id: Full Name`` and
+    ``name: Full Name``): each gets a copy.
+    """
 
     accounts: dict[str, str] = Field(default_factory=dict)
     reps: dict[str, str] = Field(default_factory=dict)

@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from territory_engine.config.columns import ColumnsConfig, SheetsConfig
 from territory_engine.config.whatif_models import WhatIfConfig
 
 
@@ -82,12 +83,18 @@ class DataConfig(_Strict):
                 f"got {', '.join(map(str, value)) or 'none'}"
             )
         return H3UnitsConfig(h3=check_h3_resolution(value["h3"]))
-
     edges: Path | None = None
     places: Path | None = Field(
         None, description="gazetteer (name, state, lat, lon) for whatif.add_reps cities"
     )
     snap_km: float = Field(0.0, ge=0.0, description="accounts this close outside a unit join it")
+    columns: ColumnsConfig = Field(
+        default_factory=ColumnsConfig,
+        description="per table, engine column -> the file's header (see config.columns)",
+    )
+    sheets: SheetsConfig = Field(
+        default_factory=SheetsConfig, description="sheet of each .xlsx table (default: the first)"
+    )
 
 
 class TerritoriesConfig(_Strict):
@@ -100,9 +107,24 @@ class TerritoriesConfig(_Strict):
 
     mode: Literal["per_rep", "count"] = "per_rep"
     count: int | None = Field(None, ge=1)
-    eligibility: Literal["segment", "none"] = Field(
-        "segment", description="'segment': a segment's accounts only go to reps of that segment"
+    eligibility: Literal["segment", "none"] | dict[str, list[str]] = Field(
+        "segment",
+        description="'segment': a segment's accounts only go to reps of that segment; "
+        "'none': pooled; or account segment -> rep segments",
     )
+
+    @field_validator("eligibility")
+    @classmethod
+    def _eligibility_lists(cls, value: str | dict[str, list[str]]) -> str | dict[str, list[str]]:
+        if isinstance(value, dict):
+            if not value:
+                raise ValueError("an eligibility mapping needs at least one segment")
+            for segment, reps in value.items():
+                if not reps or any(not str(r).strip() for r in reps):
+                    raise ValueError(
+                        f"eligibility: {segment!r} needs a non-empty list of rep segments"
+                    )
+        return value
 
     @model_validator(mode="after")
     def _count_needs_mode(self) -> TerritoriesConfig:

@@ -70,7 +70,11 @@ def rename_columns(
                 f"of its own; rename or drop {engine!r}, or map {engine} to it",
                 file=str(file),
             )
-    renamed = frame.rename(columns={user: engine for engine, user in columns.items()})
+    # Copies, so that one header may feed several engine columns; the file's
+    # headers that were mapped then leave (unless one is an engine name too).
+    renamed = frame.assign(**{engine: frame[user] for engine, user in columns.items()})
+    gone = [user for user in dict.fromkeys(columns.values()) if user not in columns]
+    renamed = renamed.drop(columns=gone)
     renamed.attrs = dict(frame.attrs)
     renamed.attrs[COLUMNS_ATTR] = dict(columns)
     return renamed

@@ -72,15 +72,19 @@ def check_segments_covered(scenario: Scenario, accounts: pd.DataFrame, reps: pd.
     With ``territories.eligibility: none`` every rep may take every account and
     nothing is checked.
 
+    Also checks that ``quota.ramp.by_segment`` names segments of the reps.
+
     Raises
     ------
     ScenarioError
-        A segment of ``territories.eligibility`` that the data lacks, with a
-        did-you-mean over the reps' (or the accounts') segments.
+        A segment of ``territories.eligibility`` or ``quota.ramp.by_segment``
+        that the data lacks, with a did-you-mean over the reps' (or the
+        accounts') segments.
     InputError
         The first account whose segment no rep covers, naming its row and
         column, with a did-you-mean over the reps' segments.
     """
+    _check_ramp_segments(scenario, list_segments(reps["segment"]))
     eligibility = scenario.territories.eligibility
     if eligibility == "none":
         return
@@ -127,6 +131,18 @@ def check_segments_covered(scenario: Scenario, accounts: pd.DataFrame, reps: pd.
             f"{', '.join(rep_segments)}{hint or '; map it with territories.eligibility'}"
         ),
     )
+
+
+def _check_ramp_segments(scenario: Scenario, rep_segments: list[str]) -> None:
+    """``quota.ramp.by_segment`` must name reps' segments as the data spells them."""
+    ramp = scenario.quota.ramp
+    for name in ramp.by_segment if ramp is not None else ():
+        if name not in rep_segments:
+            raise ScenarioError(
+                f"quota.ramp.by_segment: {name!r} is not a segment of the reps"
+                f"{did_you_mean(name, rep_segments)}; the reps' segments: "
+                f"{', '.join(rep_segments)}"
+            )
 
 
 __all__ = ["check_segments_covered", "segment_column", "unify_segments"]

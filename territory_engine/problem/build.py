@@ -18,6 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from territory_engine.config.scenario import SOCIAL_TIE_BREAK, Scenario
+from territory_engine.config.segments import teams
 from territory_engine.errors import InfeasibleError, ScenarioError, did_you_mean
 from territory_engine.geo.adjacency import join_islands, polygon_adjacency
 from territory_engine.io.load import Tables
@@ -71,15 +72,13 @@ class ProblemIndex:
 
 
 def _groups(scenario: Scenario, tables: Tables) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Group names, group of each account, group of each rep."""
+    """Group names, group of each account, group of each rep (the rule: ``config.segments``)."""
     accounts, reps = tables.accounts, tables.reps
-    if scenario.territories.eligibility == "none":
-        return ["all"], np.zeros(len(accounts), int), np.zeros(len(reps), int)
-    names = sorted(set(accounts["segment"]) | set(reps["segment"]))
-    code = {g: i for i, g in enumerate(names)}
-    acc_g = accounts["segment"].map(code).to_numpy(dtype=int)
-    rep_g = reps["segment"].map(code).to_numpy(dtype=int)
-    return names, acc_g, rep_g
+    groups = teams(scenario.territories.eligibility, accounts["segment"], reps["segment"])
+    code = {g: i for i, g in enumerate(groups.names)}
+    acc_g = accounts["segment"].map(groups.of_account_segment).map(code).to_numpy(dtype=int)
+    rep_g = reps["segment"].map(groups.of_rep_segment).map(code).to_numpy(dtype=int)
+    return groups.names, acc_g, rep_g
 
 
 def _measure_matrix(scenario: Scenario, accounts: pd.DataFrame) -> np.ndarray:

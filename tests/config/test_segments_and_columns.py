@@ -117,10 +117,7 @@ def test_columns_sheets_and_eligibility_mapping_validate(tmp_path):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (
-            "  columns:\n    accounts: {account_id: Account ID, name: Account ID}\n",
-            "maps both 'account_id' and 'name' to the column 'Account ID'",
-        ),
+        ("  columns:\n    accounts: {account_id: ' '}\n", "has an empty name"),
         ("  columns:\n    acounts: {account_id: X}\n", "acounts.*did you mean 'accounts'"),
         ("  sheets: {units: Units}\n", "units"),
         ("territories:\n  eligibility: {Strategic: []}\n", "needs a non-empty list"),

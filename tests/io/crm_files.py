@@ -69,10 +69,10 @@ REPS = pd.DataFrame(
 )
 
 
-def write_units(path: Path) -> Path:
-    """The four squares as a GeoPackage with id column ``GEOID``."""
+def write_units(path: Path, id_column: str = "GEOID") -> Path:
+    """The four squares as a GeoPackage with id column `id_column`."""
     gpd.GeoDataFrame(
-        {"GEOID": list(UNIT_BOXES)},
+        {id_column: list(UNIT_BOXES)},
         geometry=[box(*b) for b in UNIT_BOXES.values()],
         crs="EPSG:4326",
     ).to_file(path)

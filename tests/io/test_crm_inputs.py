@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from territory_engine.config import load_scenario
 from territory_engine.errors import InputError, ScenarioError
@@ -363,3 +367,55 @@ def test_scenario_sheets_key_reaches_the_reader(tmp_path):
     scenario = salesforce_case(tmp_path, reps="reps.xlsx", extra_data="  sheets: {reps: Reps}\n")
     tables = load_tables(load_scenario(scenario))
     assert sorted(tables.reps["segment"]) == ["Mid-Market", "Strategic", "Strategic", "Territory"]
+
+
+# ------------------------------------------------------------ the documented example
+
+
+def _doc_blocks(heading: str) -> dict[str, str]:
+    """The first fenced block of each language under `heading` of docs/data_format.md."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "data_format.md").read_text("utf-8")
+    section = text.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
+    blocks: dict[str, str] = {}
+    for lang, body in re.findall(r"```(\w*)\n(.*?)```", section, flags=re.S):
+        blocks.setdefault(lang or "text", body)
+    return blocks
+
+
+def test_documented_salesforce_example_loads_as_written(tmp_path):
+    blocks = _doc_blocks("Your own column names (`data.columns`)")
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "accounts_report.csv").write_text(blocks["text"], encoding="utf-8")
+    reps = REPS.rename(columns={"rep_id": "Full Name", "segment": "Sales Segment"})
+    write_reps(tmp_path / "exports" / "reps.xlsx", reps.drop(columns="name"))
+    write_units(tmp_path / "units.gpkg", id_column="unit_id")
+    doc = yaml.safe_load(blocks["yaml"])
+    doc["data"]["units"] = "units.gpkg"
+    doc["name"] = "docs example"
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    tables = load_tables(load_scenario(tmp_path / "s.yaml"))
+    accounts = tables.accounts
+    assert accounts["account_id"].tolist() == [
+        "0015g00000AbCdE",
+        "0015g00000AbCdF",
+        "0015g00000AbCdG",
+    ]
+    assert accounts["placed_by"].tolist() == ["zip"] * 3
+    assert accounts["unit_id"].tolist() == ["NW", "SE", "SW"]
+    assert accounts["current_rep_id"].tolist() == ["Ann Lee", "Bo Diaz", ""]
+    # One header feeds two engine columns.
+    assert tables.reps["rep_id"].tolist() == tables.reps["name"].tolist() == REPS["rep_id"].tolist()
+
+
+def test_ramp_by_segment_must_name_a_reps_segment_as_spelt(tmp_path):
+    scenario = salesforce_case(tmp_path)
+    text = scenario.read_text(encoding="utf-8").replace(
+        "quota: {method: potential, target: 1000000}",
+        "quota: {method: potential, target: 1000000, plan_start: 2027-01-01,"
+        " ramp: {by_segment: {strategic: [0.5, 1.0]}}}",
+    )
+    scenario.write_text(text, encoding="utf-8")
+    with pytest.raises(
+        ScenarioError, match=r"by_segment: 'strategic' is not.*\(did you mean 'Strategic'\?\)"
+    ):
+        load_tables(load_scenario(scenario))
