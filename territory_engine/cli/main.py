@@ -56,6 +56,11 @@ def _summary(result) -> Table:
     table.add_column("value", justify="right")
     table.add_row("territories", str(card["n_territories"]))
     table.add_row("accounts", f"{card['n_accounts']:,}")
+    placed = result.plan.provenance.get("problem", {}).get("accounts_placed_by", {})
+    if placed.get("zip") or placed.get("unit_id"):
+        table.add_row(
+            "accounts placed by ZIP / by unit id", f"{placed['zip']:,} / {placed['unit_id']:,}"
+        )
     table.add_row("feasible", "yes" if result.alignment.feasible else "[red]no[/]")
     for name, stats in card["balance"].items():
         table.add_row(
