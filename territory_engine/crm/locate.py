@@ -61,6 +61,7 @@ def locate_new_accounts(
     units: pd.DataFrame,
     segment: pd.Series,
     eligible: dict[str, list[str]],
+    layer: dict[str, str],
     folder: PlanFolder,
     scenario: Scenario,
 ) -> dict[str, np.ndarray]:
@@ -76,6 +77,8 @@ def locate_new_accounts(
         Each account's segment, as the plan spells it.
     eligible
         Segment -> the reps (with a territory) who may sell to it.
+    layer
+        Segment -> the layer (team) of ``units.csv`` that holds its accounts.
     folder
         The plan (its territories name each territory's rep).
     scenario
@@ -104,12 +107,12 @@ def locate_new_accounts(
     snap_km = float(getattr(scenario.data, "snap_km", 0.0) or 0.0)
     for i, (unit, seg) in enumerate(zip(inside, segment, strict=True)):
         ok = eligible[seg]
-        rep = _layer_rep(by_unit.get(unit), seg, ok) if unit is not None else None
+        rep = _layer_rep(by_unit.get(unit), layer[seg], ok) if unit is not None else None
         if rep is not None:
             out["rep_id"][i] = rep
             continue
         point = accounts.geometry.iloc[i]
-        near, km, near_rep = _nearest(point, polygons, by_unit, seg, ok)
+        near, km, near_rep = _nearest(point, polygons, by_unit, layer[seg], ok)
         out["unit_id"][i], out["rep_id"][i], out["distance_km"][i] = near, near_rep, km
         # Outside every unit but within data.snap_km: the loader would have snapped it.
         snapped = unit is None and snap_km > 0 and km <= snap_km
@@ -137,14 +140,14 @@ def _unit_of(accounts: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame) -> list[str
     return found
 
 
-def _layer_rep(rows: pd.DataFrame | None, segment: str, eligible: list[str]) -> str | None:
-    """The rep holding the unit in the account's layer: its segment's, else an eligible one."""
+def _layer_rep(rows: pd.DataFrame | None, layer: str, eligible: list[str]) -> str | None:
+    """The rep holding the unit in the account's layer, else in another with an eligible rep."""
     if rows is None:
         return None
     ok = rows[rows["rep_id"].isin(eligible)]
     if ok.empty:
         return None
-    own = ok[ok["segment"].str.lower() == segment.lower()]
+    own = ok[ok["segment"] == layer]
     return str((own if not own.empty else ok)["rep_id"].iloc[0])
 
 
@@ -152,15 +155,15 @@ def _nearest(
     point: shapely.Point,
     polygons: gpd.GeoDataFrame,
     by_unit: dict[str, pd.DataFrame],
-    segment: str,
+    layer: str,
     eligible: list[str],
 ) -> tuple[str, float, str]:
     """The nearest unit with an eligible territory: its id, the km to it, its rep."""
-    reps = {u: _layer_rep(rows, segment, eligible) for u, rows in by_unit.items()}
+    reps = {u: _layer_rep(rows, layer, eligible) for u, rows in by_unit.items()}
     candidates = polygons[polygons["unit_id"].map(lambda u: reps.get(u) is not None)]
     if candidates.empty:
         raise InputError(
-            f"no unit of the plan has a territory of a rep who sells to segment {segment!r}",
+            f"no unit of the plan has a territory of a rep who sells to team {layer!r}",
             file="units.csv",
             column="territory_id",
         )

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from territory_engine.config import Scenario
-from territory_engine.crm.eligibility import eligible_reps, plan_segment
+from territory_engine.crm.eligibility import account_layer, eligible_reps, plan_segment
 from territory_engine.crm.locate import locate_new_accounts
 from territory_engine.crm.new_accounts import read_new_accounts
 from territory_engine.errors import InputError
@@ -180,7 +180,8 @@ def route_accounts(
     eligible = {s: eligible_reps(scenario, s, reps) for s in set(segment)}
     eligible = {s: [r for r in rs if r in territory_of_rep] for s, rs in eligible.items()}
     _check_covered(accounts, segment, eligible, reps.loc[list(territory_of_rep)], file)
-    located = locate_new_accounts(accounts, units, segment, eligible, folder, scenario)
+    layer = {s: account_layer(scenario, s, reps) for s in eligible}
+    located = locate_new_accounts(accounts, units, segment, eligible, layer, folder, scenario)
     owner = _owners(accounts, segment, eligible, located, folder, scenario, file)
     rep = pd.Series(owner["rep_id"], index=accounts.index)
     out = pd.DataFrame(

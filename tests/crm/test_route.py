@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from territory_engine.crm.eligibility import eligible_reps, plan_segment
+from territory_engine.crm.eligibility import account_layer, eligible_reps, plan_segment
 from territory_engine.crm.route import balance_drift, route_new_accounts
 from territory_engine.errors import InputError
 from tests.cli_run import run_cli
@@ -155,7 +155,7 @@ def test_an_account_outside_every_unit_goes_to_the_nearest_eligible_territory_fl
 def test_the_drift_adds_the_new_accounts_to_their_territories(plan_dir, plan_tables, tmp_path):
     view, _, folder = plan_tables
     at = located_at(view, "smb")
-    rows = [f"D{i},,smb,{at['lat']},{at['lon']},1000000,50,".replace(",,", ",,") for i in range(3)]
+    rows = [f"D{i},,smb,{at['lat']},{at['lon']},1000000,50," for i in range(3)]
     result = route_new_accounts(plan_dir, write_new(tmp_path / "new.csv", rows))
     drift = result.drift.set_index("territory_id")
     territory = result.assignments["territory_id"].iloc[0]
@@ -207,11 +207,15 @@ def test_eligibility_follows_the_scenario(baseline):
     )
     assert eligible_reps(mapped, "Mid-Market", reps) == ["R2", "R3"]
     assert eligible_reps(mapped, "Strategic", reps) == ["R1"]  # unlisted: its own segment
-    assert eligible_reps(baseline, "territory", reps) == ["R3"]
+    assert eligible_reps(baseline, plan_segment(" territory", reps["segment"]), reps) == ["R3"]
+    # The layer of units.csv is the team the mapping links (as the plan named it).
+    assert account_layer(mapped, "Mid-Market", reps) == "Mid-Market + Territory"
+    assert account_layer(baseline, "Strategic", reps) == "Strategic"
     pooled = baseline.model_copy(
         update={"territories": baseline.territories.model_copy(update={"eligibility": "none"})}
     )
     assert eligible_reps(pooled, "anything", reps) == ["R1", "R2", "R3"]
+    assert account_layer(pooled, "anything", reps) == "all"
     assert plan_segment("mid-market", reps["segment"]) == "Mid-Market"
 
 
