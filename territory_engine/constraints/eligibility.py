@@ -29,7 +29,7 @@ def check(view: PlanView) -> list[str]:
     segment_of = dict(zip(view.accounts["account_id"], view.accounts["segment"], strict=True))
     out = []
     for a, s, r in zip(acc["account_id"], acc["segment"], acc["rep_id"], strict=True):
-        expected = segment_of.get(family.get(a, a), segment_of[a])
+        expected = str(segment_of.get(family.get(a, a), segment_of[a]))
         if r in rep_segment and not groups.may_own(expected, rep_segment[r]):
             out.append(f"account {a} ({s}) is with rep {r}, who sells to {rep_segment[r]}")
             if len(out) == MAX_LISTED:

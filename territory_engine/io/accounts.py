@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -51,7 +52,7 @@ PLACED_BY = ("coordinates", "zip", "unit_id")
 # The contract marks these optional: filled with "" (segment: one pooled team).
 _OPTIONAL_TEXT = ("county_fips", "industry", "parent_account_id")
 _OPTIONAL_NUMBERS = ("workload_hours",)  # 0 when absent
-_TEXT = ("account_id", "name", "county_fips", "industry", "segment")
+_TEXT: tuple[str, ...] = ("account_id", "name", "county_fips", "industry", "segment")
 _TEXT += ("current_rep_id", "parent_account_id", "zip", "unit_id")
 _NOT_REQUIRED = {"lat", "lon", "segment", "placed_by", *_OPTIONAL_TEXT, *_OPTIONAL_NUMBERS}
 _REQUIRED = tuple(name for name in ACCOUNT_COLUMNS if name not in _NOT_REQUIRED)
@@ -231,7 +232,11 @@ def _check_parents(frame: pd.DataFrame, *, file: str | os.PathLike[str]) -> None
     parents = frame["parent_account_id"]
     ids = frame["account_id"]
     given = parents != ""
-    kwargs = {"file": file, "column": "parent_account_id", "id_column": "account_id"}
+    kwargs: dict[str, Any] = {
+        "file": file,
+        "column": "parent_account_id",
+        "id_column": "account_id",
+    }
     raise_for_rows(
         frame,
         given & (parents == ids),

@@ -64,6 +64,7 @@ def place_accounts(
             ),
         )
     if named.all():
+        assert not isinstance(data.units, H3UnitsConfig)  # refused above
         units = read_units(
             data.units, id_column=data.unit_id_column, layer=data.units_layer, crs=data.units_crs
         )

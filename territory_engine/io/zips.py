@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Hashable
 from functools import lru_cache
 
 import numpy as np
@@ -80,31 +81,28 @@ def zip_points(
     mask = np.asarray(rows, dtype=bool)
     text = frame[column].astype(str)
     codes = text.map(normalise_zip)
-    kwargs = {"file": file, "column": column, "id_column": id_column}
-    raise_for_rows(
-        frame,
+
+    def check(bad: np.ndarray, describe: Callable[[Hashable], str]) -> None:
+        raise_for_rows(frame, bad, file=file, column=column, id_column=id_column, describe=describe)
+
+    check(
         mask & (text == "").to_numpy(),
-        describe=lambda _: "is empty and the row has no lat/lon; give a ZIP code or coordinates",
-        **kwargs,
+        lambda _: "is empty and the row has no lat/lon; give a ZIP code or coordinates",
     )
-    raise_for_rows(
-        frame,
+    check(
         mask & codes.isna().to_numpy(),
-        describe=lambda label: (
+        lambda label: (
             f"{text[label]!r} is not a US ZIP code; write 5 digits (30301) or ZIP+4 (30301-1234)"
         ),
-        **kwargs,
     )
     table = _centroids()
     known = codes.map(lambda c: c in table if c is not None else False).to_numpy(dtype=bool)
-    raise_for_rows(
-        frame,
+    check(
         mask & ~known,
-        describe=lambda label: (
+        lambda label: (
             f"ZIP code {text[label]!r} is not in the US ZIP table (zipcodes package); "
             "check it, or give lat/lon for this account"
         ),
-        **kwargs,
     )
     lat = np.full(len(frame), np.nan)
     lon = np.full(len(frame), np.nan)
