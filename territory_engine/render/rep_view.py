@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import geopandas
 import pandas as pd
 
+from territory_engine.metrics.card import travel_unit
 from territory_engine.plan.reader import PlanFolder
 from territory_engine.render.page import (
     Cell,
@@ -41,6 +42,13 @@ _FIGURE_LABELS = {
 }
 
 
+def _figure_label(figure: str, unit: str) -> str:
+    """The standing table's name of a figure; travel in the plan's unit."""
+    if figure == "travel_mean_km":
+        return f"mean travel ({unit})"
+    return _FIGURE_LABELS.get(figure, label(figure))
+
+
 @dataclass(frozen=True)
 class RepRows:
     """Everything of a plan that belongs to one rep.
@@ -57,6 +65,9 @@ class RepRows:
         The rep's rows of ``quotas.csv``.
     splits
         The rep's rows of ``quota_splits.csv``, or ``None`` when the plan has none.
+    travel_unit
+        What the plan's travel figures are in: ``"km"``, or ``"min"`` for a plan
+        made with travel times (its scorecard's ``travel.unit``).
     """
 
     rep: pd.DataFrame
@@ -64,6 +75,7 @@ class RepRows:
     accounts: pd.DataFrame
     quotas: pd.DataFrame
     splits: pd.DataFrame | None
+    travel_unit: str = "km"
 
 
 def rep_rows(plan: PlanFolder, rep_id: str) -> RepRows:
@@ -91,7 +103,7 @@ def rep_rows(plan: PlanFolder, rep_id: str) -> RepRows:
     splits = None
     if plan.quota_splits is not None and "rep_id" in plan.quota_splits:
         splits = plan.quota_splits[plan.quota_splits["rep_id"].astype(str) == rep_id]
-    return RepRows(rep, territories, accounts, quotas, splits)
+    return RepRows(rep, territories, accounts, quotas, splits, travel_unit(plan.scorecard))
 
 
 def render_rep_page(
@@ -135,6 +147,7 @@ def render_rep_page(
         title_box=False,
         moved_label="new to you",
         moved_note="new to you in this plan",
+        travel_unit=rows.travel_unit,
     )
     sub = [f"rep {esc(rep_id)}", f"territory {esc(territory_ids)}"]
     if segment:
@@ -147,7 +160,7 @@ def render_rep_page(
         _quota_section(rows),
         MapRow([m]),
         "<h2>Where you stand</h2>",
-        _standing_section(standing, segment),
+        _standing_section(standing, segment, rows.travel_unit),
         f"<h2>Your accounts ({len(rows.accounts):,})</h2>",
         '<p class="te-note">Click a column header to sort. “New to you” marks accounts '
         "another rep held last year.</p>",
@@ -204,7 +217,7 @@ def _quota_section(rows: RepRows) -> str:
     return "".join(parts)
 
 
-def _standing_section(standing: pd.DataFrame, segment: str) -> str:
+def _standing_section(standing: pd.DataFrame, segment: str, unit: str = "km") -> str:
     if standing.empty:
         return '<p class="te-note">No team figures for this plan.</p>'
     size = int(standing["team_size"].iloc[0])
@@ -223,7 +236,7 @@ def _standing_section(standing: pd.DataFrame, segment: str) -> str:
         )
         rows.append(
             [
-                Cell.text(_FIGURE_LABELS.get(figure, label(figure))),
+                Cell.text(_figure_label(figure, unit)),
                 Cell(f"<b>{fmt(row['rep'])}</b>", row["rep"], True),
                 Cell.number(row["median"], fmt),
                 Cell(f"{fmt(row['min'])} to {fmt(row['max'])}", None, True),

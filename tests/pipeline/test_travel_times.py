@@ -124,7 +124,18 @@ def test_travel_times_make_the_far_rep_the_cheapest_and_the_plan_follows(tmp_pat
     report = (plan / "report.html").read_text(encoding="utf-8")
     assert "travel mean min" in report
     assert "travel mean km" not in report
-    assert "min</td>" in report or " min" in report
+    assert "10.0 min" in report  # the scorecard table's max travel
+    # The rep's own page shows the plan's travel unit too.
+    from territory_engine.plan.compare import team_standing
+    from territory_engine.plan.reader import read_plan_folder
+    from territory_engine.render.rep_view import render_rep_page, rep_rows
+
+    folder = read_plan_folder(plan)
+    rows = rep_rows(folder, "R1")
+    assert rows.travel_unit == "min"
+    standing = team_standing(folder.territories, folder.quotas, "R1", folder.measures)
+    page = render_rep_page(rows, standing, plan_name=folder.name, measures=folder.measures)
+    assert "mean travel (min)" in page and "mean travel (km)" not in page
 
 
 def test_a_km_plan_keeps_its_scorecard_without_a_unit(tmp_path):
