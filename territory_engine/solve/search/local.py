@@ -231,13 +231,16 @@ class LocalSearch:
         key = i * self.k + t
         d = self._dcache.get(key)
         if d is None:
-            d = self._dcache[key] = self._dist_uncached(i, t)
+            if self.travel_cost is not None:
+                given = float(self.travel_cost[i, t])
+                d = given if self.power == 1 else given**self.power
+            else:
+                d = self._dist_uncached(i, t)
+            self._dcache[key] = d
         return d
 
     def _dist_uncached(self, i: int, t: int) -> float:
-        if self.travel_cost is not None:
-            d = float(self.travel_cost[i, t])
-            return d if self.power == 1 else d**self.power
+        """The distance formulas (great-circle km or planar), as the compiled kernel has them."""
         if self.planar:
             d = math.hypot(self.xy[i][0] - self.z[t][0], self.xy[i][1] - self.z[t][1])
             return d if self.power == 1 else d**self.power
