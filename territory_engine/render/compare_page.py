@@ -17,6 +17,7 @@ import folium
 import geopandas
 import pandas as pd
 
+from territory_engine.metrics.card import travel_unit
 from territory_engine.plan.compare import ScorecardDelta
 from territory_engine.plan.reader import PlanFolder
 from territory_engine.render.colors import color_classes
@@ -105,6 +106,9 @@ def render_compare(
         The HTML page (self-contained).
     """
     name_a, name_b = _names(plan_a, plan_b)
+    unit_a, unit_b = travel_unit(plan_a.scorecard), travel_unit(plan_b.scorecard)
+    # Plans of one travel unit compare; km against minutes do not (no unit is shown).
+    unit = unit_a if unit_a == unit_b else ""
     geo_a, geo_b = _shared_colours(plan_a.geometry, plan_b.geometry)
     map_a = _plan_map(plan_a, geo_a, moves, measures, f"A: {name_a}")
     map_b = _plan_map(plan_b, geo_b, moves, measures, f"B: {name_b}")
@@ -139,11 +143,12 @@ def render_compare(
         "<h2>Fairness</h2>",
         '<p class="te-note">Plan-level numbers of each scorecard; Δ is B − A. Green marks '
         "the better plan where lower or higher is clearly better.</p>",
-        _fairness_table(fairness),
+        _unit_note(unit_a, unit_b),
+        _fairness_table(fairness, unit),
         "<h2>Per rep</h2>",
         '<p class="te-note">Totals of each rep in A and B and the change (B − A). Click a '
         "header to sort.</p>",
-        _rep_table(deltas, measures),
+        _rep_table(deltas, measures, unit),
         f"<h2>Moved accounts ({len(moves):,})</h2>",
         '<p class="te-note">Accounts whose rep differs between A and B, by potential. The '
         "same list is in <code>moves.csv</code>.</p>",
@@ -201,6 +206,7 @@ def _plan_map(
         title_box=False,
         moved_label="changes rep between A and B",
         moved_note="changes rep between plan A and plan B",
+        travel_unit=travel_unit(plan.scorecard),
     )
 
 
@@ -211,24 +217,42 @@ def _layer_control(m: folium.Map) -> str:
     return "null"
 
 
-def _fmt_key(key: str, value: float | None) -> str:
+def _unit_note(unit_a: str, unit_b: str) -> str:
+    """A warning when the plans measure travel differently (km against given minutes)."""
+    if unit_a == unit_b:
+        return ""
+    return (
+        f'<p class="te-note"><b>Travel does not compare</b>: plan A measures it in '
+        f"{esc(unit_a)}, plan B in {esc(unit_b)}; their travel numbers are shown without a "
+        "unit.</p>"
+    )
+
+
+def _key_label(key: str, unit: str) -> str:
+    """A scorecard key as a label, a travel key (``mean_km``) in the plans' travel unit."""
+    if key.endswith("_km"):
+        key = key.removesuffix("_km") + (f"_{unit}" if unit else "")
+    return label(key)
+
+
+def _fmt_key(key: str, value: float | None, unit: str = "km") -> str:
     if value is None:
         return "–"
     if "share" in key or key == "max_rel_dev":
         return fmt_pct(100 * value)
     if key.endswith("_km"):
-        return f"{fmt_number(value, 1)} km"
+        return f"{fmt_number(value, 1)} {unit}".rstrip()
     return fmt_number(value)
 
 
-def _fmt_delta(key: str, value: float | None) -> str:
+def _fmt_delta(key: str, value: float | None, unit: str = "km") -> str:
     if value is None:
         return "–"
-    text = _fmt_key(key, value)
+    text = _fmt_key(key, value, unit)
     return text if text.startswith("−") or value == 0 else "+" + text
 
 
-def _fairness_table(rows: Sequence[ScorecardDelta]) -> str:
+def _fairness_table(rows: Sequence[ScorecardDelta], unit: str = "km") -> str:
     body = []
     for r in rows:
         css_a = "te-good" if r.better == "a" else ""
@@ -236,10 +260,10 @@ def _fairness_table(rows: Sequence[ScorecardDelta]) -> str:
         body.append(
             [
                 Cell.text(r.section),
-                Cell.text(label(r.key)),
-                Cell(_fmt_key(r.key, r.a), r.a, True, css_a),
-                Cell(_fmt_key(r.key, r.b), r.b, True, css_b),
-                Cell(_fmt_delta(r.key, r.delta), r.delta, True),
+                Cell.text(_key_label(r.key, unit)),
+                Cell(_fmt_key(r.key, r.a, unit), r.a, True, css_a),
+                Cell(_fmt_key(r.key, r.b, unit), r.b, True, css_b),
+                Cell(_fmt_delta(r.key, r.delta, unit), r.delta, True),
             ]
         )
     return table_html(
@@ -249,12 +273,12 @@ def _fairness_table(rows: Sequence[ScorecardDelta]) -> str:
     )
 
 
-def _rep_table(deltas: pd.DataFrame, measures: Sequence[str]) -> str:
+def _rep_table(deltas: pd.DataFrame, measures: Sequence[str], unit: str = "km") -> str:
     figures = [
         ("n_accounts", "accounts", fmt_number),
         *[(m, label(m), fmt_number) for m in dict.fromkeys(["potential", *measures])],
         ("quota", "quota", fmt_money),
-        ("travel_mean_km", "travel mean km", lambda v: fmt_number(v, 1)),
+        ("travel_mean_km", f"travel mean {unit}".rstrip(), lambda v: fmt_number(v, 1)),
     ]
     figures = [f for f in figures if f"{f[0]}_a" in deltas]
     columns: list[tuple[str, bool]] = [("rep", False), ("segment", False)]

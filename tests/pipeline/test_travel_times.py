@@ -136,6 +136,17 @@ def test_travel_times_make_the_far_rep_the_cheapest_and_the_plan_follows(tmp_pat
     standing = team_standing(folder.territories, folder.quotas, "R1", folder.measures)
     page = render_rep_page(rows, standing, plan_name=folder.name, measures=folder.measures)
     assert "mean travel (min)" in page and "mean travel (km)" not in page
+    # Compare pages: two minute plans compare in minutes; km against minutes is flagged.
+    same = run_cli("compare", str(plan), str(plan), "-o", str(tmp_path / "c1"), cwd=tmp_path)
+    assert same.returncode == 0, same.stderr
+    page = (tmp_path / "c1" / "compare.html").read_text(encoding="utf-8")
+    assert "mean min" in page and "Travel does not compare" not in page
+    mixed = run_cli(
+        "compare", str(by_km.parent / "plan"), str(plan), "-o", str(tmp_path / "c2"), cwd=tmp_path
+    )
+    assert mixed.returncode == 0, mixed.stderr
+    page = (tmp_path / "c2" / "compare.html").read_text(encoding="utf-8")
+    assert "Travel does not compare" in page and "mean km" not in page
 
 
 def test_a_km_plan_keeps_its_scorecard_without_a_unit(tmp_path):
