@@ -8,13 +8,15 @@ for distances and the map). Every other account is placed by its point
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from territory_engine.config.scenario import DataConfig, H3UnitsConfig
+from territory_engine.errors import InputError
 from territory_engine.io.accounts import PLACED_BY
 from territory_engine.io.tables import SOURCE_FILE_ATTR, check_known, keep_source, raise_for_rows
 from territory_engine.io.units import read_units, scenario_units
@@ -49,7 +51,8 @@ def place_accounts(
     accounts_file = str(accounts.attrs.get(SOURCE_FILE_ATTR, data.accounts))
     named = _named(accounts)
     if not named.any():
-        units, unit_of = scenario_units(data, accounts, carry=carry)
+        with _zip_named(accounts):
+            units, unit_of = scenario_units(data, accounts, carry=carry)
         return units, keep_source(accounts.assign(unit_id=unit_of.astype(str).to_numpy()), accounts)
     if isinstance(data.units, H3UnitsConfig):
         raise_for_rows(
@@ -70,7 +73,8 @@ def place_accounts(
         )
         found = pd.Series(dtype=str)
     else:
-        units, found = scenario_units(data, accounts[~named], carry=carry)
+        with _zip_named(accounts):
+            units, found = scenario_units(data, accounts[~named], carry=carry)
     units_file = units.attrs.get(SOURCE_FILE_ATTR, str(data.units))
     check_known(
         accounts,
@@ -86,6 +90,27 @@ def place_accounts(
         unit_of[~named] = found.astype(str).to_numpy()
     out = accounts.assign(unit_id=unit_of.astype(str))
     return units, keep_source(_fill_points(out, units), accounts)
+
+
+@contextmanager
+def _zip_named(accounts: pd.DataFrame) -> Iterator[None]:
+    """An account placed by ZIP that falls outside every unit is reported on its zip column."""
+    try:
+        yield
+    except InputError as exc:
+        if exc.column != "lat/lon" or exc.id is None or "placed_by" not in accounts.columns:
+            raise
+        by_zip = accounts["placed_by"][accounts["account_id"] == exc.id]
+        if not (by_zip == PLACED_BY[1]).any():
+            raise
+        raise InputError(
+            exc.detail.replace("fix its coordinates", "check its ZIP code, give lat/lon")
+            + " (placed at the centroid of its ZIP code)",
+            file=exc.file,
+            row=exc.row,
+            id=exc.id,
+            column="zip",
+        ) from None
 
 
 def _named(accounts: pd.DataFrame) -> np.ndarray:

@@ -419,3 +419,16 @@ def test_ramp_by_segment_must_name_a_reps_segment_as_spelt(tmp_path):
         ScenarioError, match=r"by_segment: 'strategic' is not.*\(did you mean 'Strategic'\?\)"
     ):
         load_tables(load_scenario(scenario))
+
+
+def test_zip_outside_every_unit_is_reported_on_the_users_zip_column(tmp_path):
+    scenario = salesforce_case(tmp_path)
+    rows = salesforce_rows()
+    rows[2][2] = "10001"  # New York: a real ZIP, far outside Georgia's squares
+    path = write_csv(tmp_path / "accounts.csv", rows)
+    with pytest.raises(InputError) as error:
+        load_tables(load_scenario(scenario))
+    message = str(error.value)
+    assert message.startswith(f"{path}, row 3, id '00100001', column 'Billing Zip/Postal Code': ")
+    assert "lies outside every unit" in message
+    assert "(placed at the centroid of its ZIP code)" in message
