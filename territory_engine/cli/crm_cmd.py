@@ -113,7 +113,7 @@ def export(
 
     result = export_plan(
         plan_dir, format=format, users=users, output=output, effective_date=effective_date
-    )  # type: ignore[arg-type]
+    )
     _out.print(
         f"{len(result.changes):,} accounts change owner ({result.new_owners:,} had none last "
         f"year); wrote {result.folder / 'owner_changes.csv'} and territory_hierarchy.csv "

@@ -207,7 +207,7 @@ def plan_start(folder: PlanFolder) -> _dt.date | None:
 def export_plan(
     plan_dir: Path | str,
     *,
-    format: ExportFormat,
+    format: ExportFormat | str,
     users: Path | str | None = None,
     output: Path | str | None = None,
     effective_date: _dt.date | str | None = None,

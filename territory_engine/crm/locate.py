@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 
 from territory_engine.config import Scenario
+from territory_engine.config.scenario import H3UnitsConfig
 from territory_engine.errors import InputError
 from territory_engine.plan.reader import PlanFolder
 
@@ -34,21 +35,19 @@ def unit_polygons(scenario: Scenario, unit_ids: list[str]) -> gpd.GeoDataFrame:
         The units of the plan's ``units.csv`` (H3 cells are built from them).
     """
     units = scenario.data.units
-    resolution = getattr(units, "h3", None)
-    if resolution is not None:
+    if isinstance(units, H3UnitsConfig):
         from territory_engine.geo.h3_units import cell_polygons
 
         cells = list(dict.fromkeys(unit_ids))
         return gpd.GeoDataFrame(
             {"unit_id": cells}, geometry=cell_polygons(cells), crs="EPSG:4326"
-        ).assign(h3_resolution=int(resolution))
+        ).assign(h3_resolution=int(units.h3))
     from territory_engine.io.units import read_units
 
-    options = {"id_column": scenario.data.unit_id_column, "layer": scenario.data.units_layer}
-    crs = getattr(scenario.data, "units_crs", None)
-    if crs is not None:
-        options["crs"] = crs
-    layer = read_units(units, **options)
+    data = scenario.data
+    layer = read_units(
+        units, id_column=data.unit_id_column, layer=data.units_layer, crs=data.units_crs
+    )
     return gpd.GeoDataFrame(
         {"unit_id": layer["unit_id"].astype(str).to_numpy()},
         geometry=layer.geometry.to_crs("EPSG:4326").array,

@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from pathlib import Path
 
 import pandas as pd
 
@@ -132,13 +131,6 @@ def csv_text(frame: pd.DataFrame) -> str:
     return safe_frame(frame).to_csv(index=False, lineterminator="\n")
 
 
-def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write ``frame`` to ``path`` as safe CSV (no index, ``\\n`` line ends).
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write ``frame`` to ``path`` as safe CSV (no index, ``\\n`` line ends)."""
     safe_frame(frame).to_csv(path, index=False, lineterminator="\n")
-    return Path(path)

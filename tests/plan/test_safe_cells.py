@@ -90,7 +90,8 @@ def test_the_plan_reader_reads_back_what_the_writer_wrote(tmp_path):
             "potential": [-5.0, 1.0, 2.5],
         }
     )
-    path = write_csv(frame, tmp_path / "accounts.csv")
+    path = tmp_path / "accounts.csv"
+    write_csv(frame, path)
     raw = path.read_text(encoding="utf-8").splitlines()
     assert raw[1].startswith("'-A1,'=1+1,-5.0")
     back = read_plan_csv(path)
