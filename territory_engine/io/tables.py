@@ -539,6 +539,8 @@ def check_columns(
     hint = ""
     if len(present) == 1 and ";" in present[0]:
         hint = "; the file looks separated by semicolons: save it with commas"
+    elif frame.attrs.get(COLUMNS_ATTR):
+        hint = f"; or name the file's column for it in data.columns.{kind}"
     raise InputError(
         f"missing {noun} {named}; the {kind} table has columns: {', '.join(present)}{hint}",
         file=str(file),

@@ -432,3 +432,13 @@ def test_zip_outside_every_unit_is_reported_on_the_users_zip_column(tmp_path):
     assert message.startswith(f"{path}, row 3, id '00100001', column 'Billing Zip/Postal Code': ")
     assert "lies outside every unit" in message
     assert "(placed at the centroid of its ZIP code)" in message
+
+
+def test_missing_engine_column_with_a_mapping_says_where_to_map_it(tmp_path):
+    path = write_csv(tmp_path / "accounts.csv", salesforce_rows())
+    columns = {k: v for k, v in SALESFORCE_COLUMNS.items() if k != "last_year_revenue"}
+    with pytest.raises(InputError) as error:
+        read_accounts(path, columns=columns)
+    message = str(error.value)
+    assert "missing column 'last_year_revenue'" in message
+    assert message.endswith("or name the file's column for it in data.columns.accounts")
