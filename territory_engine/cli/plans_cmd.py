@@ -18,6 +18,7 @@ from rich.table import Table
 from territory_engine.cli.errors import user_errors
 from territory_engine.display.numbers import money, number
 from territory_engine.errors import InputError
+from territory_engine.metrics.card import travel_unit
 
 #: The store the ``plans`` commands (and ``compare``) read without ``--store``.
 DEFAULT_CLI_STORE = Path("out") / "plans.sqlite"
@@ -231,7 +232,7 @@ def show_plan(
     travel = card.get("travel") or {}
     if travel:
         head.add_row(
-            "travel: mean / max km",
+            f"travel: mean / max {travel_unit(card)}",
             f"{number(travel.get('mean_km'), 0, grouping=False)} / "
             f"{number(travel.get('max_km'), 0, grouping=False)}",
         )

@@ -8,6 +8,7 @@ between each rep and their own half), and the plan follows the minutes.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -121,6 +122,12 @@ def test_travel_times_make_the_far_rep_the_cheapest_and_the_plan_follows(tmp_pat
     assert card["travel"]["mean_km"] == pytest.approx(7.5)
     assert card["travel"]["max_km"] == pytest.approx(10.0)
     assert "travel: mean / max min" in done.stdout
+    recorded = re.search(r"recorded as plan (\w+)", done.stdout + done.stderr)
+    assert recorded is not None, done.stdout
+    store = str(by_time.parent / "plans.sqlite")  # the default: beside the plan folder
+    shown = run_cli("plans", "show", recorded[1], "--store", store, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "travel: mean / max min" in shown.stdout
     report = (plan / "report.html").read_text(encoding="utf-8")
     assert "travel mean min" in report
     assert "travel mean km" not in report
