@@ -328,3 +328,43 @@ def test_bad_new_accounts_fail_in_one_line_and_write_nothing(
     assert re.search(message, lines[0]), lines[0]
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new.csv"]
+
+
+def test_h3_plans_place_new_accounts_in_their_cell_and_the_rest_nearest(baseline):
+    """``data.units: {h3: RES}``: the cell of the point, else the nearest cell of the plan."""
+    from types import SimpleNamespace
+
+    import geopandas as gpd
+    import h3
+
+    from territory_engine.config.scenario import H3UnitsConfig
+    from territory_engine.crm.locate import locate_new_accounts
+
+    centre = h3.latlng_to_cell(33.75, -84.39, 5)
+    ring = sorted(h3.grid_ring(centre, 1))
+    units = pd.DataFrame(
+        {
+            "unit_id": [centre, *ring],
+            "segment": "smb",
+            "territory_id": ["T-A", *["T-B"] * len(ring)],
+        }
+    )
+    folder = SimpleNamespace(
+        territories=pd.DataFrame({"territory_id": ["T-A", "T-B"], "rep_id": ["RA", "RB"]})
+    )
+    scenario = baseline.model_copy(
+        update={"data": baseline.data.model_copy(update={"units": H3UnitsConfig(h3=5)})}
+    )
+    accounts = gpd.GeoDataFrame(
+        {"account_id": ["IN", "FAR"]},
+        geometry=gpd.points_from_xy([-84.39, -83.0], [33.75, 34.5]),
+        crs="EPSG:4326",
+    )
+    segment = pd.Series(["smb", "smb"], index=accounts.index)
+    out = locate_new_accounts(
+        accounts, units, segment, {"smb": ["RA", "RB"]}, {"smb": "smb"}, folder, scenario
+    )
+    assert out["unit_id"][0] == centre and out["rep_id"][0] == "RA"
+    assert list(out["rule"]) == ["unit", "nearest_outside"]
+    assert out["unit_id"][1] in ring and out["rep_id"][1] == "RB"
+    assert out["distance_km"][1] > 50
