@@ -125,7 +125,7 @@ def render_compare(
         ("their potential", fmt_money(moved_potential)),
         ("reps affected", fmt_number(reps_changed)),
     ]
-    sections = [
+    sections: list[str | MapRow] = [
         f"<h1>Compare plans: {esc(name_a)} vs {esc(name_b)}</h1>",
         f'<p class="te-sub"><b>A</b>: {esc(name_a)} — <code>{esc(plan_a.path)}</code><br>'
         f"<b>B</b>: {esc(name_b)} — <code>{esc(plan_b.path)}</code></p>",

@@ -154,7 +154,7 @@ def render_rep_page(
         sub.append(f"segment {esc(segment)}")
     if not isna(rep.get("home_city")) and rep.get("home_city"):
         sub.append(f"home {esc(rep.get('home_city'))}")
-    sections = [
+    sections: list[str | MapRow] = [
         f"<h1>{esc(name)} — your territory</h1>",
         f'<p class="te-sub">{" · ".join(sub)} · plan {esc(plan_name)}</p>',
         _quota_section(rows),
