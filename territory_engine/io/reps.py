@@ -6,16 +6,20 @@ import os
 from collections.abc import Mapping
 
 import geopandas as gpd
+import pandas as pd
 
 from territory_engine.io.columns import user_column_names
 from territory_engine.io.segments import segment_column
 from territory_engine.io.tables import (
+    as_text,
     check_ids,
     check_minimum,
+    has_geometry,
     order_columns,
     points_from_table,
     read_table,
 )
+from territory_engine.io.zips import zip_points
 
 REP_COLUMNS = (
     "rep_id",
@@ -46,8 +50,10 @@ def read_reps(
     Parameters
     ----------
     path
-        CSV, ``.xlsx`` or Parquet with ``home_lat``/``home_lon`` columns, or a
-        GeoJSON/GeoPackage point layer of home locations (any CRS, reprojected).
+        CSV, ``.xlsx`` or Parquet with ``home_lat``/``home_lon`` columns (a rep
+        without them is placed at the centroid of the US ZIP code in ``home_zip``,
+        see :mod:`territory_engine.io.zips`), or a GeoJSON/GeoPackage point layer
+        of home locations (any CRS, reprojected).
     layer
         GeoPackage layer, needed only when the file has several.
     columns
@@ -76,7 +82,7 @@ def read_reps(
         id_column="rep_id",
         numeric=("capacity_fte", "last_year_quota"),
         dates=("start_date",),
-        text=("rep_id", "name", "home_city", "segment"),
+        text=("rep_id", "name", "home_city", "segment", "home_zip"),
         layer=layer,
         columns=columns,
         sheet=sheet,
@@ -89,7 +95,25 @@ def read_reps(
         frame["segment"] = segment_column(frame, file=path, id_column="rep_id")
         check_minimum(frame, "capacity_fte", 0.0, strict=True, file=path, id_column="rep_id")
         check_minimum(frame, "last_year_quota", 0.0, file=path, id_column="rep_id")
+        _homes_from_zip(frame, file=path)
         reps = points_from_table(
             frame, lat="home_lat", lon="home_lon", file=path, kind="reps", id_column="rep_id"
         )
         return order_columns(reps, REP_COLUMNS)
+
+
+def _homes_from_zip(frame: pd.DataFrame, *, file: str | os.PathLike[str]) -> None:
+    """Fill, in place, the home of each rep without ``home_lat``/``home_lon`` from ``home_zip``."""
+    if has_geometry(frame) or "home_zip" not in frame.columns:
+        return
+    for name in ("home_lat", "home_lon"):
+        if name not in frame.columns:
+            frame[name] = ""
+    bare = ((as_text(frame["home_lat"]) == "") & (as_text(frame["home_lon"]) == "")).to_numpy()
+    if not bare.any():
+        return
+    lat, lon = zip_points(frame, bare, column="home_zip", file=file, id_column="rep_id")
+    for name, values in (("home_lat", lat), ("home_lon", lon)):
+        text = as_text(frame[name]).to_numpy(dtype=object)
+        text[bare] = [repr(float(v)) for v in values[bare]]
+        frame[name] = text

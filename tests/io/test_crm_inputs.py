@@ -442,3 +442,47 @@ def test_missing_engine_column_with_a_mapping_says_where_to_map_it(tmp_path):
     message = str(error.value)
     assert "missing column 'last_year_revenue'" in message
     assert message.endswith("or name the file's column for it in data.columns.accounts")
+
+
+def test_edges_from_xlsx_with_mapped_columns_name_the_users_column(tmp_path):
+    from territory_engine.io.edges import read_edges
+
+    path = tmp_path / "ties.xlsx"
+    frame = pd.DataFrame(
+        {
+            "From": ["Ann Lee", "Bo Diaz"],
+            "To": ["00100000", "00100001"],
+            "Type": ["rep-account", "rep-account"],
+            "Strength": [0.8, 0.5],
+        }
+    )
+    with pd.ExcelWriter(path) as writer:
+        frame.to_excel(writer, sheet_name="Ties", index=False)
+    columns = {"source": "From", "target": "To", "kind": "Type", "weight": "Strength"}
+    edges = read_edges(path, columns=columns, sheet="Ties")
+    assert edges["source"].tolist() == ["Ann Lee", "Bo Diaz"]
+    assert edges["weight"].tolist() == [0.8, 0.5]
+    frame.loc[1, "Strength"] = -1.0
+    with pd.ExcelWriter(path) as writer:
+        frame.to_excel(writer, sheet_name="Ties", index=False)
+    with pytest.raises(InputError) as error:
+        read_edges(path, columns=columns, sheet="Ties")
+    assert str(error.value).startswith(f"{path}, row 3, column 'Strength': -1 is not allowed")
+
+
+def test_reps_without_coordinates_live_at_their_home_zip(tmp_path):
+    reps = REPS.drop(columns=["home_lat", "home_lon"]).assign(
+        **{"Home ZIP": ["30301", "31401", "30601", "31701"]}
+    )
+    path = write_reps(tmp_path / "reps.csv", reps)
+    got = read_reps(path, columns={"home_zip": "Home ZIP"})
+    assert got["home_lat"].iloc[0] == pytest.approx(33.8444)
+    assert got.geometry.x.iloc[0] == pytest.approx(-84.4741)
+    reps.loc[2, "Home ZIP"] = "3060"  # padded to 03060, a New Hampshire ZIP: found
+    reps.loc[3, "Home ZIP"] = "ABCDE"
+    write_reps(path, reps)
+    with pytest.raises(InputError) as error:
+        read_reps(path, columns={"home_zip": "Home ZIP"})
+    assert str(error.value).startswith(
+        f"{path}, row 5, id 'Cy Park', column 'Home ZIP': 'ABCDE' is not a US ZIP code"
+    )
