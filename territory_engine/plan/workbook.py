@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -138,32 +137,32 @@ def _write_sheet(book: Workbook, name: str, frame: pd.DataFrame) -> None:
         cell.font = bold
         header.append(cell)
     sheet.append(header)
-    formats = [_format_of(c, frame[c]) for c in columns]
-    scales = [100.0 if f == PERCENT_FORMAT else 1.0 for f in formats]
-    for row in frame.itertuples(index=False, name=None):
-        cells: list[object] = []
-        for value, fmt, scale in zip(row, formats, scales, strict=True):
-            value = _cell_value(value, scale)
-            if fmt is None or not isinstance(value, int | float) or isinstance(value, bool):
-                cells.append(value)
-                continue
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.number_format = fmt
-            cells.append(cell)
-        sheet.append(cells)
+    # Column by column into plain Python values (numpy scalars and NaN are not
+    # cells); a formatted number becomes a styled cell, anything else stays a value.
+    cells = [_column_cells(sheet, frame[c], _format_of(c, frame[c])) for c in columns]
+    for row in zip(*cells, strict=True):
+        sheet.append(row)
 
 
-def _cell_value(value: object, scale: float) -> object:
-    """A value openpyxl writes: numpy scalars as Python ones, NaN as an empty cell."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
+def _column_cells(sheet, values: pd.Series, fmt: str | None) -> list[object]:
+    """The cells of one column: numbers scaled and styled by ``fmt``, NaN as empty."""
+    if fmt is None:
+        return [None if _missing(v) else v for v in values.tolist()]
+    numbers = values.astype(float) / (100.0 if fmt == PERCENT_FORMAT else 1.0)
+    out: list[object] = []
+    for value in numbers.tolist():
         if not math.isfinite(value):
-            return None
-        return value / scale
-    if isinstance(value, int) and not isinstance(value, bool) and scale != 1.0:
-        return value / scale
-    return value
+            out.append(None)
+            continue
+        whole = fmt == _COUNT_FORMAT and value.is_integer()
+        cell = WriteOnlyCell(sheet, value=int(value) if whole else value)
+        cell.number_format = fmt
+        out.append(cell)
+    return out
+
+
+def _missing(value: object) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def _format_of(column: str, values: pd.Series) -> str | None:
