@@ -96,7 +96,7 @@ def quota(
 ) -> None:
     """Re-allocate the quotas of the plan in PLAN_DIR without re-solving territories.
 
-    Rewrites quotas.csv, quota_splits.csv and the quota part of scorecard.json
+    Rewrites quotas.csv, quota_splits.csv, plan.xlsx and the quota part of scorecard.json
     atomically; every other file is kept.
     """
     from territory_engine.plan.requota import reallocate_quotas

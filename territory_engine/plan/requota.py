@@ -31,8 +31,9 @@ from territory_engine.quota.inputs import plan_quotas
 def reallocate_quotas(plan_dir: Path, scenario_file: Path) -> ScoreResult:
     """Re-allocate the quotas of an existing plan with ``scenario_file``'s quota section.
 
-    Rewrites ``quotas.csv``, ``quota_splits.csv`` and the ``quota`` part of
-    ``scorecard.json`` (the whole scorecard when the folder has none), and
+    Rewrites ``quotas.csv``, ``quota_splits.csv``, ``plan.xlsx`` (when the folder
+    has one), ``report.html`` and the ``quota`` part of ``scorecard.json`` (the whole
+    scorecard when the folder has none), and
     records the quota scenario in ``plan.json``; every other file is copied
     unchanged. Atomic: on any error the folder is untouched.
     """
