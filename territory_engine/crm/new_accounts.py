@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import geopandas as gpd
 import pandas as pd
@@ -92,7 +92,7 @@ def read_new_accounts(
     required = ["account_id", *(["segment"] if needs_segment else []), *measures]
     known = [*required, *NEW_ACCOUNT_OPTIONAL, "lat", "lon"]
     check_columns(frame, required, file=path, kind=_KIND, known=known)
-    _check_near_misses(frame, known, file=path)
+    _check_near_misses(frame, known, mapped=(columns or {}).values(), file=path)
     for column in ("account_id", "segment", *NEW_ACCOUNT_OPTIONAL):
         frame[column] = as_text(frame[column]) if column in frame.columns else ""
     check_ids(frame, "account_id", file=path)
@@ -122,31 +122,40 @@ def read_new_accounts(
 
 
 def _rename(frame: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.DataFrame:
-    """Rename the mapped headers the file has (the file may also use engine names)."""
+    """Copy each mapped header the file has to its engine name (unless the file has that).
+
+    Copies rather than renames, as the loader does, so one header may feed several
+    engine columns; the file may also use the engine's names directly.
+    """
     if not columns:
         return frame
     headers = set(map(str, frame.columns))
-    rename = {
-        user: engine
-        for engine, user in columns.items()
-        if user in headers and engine not in headers and user != engine
-    }
-    if not rename:
-        return frame
-    renamed = frame.rename(columns=rename)
-    renamed.attrs = dict(frame.attrs)
-    return renamed
+    out = frame
+    for engine, user in columns.items():
+        if user in headers and engine not in headers and user != engine:
+            if out is frame:
+                out = frame.copy()
+                out.attrs = dict(frame.attrs)
+            out[engine] = frame[user]
+    return out
 
 
 def _check_near_misses(
-    frame: pd.DataFrame, known: Sequence[str], *, file: str | os.PathLike[str]
+    frame: pd.DataFrame,
+    known: Sequence[str],
+    *,
+    mapped: Iterable[str] = (),
+    file: str | os.PathLike[str],
 ) -> None:
-    """Fail on a header that is a near-miss of an absent known column."""
+    """Fail on a header that is a near-miss of an absent known column.
+
+    ``mapped`` are the file's headers the column mapping names: never near-misses.
+    """
     present = {str(c) for c in frame.columns}
     absent = [c for c in known if c not in present]
-    for header in frame.columns:
-        header = str(header)
-        if header in known or header == "geometry":
+    expected = {*known, *mapped, "geometry"}
+    for header in map(str, frame.columns):
+        if header in expected:
             continue
         match = difflib.get_close_matches(header.lower(), absent, n=1, cutoff=0.85)
         if match:

@@ -368,3 +368,28 @@ def test_h3_plans_place_new_accounts_in_their_cell_and_the_rest_nearest(baseline
     assert list(out["rule"]) == ["unit", "nearest_outside"]
     assert out["unit_id"][1] in ring and out["rep_id"][1] == "RB"
     assert out["distance_km"][1] > 50
+
+
+def test_new_accounts_may_come_with_the_crm_headers_the_scenario_maps(
+    plan_dir, plan_tables, tmp_path, repo_root
+):
+    view, units, _ = plan_tables
+    at = located_at(view, "smb")
+    scenario = tmp_path / "mapped.yaml"
+    scenario.write_text(
+        f"extends: {repo_root / 'scenarios' / 'fy_baseline.yaml'}\n"
+        "data:\n  columns:\n    accounts:\n"
+        "      account_id: Account ID\n      name: Account Name\n"
+        "      potential: Annual Revenue\n      workload_hours: Annual Revenue\n",
+        encoding="utf-8",
+    )
+    new = tmp_path / "report.csv"
+    new.write_text(
+        "Account ID,Account Name,segment,lat,lon,Annual Revenue,Billing City\n"
+        f"SF1,Acme,smb,{at['lat']},{at['lon']},1200,Atlanta\n",
+        encoding="utf-8",
+    )
+    routed = route_new_accounts(plan_dir, new, scenario).assignments.iloc[0]
+    assert (routed["account_id"], routed["name"]) == ("SF1", "Acme")
+    assert routed["potential"] == routed["workload_hours"] == 1200.0  # one header, two columns
+    assert routed["territory_id"] == unit_territory(units, at["unit_id"], "smb")
