@@ -43,9 +43,11 @@ def nearest_candidates(problem: ProblemData, centres: np.ndarray, q: int) -> lis
         terr = np.flatnonzero(problem.territory_group == g)
         if len(terr) == 0:
             continue
-        d = problem.centre_distances(centres, units, terr)
         take = min(q, len(terr))
-        nearest = np.argpartition(d, take - 1, axis=1)[:, :take] if take < len(terr) else None
+        # Never the whole (units, territories) matrix: GBs at national scale.
+        nearest = None
+        if take < len(terr):
+            nearest = problem.nearest_centres(centres, units, take, terr)[0]
         for row, i in enumerate(units):
             if problem.locked[i] >= 0:
                 cands[i] = np.array([problem.locked[i]])

@@ -53,7 +53,7 @@ class CostModel:
             units = np.flatnonzero(problem.unit_group == g)
             terr = np.flatnonzero(problem.territory_group == g)
             if len(terr):
-                d = problem.centre_distances(self.centres, units, terr).min(axis=1)
+                d = problem.nearest_centres(self.centres, units, 1, terr)[1][:, 0]
                 best[units] = d**problem.travel_power
         best[~np.isfinite(best)] = 0.0
         self.travel_norm = max(float(np.sum(problem.travel_weight * best)), 1e-9)
