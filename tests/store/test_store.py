@@ -412,7 +412,8 @@ def stub_run(plan_dir, monkeypatch):
             violations=manifest["violations"],
             stats=SimpleNamespace(seconds=0.1),
         )
-        return SimpleNamespace(plan_dir=target, plan=None, scorecard=card, alignment=alignment)
+        plan = SimpleNamespace(provenance=manifest)
+        return SimpleNamespace(plan_dir=target, plan=plan, scorecard=card, alignment=alignment)
 
     monkeypatch.setattr("territory_engine.pipeline.run.run_scenario", fake_run_scenario)
     return settings
