@@ -83,6 +83,7 @@ class DataConfig(_Strict):
                 f"got {', '.join(map(str, value)) or 'none'}"
             )
         return H3UnitsConfig(h3=check_h3_resolution(value["h3"]))
+
     edges: Path | None = None
     places: Path | None = Field(
         None, description="gazetteer (name, state, lat, lon) for whatif.add_reps cities"
