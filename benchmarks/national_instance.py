@@ -37,7 +37,12 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
-from territory_engine.geo.h3_units import connected_cells, unit_sphere_xyz
+from territory_engine.geo.h3_units import (
+    connected_cells,
+    point_units,
+    split_cells,
+    unit_sphere_xyz,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EARTH_KM = 6371.0088
@@ -57,12 +62,17 @@ class InstanceClass:
     resolution: int
     tolerance: float
     states: frozenset[str] | None = None  # None: the whole lower 48
+    # Cells holding more than this share of a fair territory (either measure) are
+    # split into their H3 children (geo.h3_units.split_cells); None: one resolution.
+    split_share: float | None = None
 
 
 CLASSES = {
     "tiny": InstanceClass("tiny", 2_000, 12, 4, 0.03, frozenset(SOUTH_EAST)),
     "10k": InstanceClass("10k", 10_000, 50, 4, 0.03),
     "100k": InstanceClass("100k", 100_000, 250, 5, 0.03),
+    # The same accounts and reps, city-core cells split one resolution finer.
+    "100k-split": InstanceClass("100k-split", 100_000, 250, 5, 0.03, split_share=0.1),
     "1m": InstanceClass("1m", 1_000_000, 1_000, 6, 0.05),
 }
 
@@ -156,6 +166,20 @@ def build(cls: InstanceClass, seed: int = 0) -> dict:
     ]
     # The library's H3 units (territory_engine.geo.h3_units), without its size limit.
     cells, left, right, joins = connected_cells(account_cell, disk=DISK, max_cells=None)
+    split = 0
+    if cls.split_share is not None:
+        index = _cell_index(cells)
+        unit = np.array([index[c] for c in account_cell])
+        share = np.maximum(
+            np.bincount(unit, weights=potential, minlength=len(cells))
+            / (potential.sum() / cls.parts),
+            np.bincount(unit, weights=workload, minlength=len(cells))
+            / (workload.sum() / cls.parts),
+        )
+        heavy = [c for c, x in zip(cells, share, strict=True) if x > cls.split_share]
+        split = len(heavy)
+        cells, left, right = split_cells(cells, left, right, heavy)
+        account_cell = point_units(lon.tolist(), lat.tolist(), cells, res)
 
     index = _cell_index(cells)
     unit = np.array([index[c] for c in account_cell])
@@ -182,6 +206,7 @@ def build(cls: InstanceClass, seed: int = 0) -> dict:
         "empty_units": int((unit_accounts == 0).sum()),
         "empty_share": float((unit_accounts == 0).mean()),
         "path_joins": joins,
+        "split_cells": split,
         "heaviest_unit_share_of_fair_potential": float(unit_potential.max() / fair),
         "heaviest_unit_share_of_fair_workload": float(
             unit_workload.max() / (workload.sum() / cls.parts)

@@ -31,6 +31,8 @@ __all__ = [
     "cell_polygons",
     "connected_cells",
     "join_pairs",
+    "point_units",
+    "split_cells",
     "unit_sphere_xyz",
 ]
 
@@ -216,6 +218,93 @@ def connected_cells(
         for i, j in pairs:
             kept.update(h3.grid_path_cells(cells[i], cells[j]))
         cells = sorted(kept)
+
+
+def split_cells(
+    cells: Sequence[str], left: np.ndarray, right: np.ndarray, heavy: Iterable[str]
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Replace each ``heavy`` cell by its seven children (one resolution finer).
+
+    City cores hold cells of a third of a territory or more at a resolution
+    that suits the country around them; no contiguous combination of such
+    cells may meet tight bands. Splitting them gives mixed-resolution units:
+    the children of a split cell are units of their own, every other cell
+    stays whole. Two units are neighbours when they share an edge: whole
+    cells by :func:`cell_adjacency`; a child and any unit holding one of its
+    fine neighbours (:func:`h3.grid_ring`; a fine cell belongs to its H3
+    parent, :func:`h3.cell_to_parent`).
+
+    Parameters
+    ----------
+    cells
+        Units of one resolution (as :func:`connected_cells` returns them).
+    left, right
+        Their neighbour pairs (positions in ``cells``).
+    heavy
+        Cells of ``cells`` to split.
+
+    Returns
+    -------
+    (list of str, numpy.ndarray, numpy.ndarray)
+        The units (whole cells, then the children, each group sorted) and
+        their neighbour pairs ``i < j``. Connected when ``cells`` were.
+    """
+    import h3
+
+    split = set(heavy) & set(cells)
+    if not split:
+        return list(cells), left, right
+    resolution = h3.get_resolution(next(iter(split)))
+    whole = [c for c in cells if c not in split]
+    children = sorted(ch for c in split for ch in h3.cell_to_children(c, resolution + 1))
+    units = whole + children
+    index = {u: i for i, u in enumerate(units)}
+    old = np.array([index.get(c, -1) for c in cells])
+    keep = (old[left] >= 0) & (old[right] >= 0)
+    pairs = set(zip(old[left][keep].tolist(), old[right][keep].tolist(), strict=True))
+    for child in children:
+        i = index[child]
+        for fine in h3.grid_ring(child, 1):
+            parent = h3.cell_to_parent(fine, resolution)
+            j = index.get(fine) if parent in split else index.get(parent)
+            if j is not None and j != i:
+                pairs.add((min(i, j), max(i, j)))
+    ordered = sorted(pairs)
+    return (
+        units,
+        np.array([a for a, _ in ordered], dtype=np.int64),
+        np.array([b for _, b in ordered], dtype=np.int64),
+    )
+
+
+def point_units(
+    lon: Sequence[float], lat: Sequence[float], units: Sequence[str], resolution: int
+) -> list[str]:
+    """The unit of :func:`split_cells` holding each point.
+
+    A point lies in the child of a split cell when its fine cell's H3 parent
+    was split, else in its cell of ``resolution`` (H3's children do not tile
+    their parent exactly, so the parent is the fine cell's, and a point near
+    an edge may fall in a whole neighbour).
+    """
+    import h3
+
+    known = set(units)
+    out = []
+    for a, b in zip(lat, lon, strict=True):
+        fine = h3.latlng_to_cell(float(a), float(b), resolution + 1)
+        if fine in known:
+            out.append(fine)
+            continue
+        parent = h3.cell_to_parent(fine, resolution)
+        coarse = parent if parent in known else h3.latlng_to_cell(float(a), float(b), resolution)
+        if coarse not in known:  # its cell was split and the fine cell is a neighbour's child
+            coarse = min(
+                h3.cell_to_children(coarse, resolution + 1),
+                key=lambda c: h3.great_circle_distance(h3.cell_to_latlng(c), (float(a), float(b))),
+            )
+        out.append(coarse)
+    return out
 
 
 def cell_polygons(cells: Sequence[str]) -> list[shapely.Polygon]:

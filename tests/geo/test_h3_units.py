@@ -16,6 +16,8 @@ from territory_engine.geo.h3_units import (
     cell_adjacency,
     cell_polygons,
     connected_cells,
+    point_units,
+    split_cells,
 )
 from territory_engine.io.units import h3_units
 
@@ -92,3 +94,46 @@ def test_h3_units_layer_has_ids_names_counts_and_carried_columns():
     for point, cell, st in zip(accounts.geometry, unit_of, state, strict=True):
         assert by_id.loc[cell, "geometry"].buffer(1e-9).contains(point)
         assert by_id.loc[cell, "state"] == st
+
+
+def test_split_cells_gives_connected_mixed_resolution_units_that_touch():
+    centre = h3.latlng_to_cell(ATLANTA[1], ATLANTA[0], 5)
+    cells = sorted(h3.grid_disk(centre, 2))  # 19 cells
+    left, right = cell_adjacency(cells)
+    heavy = [centre, sorted(h3.grid_ring(centre, 1))[0]]
+    units, l2, r2 = split_cells(cells, left, right, heavy)
+    assert len(units) == 19 - 2 + 14
+    assert set(units[:17]) == set(cells) - set(heavy)
+    assert all(h3.get_resolution(u) == 6 for u in units[17:])
+    adj = sp.coo_matrix((np.ones(len(l2)), (l2, r2)), shape=(len(units), len(units)))
+    assert connected_components(adj, directed=False)[0] == 1
+    assert (l2 < r2).all()
+    # Every pair is a real neighbourhood: the polygons touch (H3 children tile their
+    # parent only approximately, so within about a metre).
+    polys = cell_polygons(units)
+    gaps = [polys[a].distance(polys[b]) for a, b in zip(l2.tolist(), r2.tolist(), strict=True)]
+    assert max(gaps) < 1e-5
+    # A whole cell that borders the split centre cell touches some of its children.
+    ring = [u for u in units[:17] if h3.grid_distance(u, centre) == 1]
+    child_index = {u: i for i, u in enumerate(units)}
+    touching = {(a, b) for a, b in zip(l2.tolist(), r2.tolist(), strict=True)}
+    for u in ring:
+        i = child_index[u]
+        assert any(
+            (min(i, j), max(i, j)) in touching
+            for j in range(17, len(units))
+            if h3.cell_to_parent(units[j], 5) == centre
+        )
+
+
+def test_points_land_in_the_child_of_a_split_cell_or_in_their_whole_cell():
+    centre = h3.latlng_to_cell(ATLANTA[1], ATLANTA[0], 5)
+    cells = sorted(h3.grid_disk(centre, 2))
+    left, right = cell_adjacency(cells)
+    units, _, _ = split_cells(cells, left, right, [centre])
+    lat, lon = h3.cell_to_latlng(centre)
+    far = h3.cell_to_latlng(sorted(h3.grid_ring(centre, 2))[0])
+    got = point_units([lon, far[1]], [lat, far[0]], units, 5)
+    assert h3.get_resolution(got[0]) == 6 and h3.cell_to_parent(got[0], 5) == centre
+    assert got[1] == sorted(h3.grid_ring(centre, 2))[0]
+    assert set(got) <= set(units)
