@@ -31,10 +31,21 @@ class H3UnitsConfig(_Strict):
     """``data.units: {h3: RES}``: H3 cells of resolution ``RES`` built from the accounts."""
 
     h3: int
+    split_share: float | None = Field(
+        None,
+        gt=0.0,
+        le=1.0,
+        description=(
+            "cells holding more than this share of a fair territory's potential, "
+            "workload or accounts are split into their seven children (city cores)"
+        ),
+    )
 
     @model_validator(mode="after")
     def _resolution(self) -> H3UnitsConfig:
         check_h3_resolution(self.h3)
+        if self.split_share is not None and self.h3 >= H3_MAX_RESOLUTION:
+            raise ValueError(f"split_share needs a resolution below {H3_MAX_RESOLUTION}")
         return self
 
 
@@ -77,12 +88,18 @@ class DataConfig(_Strict):
         # not one per member of the union.
         if not isinstance(value, dict):
             return value
-        if set(value) != {"h3"}:
+        if "h3" not in value or not set(value) <= {"h3", "split_share"}:
             raise ValueError(
-                "a units mapping takes one key, h3 (e.g. units: {h3: 6}); "
+                "a units mapping takes h3 and optionally split_share "
+                "(e.g. units: {h3: 6} or {h3: 5, split_share: 0.1}); "
                 f"got {', '.join(map(str, value)) or 'none'}"
             )
-        return H3UnitsConfig(h3=check_h3_resolution(value["h3"]))
+        share = value.get("split_share")
+        if share is not None and (
+            isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1
+        ):
+            raise ValueError(f"split_share must be a number in (0, 1], got {share!r}")
+        return H3UnitsConfig(h3=check_h3_resolution(value["h3"]), split_share=share)
 
     edges: Path | None = None
     places: Path | None = Field(

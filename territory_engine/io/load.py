@@ -67,7 +67,11 @@ def _read_and_check(scenario: Scenario) -> Tables:
     # data.columns.units.unit_id is another way to write data.unit_id_column.
     unit_id = columns.units.get("unit_id", data.unit_id_column)
     placing = data.model_copy(update={"unit_id_column": unit_id})
-    units, accounts = place_accounts(placing, accounts, carry=[scenario.quota.region_key])
+    # A fair share for data.units.split_share: the reps read (before the what-ifs).
+    count = scenario.territories.count if scenario.territories.mode == "count" else len(reps)
+    units, accounts = place_accounts(
+        placing, accounts, carry=[scenario.quota.region_key], territories=count
+    )
     units = _renamed_units(units, columns.units)
     edges = None
     if data.edges is not None:

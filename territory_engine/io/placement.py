@@ -23,7 +23,11 @@ from territory_engine.io.units import read_units, scenario_units
 
 
 def place_accounts(
-    data: DataConfig, accounts: gpd.GeoDataFrame, *, carry: Sequence[str] = ()
+    data: DataConfig,
+    accounts: gpd.GeoDataFrame,
+    *,
+    carry: Sequence[str] = (),
+    territories: int | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """The scenario's units, and the accounts with their ``unit_id`` and a point each.
 
@@ -35,6 +39,8 @@ def place_accounts(
         As returned by :func:`~territory_engine.io.accounts.read_accounts`.
     carry
         Account columns H3 units carry (see ``scenario_units``).
+    territories
+        How many territories share the accounts (for ``data.units.split_share``).
 
     Returns
     -------
@@ -52,7 +58,7 @@ def place_accounts(
     named = _named(accounts)
     if not named.any():
         with _zip_named(accounts):
-            units, unit_of = scenario_units(data, accounts, carry=carry)
+            units, unit_of = scenario_units(data, accounts, carry=carry, territories=territories)
         return units, keep_source(accounts.assign(unit_id=unit_of.astype(str).to_numpy()), accounts)
     if isinstance(data.units, H3UnitsConfig):
         raise_for_rows(
@@ -74,7 +80,9 @@ def place_accounts(
         found = pd.Series(dtype=str)
     else:
         with _zip_named(accounts):
-            units, found = scenario_units(data, accounts[~named], carry=carry)
+            units, found = scenario_units(
+                data, accounts[~named], carry=carry, territories=territories
+            )
     units_file = units.attrs.get(SOURCE_FILE_ATTR, str(data.units))
     check_known(
         accounts,

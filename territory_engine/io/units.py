@@ -20,6 +20,8 @@ from territory_engine.geo.h3_units import (
     account_cells,
     cell_polygons,
     connected_cells,
+    point_units,
+    split_cells,
     unit_sphere_xyz,
 )
 from territory_engine.io.tables import (
@@ -293,7 +295,12 @@ def _raise_outside(
 
 
 def h3_units(
-    accounts: gpd.GeoDataFrame, resolution: int, *, carry: Sequence[str] = ()
+    accounts: gpd.GeoDataFrame,
+    resolution: int,
+    *,
+    carry: Sequence[str] = (),
+    split_share: float | None = None,
+    territories: int | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.Series]:
     """Units of H3 cells built from the accounts' points (``data.units: {h3: RES}``).
 
@@ -313,6 +320,12 @@ def h3_units(
         ``quota.region_key``): the most frequent value of its accounts (ties: the
         lowest), for an empty cell the value of the nearest cell with accounts.
         Columns the accounts lack are skipped.
+    split_share, territories
+        With both, a cell holding more than ``split_share`` of a fair
+        territory's potential, workload or accounts (the accounts' total over
+        ``territories``) is split into its seven children
+        (:func:`territory_engine.geo.h3_units.split_cells`): city cores get
+        finer units, the country stays coarse.
 
     Returns
     -------
@@ -333,9 +346,16 @@ def h3_units(
 
     points = accounts.geometry.to_crs("EPSG:4326")
     of_account = account_cells(points.x.to_numpy(), points.y.to_numpy(), resolution)
-    cells, _, _, _ = connected_cells(of_account)
+    cells, left, right, _ = connected_cells(of_account)
+    if split_share is not None and territories:
+        heavy = _heavy_cells(accounts, of_account, cells, split_share, territories)
+        if heavy:
+            cells, _, _ = split_cells(cells, left, right, heavy)
+            of_account = point_units(points.x.to_numpy(), points.y.to_numpy(), cells, resolution)
     counts = pd.Series(of_account).value_counts()
-    units = pd.DataFrame({"unit_id": cells, "name": cells, "h3_resolution": resolution})
+    units = pd.DataFrame(
+        {"unit_id": cells, "name": cells, "h3_resolution": [h3.get_resolution(c) for c in cells]}
+    )
     units["accounts"] = counts.reindex(cells).fillna(0).astype(int).to_numpy()
     centre = np.array([h3.cell_to_latlng(c) for c in cells])
     occupied = units["accounts"].to_numpy() > 0
@@ -358,17 +378,50 @@ def h3_units(
     return layer, pd.Series(of_account, index=accounts.index, name="unit_id")
 
 
+def _heavy_cells(
+    accounts: gpd.GeoDataFrame,
+    of_account: Sequence[str],
+    cells: Sequence[str],
+    split_share: float,
+    territories: int,
+) -> list[str]:
+    """Cells holding more than ``split_share`` of a fair territory's potential, workload
+    or accounts."""
+    index = {c: i for i, c in enumerate(cells)}
+    position = np.array([index[c] for c in of_account])
+    share = np.bincount(position, minlength=len(cells)) / (len(of_account) / territories)
+    for column in ("potential", "workload_hours"):
+        if column in accounts.columns:
+            values = pd.to_numeric(accounts[column], errors="coerce").fillna(0.0).to_numpy()
+            total = float(values.sum())
+            if total > 0:
+                held = np.bincount(position, weights=values, minlength=len(cells))
+                share = np.maximum(share, held / (total / territories))
+    return [c for c, x in zip(cells, share, strict=True) if x > split_share]
+
+
 def scenario_units(
-    data: DataConfig, accounts: gpd.GeoDataFrame, *, carry: Sequence[str] = ()
+    data: DataConfig,
+    accounts: gpd.GeoDataFrame,
+    *,
+    carry: Sequence[str] = (),
+    territories: int | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.Series]:
     """The units a scenario names and the unit of each account.
 
     A polygon layer (:func:`read_units`, accounts placed by :func:`locate_accounts`)
     or, for ``data.units: {h3: RES}``, H3 cells built from the accounts
-    (:func:`h3_units`, with ``carry`` columns).
+    (:func:`h3_units`, with ``carry`` columns; ``split_share`` counts a fair share
+    over ``territories``).
     """
     if isinstance(data.units, H3UnitsConfig):
-        return h3_units(accounts, data.units.h3, carry=carry)
+        return h3_units(
+            accounts,
+            data.units.h3,
+            carry=carry,
+            split_share=data.units.split_share,
+            territories=territories,
+        )
     units = read_units(
         data.units, id_column=data.unit_id_column, layer=data.units_layer, crs=data.units_crs
     )

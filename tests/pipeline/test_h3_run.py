@@ -110,4 +110,34 @@ def test_an_h3_resolution_out_of_range_is_one_line(tmp_path):
 
 def test_an_h3_mapping_with_another_key_says_what_it_takes(tmp_path):
     message = _error(tmp_path, "{h3: 6, ring: 2}")
-    assert "a units mapping takes one key, h3" in message and "ring" in message
+    assert "a units mapping takes h3 and optionally split_share" in message and "ring" in message
+
+
+def test_a_split_share_out_of_range_is_one_line(tmp_path):
+    message = _error(tmp_path, "{h3: 6, split_share: 1.5}")
+    assert "split_share must be a number in (0, 1], got 1.5" in message
+
+
+def test_split_share_gives_the_dense_towns_finer_cells_and_a_plan(tmp_path):
+    # At resolution 5 each town is one or two cells holding about a third of all
+    # accounts: above split_share 0.2 of a fair territory (10 accounts of 30), so
+    # they are split into resolution-6 children; the country between stays coarse.
+    _write(tmp_path, "{h3: 5, split_share: 0.2}")
+    done = run_cli("run", str(tmp_path / "scenario.yaml"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    plan = tmp_path / "plan"
+    cells = sorted(set(pd.read_csv(plan / "units.csv", dtype=str)["unit_id"]))
+    resolutions = {h3.get_resolution(c) for c in cells}
+    assert resolutions == {5, 6}
+    accounts = pd.read_csv(tmp_path / "accounts.csv", dtype={"account_id": str})
+    assignments = pd.read_csv(plan / "assignments.csv", dtype=str).merge(accounts, on="account_id")
+    # The towns were split: most accounts stand in resolution-6 cells (a few, near
+    # a split cell's edge, in a whole neighbour that H3 makes their parent).
+    fine = assignments["unit_id"].map(h3.get_resolution) == 6
+    assert fine.mean() >= 0.8
+    polygon = dict(zip(cells, cell_polygons(cells), strict=True))
+    for row, is_fine in zip(assignments.itertuples(), fine, strict=True):
+        # A fine cell holds its accounts exactly; a whole one within its edge (~9 km).
+        slack = 1e-9 if is_fine else 0.1
+        assert polygon[row.unit_id].buffer(slack).contains(shapely.Point(row.lon, row.lat))
+    assert set(assignments["rep_id"]) == {"R1", "R2", "R3"}
