@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from territory_engine.config import Scenario
-from territory_engine.plan.atomic import write_folder_atomically
+from territory_engine.plan.atomic import is_temp_name, write_folder_atomically
 from territory_engine.plan.files import WORKBOOK
 from territory_engine.plan.reader import read_plan_csv
 
@@ -28,7 +28,9 @@ def rewrite_folder(plan_dir: Path, replace: dict[str, Callable[[Path], None]]) -
 
     def write(folder: Path) -> None:
         for entry in sorted(plan_dir.iterdir()):
-            if entry.name in replace:
+            # A temporary entry of a killed writer (``rep --all-reps`` into
+            # ``PLAN_DIR/reps``) is not part of the plan: it is not copied.
+            if entry.name in replace or is_temp_name(entry.name):
                 continue
             if entry.is_dir():
                 shutil.copytree(entry, folder / entry.name)

@@ -36,7 +36,6 @@ import math
 import os
 import shlex
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -54,7 +53,12 @@ from territory_engine.errors import (
     TerritoryEngineError,
 )
 from territory_engine.io.safe_cells import csv_text
-from territory_engine.plan.atomic import write_folder_atomically, write_text_atomically
+from territory_engine.plan.atomic import (
+    clean_stale_temps,
+    make_temp_dir,
+    write_folder_atomically,
+    write_text_atomically,
+)
 from territory_engine.sweep.grid import GridAxis, Variant, build_variants, parse_grid
 from territory_engine.sweep.pareto import CRITERIA, compromise_scores, non_dominated
 
@@ -621,7 +625,9 @@ def run_sweep(
     sweep_dir.parent.mkdir(parents=True, exist_ok=True)
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     sweep_id = f"{sweep_dir.name}-{stamp}"
-    stage = Path(tempfile.mkdtemp(prefix=f".{sweep_dir.name}.running-", dir=sweep_dir.parent))
+    # A killed sweep's staging folder is removed by the next sweep of the folder.
+    clean_stale_temps(sweep_dir)
+    stage = make_temp_dir(sweep_dir, "running")
     tasks = _variant_tasks(plan, stage)
     try:
         records, mode = _run_tasks(
