@@ -47,11 +47,21 @@ def segment_key(name: str) -> str:
     return " ".join(str(name).split()).casefold()
 
 
+def distinct(column: Iterable[str]) -> list[str]:
+    """The distinct values of ``column`` in order of first appearance.
+
+    A million accounts hold a handful of segments: the per-value work runs once per
+    distinct value (``Series.unique`` keeps the order and does not iterate in Python).
+    """
+    unique = getattr(column, "unique", None)
+    return list(unique()) if callable(unique) else list(dict.fromkeys(column))
+
+
 def canonical_spellings(*columns: Iterable[str]) -> dict[str, str]:
     """Key -> the first spelling met, over `columns` in order (empty values skipped)."""
     out: dict[str, str] = {}
     for column in columns:
-        for value in column:
+        for value in distinct(column):
             text = str(value).strip()
             if text:
                 out.setdefault(segment_key(text), text)

@@ -14,6 +14,7 @@ from territory_engine.config.scenario import Scenario
 from territory_engine.config.segments import (
     POOLED,
     canonical_spellings,
+    distinct,
     list_segments,
     resolve_mapping,
     segment_key,
@@ -50,7 +51,7 @@ def segment_column(
         ),
     )
     spelling = canonical_spellings(values)
-    return values.map(lambda v: spelling[segment_key(v)])
+    return values.map({v: spelling[segment_key(v)] for v in distinct(values)})
 
 
 def unify_segments(accounts: pd.DataFrame, reps: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -58,7 +59,8 @@ def unify_segments(accounts: pd.DataFrame, reps: pd.DataFrame) -> tuple[pd.DataF
     spelling = canonical_spellings(reps["segment"], accounts["segment"])
 
     def spelt(frame: pd.DataFrame) -> pd.DataFrame:
-        new = frame["segment"].map(lambda v: spelling[segment_key(v)])
+        column = frame["segment"]
+        new = column.map({v: spelling[segment_key(v)] for v in distinct(column)})
         if new.equals(frame["segment"]):
             return frame
         return keep_source(frame.assign(segment=new.to_numpy()), frame)

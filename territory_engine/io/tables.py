@@ -18,6 +18,7 @@ back to the record's id rather than showing a wrong row.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -53,6 +54,17 @@ _FORMATS = {
 _CSV_ROW_OFFSET = 2  # the header is row 1, so the first record is row 2
 _FEATURE_OFFSET = 1  # features are numbered from 1
 _MAX_EXACT_INT = 2**53  # floats above this are not exact integers
+
+MAX_TABLE_ROWS = 5_000_000
+"""Most data rows (CSV lines, Parquet rows, GeoPackage or shapefile features) of a table.
+
+Five times the largest instance measured (one million accounts load in about 0.4 GB
+above the interpreter, ``benchmarks/large_inputs.py``), so a table at the limit
+still loads in a few GB. Checked from the file size, the line count or the file's
+metadata, before anything is parsed."""
+
+MAX_TABLE_BYTES = 2 * 1024**3
+"""Largest CSV or Excel file (bytes) a table may be; polygon layers are not limited."""
 
 
 def row_number(frame: pd.DataFrame, label: Hashable) -> int | None:
@@ -635,6 +647,7 @@ def _read_table(
     """:func:`read_table` with the file's headers already mapped in messages."""
     file_format = _format_of(path)
     _check_exists(path, kind)
+    _check_size(path, kind, file_format, layer)
     if file_format == "csv":
         frame, offset = _read_csv(path, kind), _CSV_ROW_OFFSET
     elif file_format == "excel":
@@ -910,6 +923,69 @@ def _check_exists(path: Path, kind: str) -> None:
         raise InputError(f"the {kind} table has no rows (the file is empty)", file=str(path))
 
 
+def _bytes(n: float) -> str:
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} bytes"
+
+
+def _too_large(kind: str, what: str) -> str:
+    return (
+        f"the {kind} table is too large: {what}; the limit is {MAX_TABLE_ROWS:,} rows "
+        f"and {_bytes(MAX_TABLE_BYTES)} per CSV or Excel file (README, 'Known limits')"
+    )
+
+
+def _csv_lines_above(path: Path, limit: int) -> int | None:
+    """The file's line count if it is above ``limit`` (counting stops there), else None."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 24):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+            if lines > limit + 1:
+                return lines
+    lines += last != b"\n"  # a last line without its newline
+    return lines if lines > limit else None
+
+
+def _check_size(path: Path, kind: str, file_format: str, layer: str | None) -> None:
+    """Refuse a table above :data:`MAX_TABLE_BYTES` / :data:`MAX_TABLE_ROWS` before parsing.
+
+    Cheap: the file size, a count of newlines (CSV, stopped at the limit) or the row
+    count in the file's metadata (Parquet, GeoPackage, shapefile); an Excel sheet
+    holds at most 1,048,576 rows, so only its size is checked, and GeoJSON is not
+    checked (counting its features is parsing it).
+    """
+    size = path.stat().st_size
+    if file_format in ("csv", "excel") and size > MAX_TABLE_BYTES:
+        raise InputError(_too_large(kind, _bytes(size)), file=str(path))
+    rows: int | None = None
+    if file_format == "csv":
+        # The header is a line; blank lines count too (cheap beats exact here).
+        if _csv_lines_above(path, MAX_TABLE_ROWS + 1) is not None:
+            raise InputError(
+                _too_large(kind, f"more than {MAX_TABLE_ROWS:,} lines below the header"),
+                file=str(path),
+            )
+    elif file_format == "parquet":
+        try:
+            rows = pq.read_metadata(path).num_rows
+        except (OSError, ValueError, pa.ArrowException):
+            return  # the reader reports an unreadable file
+    elif path.suffix.lower() in (".gpkg", ".shp"):
+        # Their feature count is metadata; GeoJSON is not counted (that is a parse).
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "more than one layer": the reader says so
+                rows = int(pyogrio.read_info(path, layer=layer).get("features", -1))
+        except Exception:  # any trouble is the reader's to report
+            return
+    if rows is not None and rows > MAX_TABLE_ROWS:
+        raise InputError(_too_large(kind, f"{rows:,} rows"), file=str(path))
+
+
 def _read_csv(path: Path, kind: str) -> pd.DataFrame:
     """Read every CSV cell as a string, keeping blank lines so row numbers stay true."""
     try:
@@ -932,7 +1008,9 @@ def _read_csv(path: Path, kind: str) -> pd.DataFrame:
     except pd.errors.ParserError as exc:
         raise InputError(f"cannot be read as CSV: {exc}", file=str(path)) from exc
     frame.columns = [str(name).strip() for name in frame.columns]
-    return frame[~_blank_rows(frame)].copy()
+    blank = _blank_rows(frame)
+    # No copy when no line is blank: a million-row table is not held twice.
+    return frame[~blank].copy() if blank.any() else frame
 
 
 def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
