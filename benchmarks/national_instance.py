@@ -343,6 +343,12 @@ def write(instance: dict, out: Path) -> dict[str, Path]:
         (scen / "units.gpkg").unlink()
     units.to_file(scen / "units.gpkg", layer="units", driver="GPKG")
     tol = cls.tolerance
+    units_lines = "units: units.gpkg\n  units_layer: units\n  unit_id_column: unit_id"
+    if cls.split_share is not None:
+        # Split cells' children do not tile their parent exactly: located in a
+        # polygon layer, accounts near their edges would fall in gaps. The scenario
+        # builds the same mixed-resolution cells from the accounts instead.
+        units_lines = f"units: {{h3: {cls.resolution}, split_share: {cls.split_share}}}"
     (scen / "scenario.yaml").write_text(
         f"""# National benchmark instance '{cls.name}' (issue 13), seed {instance["stats"]["seed"]}:
 # {n:,} accounts at US places, {len(cells):,} H3 res-{cls.resolution} units, {len(reps)} reps.
@@ -350,9 +356,7 @@ name: national {cls.name}
 data:
   accounts: accounts.csv
   reps: reps.csv
-  units: units.gpkg
-  units_layer: units
-  unit_id_column: unit_id
+  {units_lines}
 territories:
   mode: per_rep
   eligibility: none
