@@ -26,11 +26,22 @@ holds another plan instead of silently pointing at it.
 
 Concurrency
 -----------
-The database uses write-ahead logging (``PRAGMA journal_mode = WAL``) and a busy
-timeout of :data:`BUSY_TIMEOUT_SECONDS`, and each write is one ``BEGIN IMMEDIATE``
-transaction, so several processes (a sweep's workers) can record into one store at
-once. A :class:`PlanStore` holds no open connection between calls: it can be pickled
-and sent to another process.
+The database uses write-ahead logging (``PRAGMA journal_mode = WAL``, checked on
+every open) and a busy timeout of :data:`BUSY_TIMEOUT_SECONDS`, and each write is one
+``BEGIN IMMEDIATE`` transaction, so several processes (a sweep's workers, parallel
+``run`` commands) can record into one store at once. A write that still meets
+``database is locked`` (SQLite does not wait in every case: a journal-mode change,
+a recovery after a killed writer) is retried from the start, up to
+:data:`WRITE_ATTEMPTS` times with a doubling, jittered pause (from
+:data:`RETRY_FIRST_PAUSE_SECONDS`, at most :data:`RETRY_MAX_PAUSE_SECONDS`); after
+that it fails in one line naming the store. A :class:`PlanStore` holds no open
+connection between calls: it can be pickled and sent to another process.
+
+A process killed in the middle of a write (SIGKILL, out of memory) leaves the
+transaction uncommitted: the next connection rolls it back from the write-ahead log,
+so the store holds every plan completely or not at all and passes
+``PRAGMA integrity_check``. The ``-wal`` and ``-shm`` files beside the store are
+part of it while it is in use; do not delete them.
 
 Schema (version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``)
 ------------------------------------------------------------------------
@@ -76,13 +87,16 @@ import csv
 import hashlib
 import io
 import json
+import random
 import shutil
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
@@ -93,6 +107,7 @@ __all__ = [
     "BUSY_TIMEOUT_SECONDS",
     "SCHEMA_VERSION",
     "STORE_FILE_NAME",
+    "WRITE_ATTEMPTS",
     "PlanStore",
     "StoreError",
     "StoredPlan",
@@ -103,10 +118,18 @@ __all__ = [
 SCHEMA_VERSION = 1
 #: How long a write waits for another process's transaction before failing.
 BUSY_TIMEOUT_SECONDS = 60.0
+#: How many times a write meeting ``database is locked`` is tried in all.
+WRITE_ATTEMPTS = 8
+#: The pause before the first retry of a locked write; it doubles each time.
+RETRY_FIRST_PAUSE_SECONDS = 0.05
+#: The longest pause between two tries of a locked write.
+RETRY_MAX_PAUSE_SECONDS = 2.0
 #: File name of the store beside the plan folders.
 STORE_FILE_NAME = "plans.sqlite"
 #: Hex digits of a new plan id.
 ID_LENGTH = 10
+
+_T = TypeVar("_T")
 
 _ASSIGNMENT_COLUMNS = ("account_id", "territory_id", "rep_id", "unit_id", "previous_rep_id")
 
@@ -190,6 +213,19 @@ LIST_COLUMNS = (
     "solve_seconds",
     "folder",
 )
+
+
+class _Locked(Exception):
+    """``database is locked`` from SQLite, for :meth:`PlanStore._write` to retry."""
+
+    def __init__(self, error: sqlite3.OperationalError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _is_locked(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 class StoreError(InputError):
@@ -317,10 +353,12 @@ class PlanStore:
     # ------------------------------------------------------------------ connection
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self, *, locked_raises: bool = False) -> Iterator[sqlite3.Connection]:
         """A connection in autocommit mode (transactions are explicit), closed after use.
 
-        Every ``sqlite3`` error becomes a one-line :class:`StoreError` naming the file.
+        Every ``sqlite3`` error becomes a one-line :class:`StoreError` naming the file;
+        with ``locked_raises``, ``database is locked`` becomes :class:`_Locked` (for
+        :meth:`_write` to retry).
         """
         con = None
         try:
@@ -328,56 +366,103 @@ class PlanStore:
             con.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
             con.execute("PRAGMA foreign_keys = ON")
             yield con
+        except sqlite3.OperationalError as exc:
+            if locked_raises and _is_locked(exc):
+                raise _Locked(exc) from None
+            raise StoreError(f"plan store error: {exc}", file=str(self.path)) from None
         except sqlite3.Error as exc:
             raise StoreError(f"plan store error: {exc}", file=str(self.path)) from None
         finally:
             if con is not None:
                 con.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: committed when the block ends, rolled back on any error
-        (an interrupt included), so no partial plan is ever visible."""
-        with self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
+    def _write(self, body: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``body`` in one write transaction, retried while the database is locked.
+
+        The transaction is committed when ``body`` returns and rolled back on any
+        error (an interrupt included), so no partial plan is ever visible. A
+        ``database is locked`` (or ``busy``) error from SQLite, which the busy timeout
+        did not absorb, rolls back and runs ``body`` again on a new connection, up to
+        :data:`WRITE_ATTEMPTS` tries in all, with a doubling, jittered pause between
+        tries; ``body`` must therefore do nothing but database work.
+
+        Raises
+        ------
+        StoreError
+            Any other SQLite error, or still locked after the last try.
+        """
+        pause = RETRY_FIRST_PAUSE_SECONDS
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
-                yield con
-            except BaseException:
-                con.rollback()
-                raise
-            con.execute("COMMIT")
+                with self._connect(locked_raises=True) as con:
+                    con.execute("BEGIN IMMEDIATE")
+                    try:
+                        result = body(con)
+                    except BaseException:
+                        con.rollback()
+                        raise
+                    con.execute("COMMIT")
+                    return result
+            except _Locked as exc:
+                if attempt == WRITE_ATTEMPTS:
+                    raise StoreError(
+                        f"plan store error: {exc.error} (still, after {WRITE_ATTEMPTS} tries; "
+                        "another process holds it: try again when it is done)",
+                        file=str(self.path),
+                    ) from None
+            # Jitter keeps processes that collided from colliding again in step.
+            time.sleep(pause * (0.5 + random.random()))
+            pause = min(2 * pause, RETRY_MAX_PAUSE_SECONDS)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _ensure_schema(self) -> None:
         with self._connect() as con:
             version = con.execute("PRAGMA user_version").fetchone()[0]
-            if version == SCHEMA_VERSION:
+            wal = con.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
+            if version == SCHEMA_VERSION and wal:
                 return
             self._check_version(version)
-            if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                con.execute("PRAGMA journal_mode = WAL")
-            con.execute("BEGIN IMMEDIATE")
+        if not wal:
+            self._write_unlocked(lambda con: con.execute("PRAGMA journal_mode = WAL"))
+
+        def create(con: sqlite3.Connection) -> None:
+            # Another process may have created the schema while this one waited.
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                tables = con.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                ).fetchone()[0]
+                if tables:
+                    raise StoreError(
+                        "not a plan store (an SQLite database with other tables)",
+                        file=str(self.path),
+                    )
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        con.execute(statement)
+                con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            else:
+                self._check_version(version)
+
+        self._write(create)
+
+    def _write_unlocked(self, statement: Callable[[sqlite3.Connection], object]) -> None:
+        """Run ``statement`` outside a transaction (``PRAGMA journal_mode`` cannot be in
+        one), retried while locked like :meth:`_write`."""
+        pause = RETRY_FIRST_PAUSE_SECONDS
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
-                # Another process may have created the schema while this one waited.
-                version = con.execute("PRAGMA user_version").fetchone()[0]
-                if version == 0:
-                    tables = con.execute(
-                        "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                    ).fetchone()[0]
-                    if tables:
-                        raise StoreError(
-                            "not a plan store (an SQLite database with other tables)",
-                            file=str(self.path),
-                        )
-                    for statement in _SCHEMA.split(";"):
-                        if statement.strip():
-                            con.execute(statement)
-                    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                else:
-                    self._check_version(version)
-            except BaseException:
-                con.rollback()
-                raise
-            con.execute("COMMIT")
+                with self._connect(locked_raises=True) as con:
+                    statement(con)
+                    return
+            except _Locked as exc:
+                if attempt == WRITE_ATTEMPTS:
+                    raise StoreError(
+                        f"plan store error: {exc.error} (still, after {WRITE_ATTEMPTS} tries)",
+                        file=str(self.path),
+                    ) from None
+            time.sleep(pause * (0.5 + random.random()))
+            pause = min(2 * pause, RETRY_MAX_PAUSE_SECONDS)
 
     def _check_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:
@@ -479,24 +564,28 @@ class PlanStore:
             "territories_columns": None if t_columns is None else json.dumps(t_columns),
         }
         assignment_rows = list(_assignment_rows(a_columns, a_rows, folder))
-        with self._transaction() as con:
+
+        def record(con: sqlite3.Connection) -> str:
+            row = dict(plan_row)  # a retried transaction starts from the same row
             old = con.execute(
                 "SELECT id, label, sweep_id FROM plans WHERE digest = ?", (digest,)
             ).fetchone()
             if old is not None:
                 plan_id = old[0]
-                plan_row["label"] = label if label is not None else old[1]
-                plan_row["sweep_id"] = sweep_id if sweep_id is not None else old[2]
+                row["label"] = label if label is not None else old[1]
+                row["sweep_id"] = sweep_id if sweep_id is not None else old[2]
                 con.execute("DELETE FROM plans WHERE id = ?", (plan_id,))
             else:
                 plan_id = _free_id(con, digest)
-            plan_row["id"] = plan_id
-            self._insert_plan(con, plan_row)
+            row["id"] = plan_id
+            self._insert_plan(con, row)
             self._insert_assignments(con, plan_id, assignment_rows)
             self._insert_table(con, "quotas", plan_id, q_columns, q_rows)
             if t_columns is not None:
                 self._insert_table(con, "territories", plan_id, t_columns, t_rows)
-        return plan_id
+            return plan_id
+
+        return self._write(record)
 
     @staticmethod
     def _insert_plan(con: sqlite3.Connection, row: dict) -> None:
@@ -575,8 +664,7 @@ class PlanStore:
                 self._check_folder(full, folder)
             else:
                 folder = None
-        with self._transaction() as con:
-            con.execute("DELETE FROM plans WHERE id = ?", (full,))
+        self._write(lambda con: con.execute("DELETE FROM plans WHERE id = ?", (full,)))
         if folder is not None:
             shutil.rmtree(folder)
 
