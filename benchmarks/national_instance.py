@@ -69,6 +69,9 @@ class InstanceClass:
 
 CLASSES = {
     "tiny": InstanceClass("tiny", 2_000, 12, 4, 0.03, frozenset(SOUTH_EAST)),
+    "tiny-split": InstanceClass(
+        "tiny-split", 2_000, 12, 4, 0.03, frozenset(SOUTH_EAST), split_share=0.1
+    ),
     "10k": InstanceClass("10k", 10_000, 50, 4, 0.03),
     "100k": InstanceClass("100k", 100_000, 250, 5, 0.03),
     # The same accounts and reps, city-core cells split one resolution finer.

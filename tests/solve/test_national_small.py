@@ -165,3 +165,49 @@ def test_with_rep_homes_every_rep_gets_accounts_in_one_piece(with_homes: list[te
 def test_with_rep_homes_the_same_seed_gives_the_same_plan(with_homes: list[te.PlanResult]):
     _clock_cut(with_homes[0].alignment.stats.stop_reason)
     np.testing.assert_array_equal(with_homes[0].alignment.assign, with_homes[1].alignment.assign)
+
+
+TINY_SPLIT = national_instance.CLASSES["tiny-split"]
+
+
+@pytest.fixture(scope="module")
+def tiny_split(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("national_tiny_split")
+    stats = national_instance.generate("tiny-split", 0, out)
+    graph = read_graph(out / "graph.json")
+    result = te.partition(
+        graph,
+        parts=TINY_SPLIT.parts,
+        balance={"potential": TINY_SPLIT.tolerance, "workload": TINY_SPLIT.tolerance},
+        objective="inertia",
+        contiguous=True,
+        time_limit=TIME_LIMIT,
+        seed=0,
+    )
+    return {"stats": stats, "graph": graph, "result": result}
+
+
+def test_split_cells_give_mixed_resolutions_and_lighter_units(tiny: dict, tiny_split: dict):
+    resolutions = {h3.get_resolution(str(v)) for v in tiny_split["graph"]}
+    assert resolutions == {TINY.resolution, TINY.resolution + 1}
+    assert tiny_split["stats"]["split_cells"] > 0
+    assert nx.is_connected(tiny_split["graph"])
+    heaviest = "heaviest_unit_share_of_fair_potential"
+    assert tiny_split["stats"][heaviest] < tiny["stats"][heaviest]
+    # Splitting moves no account: the same totals.
+    for measure in ("potential", "workload"):
+        before = sum(d[measure] for _, d in tiny["graph"].nodes(data=True))
+        after = sum(d[measure] for _, d in tiny_split["graph"].nodes(data=True))
+        assert after == pytest.approx(before)
+
+
+def test_on_split_cells_every_part_is_connected_and_holds_accounts(tiny_split: dict):
+    graph, result = tiny_split["graph"], tiny_split["result"]
+    assert sorted(result.assignment) == sorted(str(v) for v in graph)
+    accounts = np.zeros(TINY_SPLIT.parts)
+    for v, part in result.assignment.items():
+        accounts[part] += graph.nodes[v]["accounts"]
+    assert (accounts > 0).all()
+    for part in range(TINY_SPLIT.parts):
+        nodes = [v for v in graph if result.assignment[str(v)] == part]
+        assert nx.is_connected(graph.subgraph(nodes)), f"part {part} is in pieces"
