@@ -257,7 +257,7 @@ def _execute_dask(
     """Submit one task per variant and yield the records as they complete."""
     import logging
 
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, LocalCluster
 
     if scheduler:
         try:
@@ -296,12 +296,7 @@ def _execute_dask(
             future = client.submit(run_variant, task, pure=False, key=f"{key_prefix}-{task.name}")
             futures[future] = task
         try:
-            for future in as_completed(list(futures)):
-                task = futures[future]
-                try:
-                    yield future.result()
-                except Exception as exc:  # a killed worker, a lost result
-                    yield _failed(task, exc)
+            yield from _gather(client, futures)
         except BaseException:
             client.cancel(list(futures))
             raise
@@ -309,6 +304,52 @@ def _execute_dask(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+#: Seconds a cluster may have no worker at all before the variants still waiting are
+#: reported failed (a dead worker's variants are retried by the scheduler on the
+#: others; with none left they would wait for ever).
+NO_WORKER_TIMEOUT = 120.0
+_POLL_SECONDS = 2.0
+
+
+def _gather(client: Any, futures: dict[Any, VariantTask]) -> Iterator[dict[str, Any]]:
+    """Yield each task's record as it finishes; fail the rest when no worker is left.
+
+    A worker that dies is the scheduler's to handle: it re-runs the worker's tasks on
+    the others (up to ``distributed.scheduler.allowed-failures`` deaths per task, then
+    the task fails with ``KilledWorker``, reported as the variant's error). When every
+    worker is gone for :data:`NO_WORKER_TIMEOUT` seconds, the waiting variants are
+    reported failed and cancelled, so the sweep ends (with the plans it has) instead
+    of waiting for a worker that may never come.
+    """
+    from distributed import wait
+
+    pending = set(futures)
+    idle_since: float | None = None
+    while pending:
+        try:
+            done, pending = wait(pending, timeout=_POLL_SECONDS, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            done = set()
+        for future in sorted(done, key=lambda f: futures[f].index):
+            try:
+                yield future.result()
+            except Exception as exc:  # a killed worker, a lost result
+                yield _failed(futures[future], exc)
+        if done:
+            idle_since = None
+            continue
+        if client.scheduler_info().get("workers"):
+            idle_since = None
+        elif idle_since is None:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since >= NO_WORKER_TIMEOUT:
+            lost = RuntimeError(f"no worker left on the cluster for {NO_WORKER_TIMEOUT:g} s")
+            client.cancel(list(pending))
+            for future in sorted(pending, key=lambda f: futures[f].index):
+                yield _failed(futures[future], lost)
+            return
 
 
 @dataclass(frozen=True)

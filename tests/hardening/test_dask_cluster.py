@@ -294,3 +294,48 @@ def test_a_worker_death_is_reported_when_no_retry_is_allowed(tmp_path):
         assert f"{name} (error)" in err or name in err
     others = rows.drop(index=sorted(lost))
     assert (others["status"] == "ok").all() and len(others) >= 8 - len(lost)
+
+
+def test_a_sweep_whose_workers_all_die_ends_with_its_variants_reported(tmp_path, monkeypatch):
+    """With no worker left the waiting variants fail (after a grace period); no hang."""
+    import threading
+
+    from territory_engine.sweep import run as sweep_run
+
+    monkeypatch.setattr(sweep_run, "NO_WORKER_TIMEOUT", 3.0)
+    monkeypatch.setattr(sweep_run, "_POLL_SECONDS", 0.5)
+    outcome: dict = {}
+    with cluster(tmp_path) as c, Client(c.address, timeout="60s") as client:
+        client.wait_for_workers(2, timeout=DEADLINE)
+
+        def sweep() -> None:
+            try:
+                outcome["result"] = sweep_run.run_sweep(
+                    FAST,
+                    ["name=a,b"],
+                    output=tmp_path / "runs" / "s",
+                    store=tmp_path / "runs" / "plans.sqlite",
+                    scheduler=c.address,
+                    time_limit=10,
+                )
+            except BaseException as exc:  # reported to the test below
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=sweep, daemon=True)
+        thread.start()
+        end = time.monotonic() + DEADLINE
+        while not list(_running_on(client)):
+            assert time.monotonic() < end and thread.is_alive(), "no variant started"
+            time.sleep(0.1)
+        c.kill("w0")
+        c.kill("w1")
+        thread.join(DEADLINE)
+        assert not thread.is_alive(), "the sweep hung with no worker left"
+    assert "error" not in outcome, outcome.get("error")
+    result = outcome["result"]
+    assert result.exit_code == 4
+    assert list(result.table["status"]) == ["error", "error"]
+    assert result.table["error"].str.contains("no worker left on the cluster for 3 s").all()
+    saved = pd.read_csv(tmp_path / "runs" / "s" / "sweep.csv", keep_default_na=False)
+    assert list(saved["status"]) == ["error", "error"]
+    _check_consistent(tmp_path, saved, result.sweep_id)
