@@ -51,6 +51,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "fy_baseline.yaml"
+#: How long a killed command's children may take to exit on their own.
+ORPHAN_GRACE_SECONDS = 15.0
 COMMANDS = ("run", "quota", "score", "rep", "compare", "sweep", "store")
 
 sys.path.insert(0, str(ROOT))
@@ -541,8 +543,13 @@ def kill_at(
         if not exited:
             proc.send_signal(signal.SIGKILL)  # the main process only, as the OOM killer does
         proc.wait(30)
-        time.sleep(0.3)  # let children notice their parent is gone
+        # Children (a sweep's Dask workers) notice their parent is gone within seconds;
+        # one still running after ORPHAN_GRACE_SECONDS counts as left behind.
+        deadline = time.perf_counter() + ORPHAN_GRACE_SECONDS
         left = _session_alive(proc.pid)
+        while left and time.perf_counter() < deadline:
+            time.sleep(0.1)
+            left = _session_alive(proc.pid)
     finally:
         stop_group(proc)
     states = []
