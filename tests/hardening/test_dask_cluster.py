@@ -10,6 +10,9 @@ Starts ``dask scheduler`` (no dashboard) and two ``dask worker`` processes, all 
 - with ``distributed.scheduler.allowed-failures`` 0 (``slow``) the dead worker's
   variants are reported failed (``status`` ``error``, the worker named), the others
   complete;
+- with both workers killed, the waiting variants are reported failed once the
+  cluster has had no worker for ``NO_WORKER_TIMEOUT`` (monkeypatched to 3 s; the
+  sweep runs in a thread of the test), instead of the sweep waiting for ever;
 - either way the sweep folder holds exactly one complete plan folder per variant
   ``sweep.csv`` lists as written, no staging or partial folder is left, and the store
   passes ``PRAGMA integrity_check`` and holds exactly the written plans.
