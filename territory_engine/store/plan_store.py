@@ -565,27 +565,30 @@ class PlanStore:
         }
         assignment_rows = list(_assignment_rows(a_columns, a_rows, folder))
 
-        def record(con: sqlite3.Connection) -> str:
-            row = dict(plan_row)  # a retried transaction starts from the same row
-            old = con.execute(
-                "SELECT id, label, sweep_id FROM plans WHERE digest = ?", (digest,)
-            ).fetchone()
-            if old is not None:
-                plan_id = old[0]
-                row["label"] = label if label is not None else old[1]
-                row["sweep_id"] = sweep_id if sweep_id is not None else old[2]
-                con.execute("DELETE FROM plans WHERE id = ?", (plan_id,))
-            else:
-                plan_id = _free_id(con, digest)
-            row["id"] = plan_id
-            self._insert_plan(con, row)
-            self._insert_assignments(con, plan_id, assignment_rows)
-            self._insert_table(con, "quotas", plan_id, q_columns, q_rows)
-            if t_columns is not None:
-                self._insert_table(con, "territories", plan_id, t_columns, t_rows)
-            return plan_id
+        tables = (assignment_rows, q_columns, q_rows, t_columns, t_rows)
+        return self._write(lambda con: self._replace_plan(con, dict(plan_row), tables))
 
-        return self._write(record)
+    def _replace_plan(self, con: sqlite3.Connection, row: dict, tables: tuple) -> str:
+        """Insert the plan ``row`` and its tables, replacing the plan of the same digest
+        (keeping its id, and its label and sweep id where ``row`` has none); its id."""
+        assignment_rows, q_columns, q_rows, t_columns, t_rows = tables
+        old = con.execute(
+            "SELECT id, label, sweep_id FROM plans WHERE digest = ?", (row["digest"],)
+        ).fetchone()
+        if old is not None:
+            plan_id = old[0]
+            row["label"] = row["label"] if row["label"] is not None else old[1]
+            row["sweep_id"] = row["sweep_id"] if row["sweep_id"] is not None else old[2]
+            con.execute("DELETE FROM plans WHERE id = ?", (plan_id,))
+        else:
+            plan_id = _free_id(con, row["digest"])
+        row["id"] = plan_id
+        self._insert_plan(con, row)
+        self._insert_assignments(con, plan_id, assignment_rows)
+        self._insert_table(con, "quotas", plan_id, q_columns, q_rows)
+        if t_columns is not None:
+            self._insert_table(con, "territories", plan_id, t_columns, t_rows)
+        return plan_id
 
     @staticmethod
     def _insert_plan(con: sqlite3.Connection, row: dict) -> None:
