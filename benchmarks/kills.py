@@ -359,7 +359,7 @@ def build_cases(base: Path, work: Path, names: list[str], time_limit: float = 1.
                 "import sys; from pathlib import Path\n"
                 "from territory_engine.store import PlanStore\n"
                 "s = PlanStore(Path(sys.argv[1]))\n"
-                "for r in range(3):\n"
+                "for r in range(10):\n"
                 "    for i, f in enumerate(sorted(Path(sys.argv[2]).iterdir())):\n"
                 "        s.record_folder(f, label=f'round {r} copy {i}')\n"
             )
