@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from territory_engine.config.paths import resolve_path
 from territory_engine.config.scenario import Scenario
 from territory_engine.config.whatif import absolutise_whatif, expand_lock_accounts
 from territory_engine.errors import ScenarioError, did_you_mean
@@ -37,19 +38,103 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+    if not _is_file(path):
         raise ScenarioError(f"{path}: scenario file not found")
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ScenarioError(f"{path}: is UTF-16 text; save the scenario as UTF-8")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = data.decode("utf-8-sig")  # an editor's byte-order mark is harmless
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            f"{path}: is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+        ) from None
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ScenarioError(f"{path}{where}: not valid YAML: {exc}") from None
+        raise ScenarioError(
+            f"{path}{_yaml_where(exc)}: not valid YAML: {_yaml_problem(exc)}"
+        ) from None
+    except RecursionError:
+        # PyYAML composes nested collections recursively: [[[[...]]]] thousands deep.
+        raise ScenarioError(
+            f"{path}: not valid YAML: nested too deeply (a scenario is a few levels deep)"
+        ) from None
     if raw is None:
         raise ScenarioError(f"{path}: scenario file is empty")
     if not isinstance(raw, dict):
         raise ScenarioError(f"{path}: a scenario is a mapping of keys, got {type(raw).__name__}")
+    _check_depth(raw, path)
     return raw
+
+
+_MAX_DEPTH = 32
+"""Nesting deeper than this is no scenario (the deepest real one, regions, is about 6)."""
+
+
+def _check_depth(tree: Any, path: Path) -> None:
+    """Refuse nesting deeper than :data:`_MAX_DEPTH`, or an alias that holds itself.
+
+    Aliases share one object, so each list or mapping is measured once: an alias
+    bomb (ten aliases of ten aliases of ... ) costs what its text costs, not 10^9.
+    """
+    depth_of: dict[int, int] = {}
+    open_: set[int] = set()
+
+    def depth(node: Any, level: int) -> int:
+        key = id(node)
+        if key in open_ or level > _MAX_DEPTH:
+            raise ScenarioError(
+                f"{path}: not valid YAML: nested more than {_MAX_DEPTH} levels deep "
+                "(or an alias that holds itself)"
+            )
+        if key not in depth_of:
+            open_.add(key)
+            children = node.values() if isinstance(node, dict) else node
+            inner = [depth(c, level + 1) for c in children if isinstance(c, dict | list)]
+            open_.discard(key)
+            depth_of[key] = 1 + max(inner, default=0)
+        if level - 1 + depth_of[key] > _MAX_DEPTH:
+            raise ScenarioError(
+                f"{path}: not valid YAML: nested more than {_MAX_DEPTH} levels deep"
+            )
+        return depth_of[key]
+
+    depth(tree, 1)
+
+
+def _yaml_where(exc: yaml.YAMLError) -> str:
+    """`` (line N)`` of a YAML error, where PyYAML knows it."""
+    mark = getattr(exc, "problem_mark", None)
+    return f" (line {mark.line + 1})" if mark is not None else ""
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """A PyYAML error on one line: what went wrong, and while doing what.
+
+    PyYAML's own ``str`` spans several lines (it quotes the offending text with a
+    caret under it); the CLI shows errors on one line.
+    """
+    problem = getattr(exc, "problem", None)
+    if not problem:
+        return " ".join(str(exc).split())
+    context = getattr(exc, "context", None)
+    text = f"{context}: {problem}" if context else str(problem)
+    if "constructor for the tag" in text:
+        text += " (tags that build objects are never run; remove the tag)"
+    return " ".join(text.split())
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False for a path the system cannot even look up.
+
+    A NUL byte (``ValueError``) or a name longer than the system allows
+    (``OSError``) is no file either; the message then names the path as given.
+    """
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def absolutise_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
@@ -62,14 +147,14 @@ def absolutise_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     for section, key in PATH_KEYS:
         block = out.get(section)
         if isinstance(block, dict) and isinstance(block.get(key), str):
-            block[key] = str((base_dir / block[key]).resolve())
+            block[key] = resolve_path(base_dir, block[key])
     absolutise_whatif(out, base_dir)
     return out
 
 
 def resolve_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read ``path`` and everything it ``extends``, merged, before validation."""
-    path = Path(path).resolve()
+    path = Path(resolve_path(Path.cwd(), str(path)))
     if path in _chain:
         cycle = " -> ".join(p.name for p in (*_chain, path))
         raise ScenarioError(f"{path}: 'extends' forms a cycle: {cycle}")
@@ -162,7 +247,7 @@ def load_scenario(path: str | Path) -> Scenario:
     ScenarioError
         Unknown keys (with a did-you-mean), bad values, missing files, cycles.
     """
-    path = Path(path).resolve()
+    path = Path(resolve_path(Path.cwd(), str(path)))
     raw = resolve_raw(path)
     try:
         scenario = Scenario.model_validate(raw)
@@ -171,9 +256,17 @@ def load_scenario(path: str | Path) -> Scenario:
     for name in ("accounts", "reps", "units", "edges", "places", "travel_times"):
         file = getattr(scenario.data, name)
         # data.units may be {h3: RES} rather than a file.
-        if isinstance(file, Path) and not file.exists():
+        if isinstance(file, Path) and not _exists(file):
             raise ScenarioError(f"{path}: data.{name} file not found: {file}")
     return expand_lock_accounts(scenario, source=path)
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()``, False for a path the system cannot look up (NUL byte, too long)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def scenario_hash(scenario: Scenario) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from territory_engine.config.paths import resolve_path
 from territory_engine.config.scenario import LockConfig, Scenario
 from territory_engine.config.whatif_models import (
     AddRepConfig,
@@ -48,7 +49,7 @@ def absolutise_whatif(raw: dict[str, Any], base_dir: Path) -> None:
         return
     for entry in entries:
         if isinstance(entry, dict) and isinstance(entry.get("file"), str):
-            entry["file"] = str((base_dir / entry["file"]).resolve())
+            entry["file"] = resolve_path(base_dir, entry["file"])
 
 
 def read_lock_file(path: Path) -> Any:
