@@ -29,7 +29,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pyogrio
 import pyogrio.errors
+import pyproj
 import shapely
+import shapely.errors
 
 from territory_engine.errors import InputError, did_you_mean
 from territory_engine.io.columns import COLUMNS_ATTR, rename_columns, user_column_names
@@ -616,7 +618,10 @@ def read_table(
         lacks a required column, or holds a bad value in a converted column.
     """
     path = Path(path)
-    with user_column_names({str(path): columns or {}}):
+    with user_column_names({str(path): columns or {}}), warnings.catch_warnings():
+        # GDAL's warnings (an unknown srs_id...) would print under the one-line
+        # error; what they warn of (no CRS) is checked and reported by the loaders.
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="pyogrio")
         return _read_table(
             path,
             kind=kind,
@@ -645,8 +650,8 @@ def _read_table(
     sheet: str | None,
 ) -> pd.DataFrame | gpd.GeoDataFrame:
     """:func:`read_table` with the file's headers already mapped in messages."""
-    file_format = _format_of(path)
     _check_exists(path, kind)
+    file_format = _format_of(path)
     _check_size(path, kind, file_format, layer)
     if file_format == "csv":
         frame, offset = _read_csv(path, kind), _CSV_ROW_OFFSET
@@ -711,6 +716,49 @@ def require_crs(frame: gpd.GeoDataFrame, *, file: str | os.PathLike[str]) -> Non
         raise InputError(
             "the layer has no CRS; set one (e.g. EPSG:4326)", file=str(file), column="geometry"
         )
+    try:
+        pyproj.Transformer.from_crs(frame.crs, "EPSG:4326", always_xy=True)
+    except pyproj.exceptions.ProjError:
+        # A GeoPackage's "undefined Cartesian" SRS (srs_id -1) is a CRS with no datum.
+        raise InputError(
+            f"the layer's CRS ({frame.crs.name}) cannot be converted to longitude/latitude; "
+            "give the layer a real CRS (e.g. EPSG:4326)",
+            file=str(file),
+            column="geometry",
+        ) from None
+
+
+def check_lonlat_bounds(
+    frame: gpd.GeoDataFrame, *, file: str | os.PathLike[str], id_column: str | None
+) -> None:
+    """Check that every geometry of a layer in EPSG:4326 lies within longitude/latitude.
+
+    A polygon reaching latitude 1e300 (a damaged file, or a layer whose CRS is
+    wrong) would break every projection made from it later.
+
+    Raises
+    ------
+    InputError
+        On the first feature with a coordinate that is not finite or out of range.
+    """
+    bounds = frame.geometry.bounds
+    minx, miny, maxx, maxy = (bounds[name].to_numpy() for name in ("minx", "miny", "maxx", "maxy"))
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(minx) & np.isfinite(miny) & np.isfinite(maxx) & np.isfinite(maxy)
+        inside = (minx >= -180) & (maxx <= 180) & (miny >= -90) & (maxy <= 90)
+    empty = frame.geometry.is_empty.to_numpy()
+    raise_for_rows(
+        frame,
+        ~empty & ~(finite & inside),
+        file=file,
+        column="geometry",
+        id_column=id_column,
+        describe=lambda label: (
+            f"geometry reaches longitude {bounds.at[label, 'minx']:g}..{bounds.at[label, 'maxx']:g}"
+            f", latitude {bounds.at[label, 'miny']:g}..{bounds.at[label, 'maxy']:g}, outside "
+            "[-180, 180] x [-90, 90]; check the feature and the layer's CRS"
+        ),
+    )
 
 
 def check_geometry_types(
@@ -912,14 +960,18 @@ def _format_of(path: Path) -> str:
 
 def _check_exists(path: Path, kind: str) -> None:
     """Raise when the file is missing, a directory, or empty."""
-    if path.is_dir():
-        raise InputError(f"is a directory, not a {kind} file", file=str(path))
-    if not path.exists():
+    try:
+        size = path.stat().st_size
+    except (OSError, ValueError):  # missing, or a name the system cannot look up
         siblings = [p.name for p in path.parent.iterdir()] if path.parent.is_dir() else []
         raise InputError(
             f"{kind} file not found{did_you_mean(path.name, siblings)}", file=str(path)
-        )
-    if path.stat().st_size == 0:
+        ) from None
+    if path.is_dir():
+        raise InputError(f"is a directory, not a {kind} file", file=str(path))
+    if not path.is_file():  # /dev/zero, a FIFO: reading it would never end
+        raise InputError(f"is not a regular file; give a {kind} file", file=str(path))
+    if size == 0:
         raise InputError(f"the {kind} table has no rows (the file is empty)", file=str(path))
 
 
@@ -1051,4 +1103,16 @@ def _read_vector(path: Path, layer: str | None) -> pd.DataFrame:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise InputError(f"cannot be read: {exc}", file=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"holds text that is not UTF-8 ({exc.reason} at byte {exc.start} of a value); "
+            "the file may be damaged",
+            file=str(path),
+        ) from exc
+    except shapely.errors.GEOSException as exc:
+        raise InputError(
+            f"holds a geometry that cannot be read ({exc}); the file may be damaged",
+            file=str(path),
+            column="geometry",
+        ) from exc
     return frame.reset_index(drop=True)

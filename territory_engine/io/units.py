@@ -29,6 +29,7 @@ from territory_engine.io.tables import (
     as_text,
     check_geometry_types,
     check_ids,
+    check_lonlat_bounds,
     has_geometry,
     keep_source,
     raise_for_rows,
@@ -101,6 +102,7 @@ def read_units(
     check_geometry_types(frame, _POLYGONS, noun="a polygon", file=path, id_column=id_column)
     frame = _repair(frame, file=path, id_column=id_column)
     units = frame.to_crs("EPSG:4326")
+    check_lonlat_bounds(units, file=path, id_column=id_column)
     # Reprojection can bend a barely valid ring into a self-touching one.
     units = _repair(units, file=path, id_column=id_column)
     units = units.rename(columns={id_column: "unit_id"})
