@@ -963,9 +963,8 @@ def _check_exists(path: Path, kind: str) -> None:
     try:
         size = path.stat().st_size
     except (OSError, ValueError):  # missing, or a name the system cannot look up
-        siblings = [p.name for p in path.parent.iterdir()] if path.parent.is_dir() else []
         raise InputError(
-            f"{kind} file not found{did_you_mean(path.name, siblings)}", file=str(path)
+            f"{kind} file not found{did_you_mean(path.name, _siblings(path))}", file=str(path)
         ) from None
     if path.is_dir():
         raise InputError(f"is a directory, not a {kind} file", file=str(path))
@@ -980,6 +979,14 @@ def _bytes(n: float) -> str:
         if n >= size:
             return f"{n / size:.1f} {unit}"
     return f"{int(n)} bytes"
+
+
+def _siblings(path: Path) -> list[str]:
+    """Names in the folder of `path` (for a did-you-mean); none when it cannot be listed."""
+    try:
+        return [p.name for p in path.parent.iterdir()] if path.parent.is_dir() else []
+    except (OSError, ValueError):  # the folder's own name is too long, or not a folder
+        return []
 
 
 def _too_large(kind: str, what: str) -> str:

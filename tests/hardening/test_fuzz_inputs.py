@@ -398,11 +398,13 @@ def test_scenario_with_bom_loads(mini, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "value", ["a\x00b.csv", "x" * 5000 + ".csv"], ids=["nul-byte", "name-too-long"]
+    "value",
+    ["a\x00b.csv", "x" * 5000 + ".csv", "/".join(["d" * 200] * 30) + ".csv"],
+    ids=["nul-byte", "name-too-long", "path-too-long"],  # the last: its folder can't be listed
 )
 @pytest.mark.parametrize("where", ["data", "extends", "lock_file"])
 def test_unreadable_paths_are_not_found(mini, tmp_path, value, where):
-    """A NUL byte or an over-long name: "not found", naming the path (was exit 4)."""
+    """A NUL byte, an over-long name or path: "not found", naming the path (was exit 4)."""
     if where == "data":
         path = _scenario_at(mini, tmp_path, "", accounts=value)
     elif where == "extends":
