@@ -1045,6 +1045,11 @@ def _check_size(path: Path, kind: str, file_format: str, layer: str | None) -> N
         raise InputError(_too_large(kind, f"{rows:,} rows"), file=str(path))
 
 
+def _one_line(exc: BaseException) -> str:
+    """A library's error message on one line (GDAL's and pandas' can span several)."""
+    return " ".join(str(exc).split())
+
+
 def _read_csv(path: Path, kind: str) -> pd.DataFrame:
     """Read every CSV cell as a string, keeping blank lines so row numbers stay true."""
     try:
@@ -1065,7 +1070,7 @@ def _read_csv(path: Path, kind: str) -> pd.DataFrame:
             file=str(path),
         ) from exc
     except pd.errors.ParserError as exc:
-        raise InputError(f"cannot be read as CSV: {exc}", file=str(path)) from exc
+        raise InputError(f"cannot be read as CSV: {_one_line(exc)}", file=str(path)) from exc
     frame.columns = [str(name).strip() for name in frame.columns]
     blank = _blank_rows(frame)
     # No copy when no line is blank: a million-row table is not held twice.
@@ -1087,7 +1092,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         metadata = pq.read_schema(path).metadata or {}
         frame = gpd.read_parquet(path) if b"geo" in metadata else pd.read_parquet(path)
     except (OSError, ValueError, pa.ArrowException) as exc:
-        raise InputError(f"cannot be read as Parquet: {exc}", file=str(path)) from exc
+        raise InputError(f"cannot be read as Parquet: {_one_line(exc)}", file=str(path)) from exc
     return frame.reset_index(drop=True)  # a stored index would break row numbers
 
 
@@ -1096,7 +1101,7 @@ def _read_vector(path: Path, layer: str | None) -> pd.DataFrame:
     try:
         names = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError(f"cannot be read: {exc}", file=str(path)) from exc
+        raise InputError(f"cannot be read: {_one_line(exc)}", file=str(path)) from exc
     if layer is None and len(names) > 1:
         raise InputError(
             f"has {len(names)} layers ({', '.join(names)}); choose one with layer", file=str(path)
@@ -1109,7 +1114,7 @@ def _read_vector(path: Path, layer: str | None) -> pd.DataFrame:
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError(f"cannot be read: {exc}", file=str(path)) from exc
+        raise InputError(f"cannot be read: {_one_line(exc)}", file=str(path)) from exc
     except UnicodeDecodeError as exc:
         raise InputError(
             f"holds text that is not UTF-8 ({exc.reason} at byte {exc.start} of a value); "
@@ -1118,7 +1123,7 @@ def _read_vector(path: Path, layer: str | None) -> pd.DataFrame:
         ) from exc
     except shapely.errors.GEOSException as exc:
         raise InputError(
-            f"holds a geometry that cannot be read ({exc}); the file may be damaged",
+            f"holds a geometry that cannot be read ({_one_line(exc)}); the file may be damaged",
             file=str(path),
             column="geometry",
         ) from exc

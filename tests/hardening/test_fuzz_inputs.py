@@ -503,3 +503,17 @@ def test_gpkg_text_not_utf8(mini, tmp_path):
     code, stderr = _validate(mini, _scenario_at(mini, tmp_path, "", units=str(gpkg)))
     assert code == 2
     assert str(gpkg) in stderr and "not UTF-8" in stderr
+
+
+@pytest.mark.parametrize(
+    ("index", "said"),
+    [
+        (784, "cannot be read: sqlite3_prepare_v2"),  # GDAL's message spanned two lines
+        (663, "locked accounts file not found"),  # a path too long to list its folder
+    ],
+)
+def test_cases_the_long_run_found(fuzzer, index, said):
+    """Cases of the 10,000-case run (seed 15) that failed before their fix."""
+    outcome = fuzzer.run(fuzz.make_case(index, SEED, run_every=500))
+    assert not outcome.failed, _explain(outcome)
+    assert outcome.exit_code == 2 and said in outcome.stderr
