@@ -106,14 +106,14 @@ def check_segments_covered(scenario: Scenario, accounts: pd.DataFrame, reps: pd.
                 raise ScenarioError(
                     f"territories.eligibility: {a!r} is not a segment of the accounts"
                     f"{did_you_mean(a, acc_segments)}; the accounts' segments: "
-                    f"{', '.join(acc_segments)}"
+                    f"{_listed(acc_segments)}"
                 )
             for r in targets:
                 if r not in rep_segments:
                     raise ScenarioError(
                         f"territories.eligibility.{a}: {r!r} is not a segment of any rep in "
                         f"{reps_file}{did_you_mean(r, rep_segments)}; the reps' segments: "
-                        f"{', '.join(rep_segments)}{hint}"
+                        f"{_listed(rep_segments)}{hint}"
                     )
     groups = teams(eligibility, acc_segments, rep_segments)
     allowed = groups.allowed or {}
@@ -130,7 +130,7 @@ def check_segments_covered(scenario: Scenario, accounts: pd.DataFrame, reps: pd.
         describe=lambda label: (
             f"no rep of {reps_file} sells to segment {segments[label]!r}"
             f"{did_you_mean(segments[label], rep_segments)}; the reps' segments: "
-            f"{', '.join(rep_segments)}{hint or '; map it with territories.eligibility'}"
+            f"{_listed(rep_segments)}{hint or '; map it with territories.eligibility'}"
         ),
     )
 
@@ -143,8 +143,16 @@ def _check_ramp_segments(scenario: Scenario, rep_segments: list[str]) -> None:
             raise ScenarioError(
                 f"quota.ramp.by_segment: {name!r} is not a segment of the reps"
                 f"{did_you_mean(name, rep_segments)}; the reps' segments: "
-                f"{', '.join(rep_segments)}"
+                f"{_listed(rep_segments)}"
             )
 
 
 __all__ = ["check_segments_covered", "segment_column", "unify_segments"]
+
+
+def _listed(names: list[str]) -> str:
+    """Segment names for a message, a name with a newline or other control character quoted.
+
+    The names are the data's own; ``'a\\nb'`` printed raw would break the one-line error.
+    """
+    return ", ".join(name if name.isprintable() else repr(name) for name in names)

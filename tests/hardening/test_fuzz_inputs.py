@@ -510,6 +510,7 @@ def test_gpkg_text_not_utf8(mini, tmp_path):
     [
         (784, "cannot be read: sqlite3_prepare_v2"),  # GDAL's message spanned two lines
         (663, "locked accounts file not found"),  # a path too long to list its folder
+        (8198, "the reps' segments: 'a\\nb', commercial"),  # a segment with a newline
     ],
 )
 def test_cases_the_long_run_found(fuzzer, index, said):
