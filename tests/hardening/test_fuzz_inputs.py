@@ -518,3 +518,16 @@ def test_cases_the_long_run_found(fuzzer, index, said):
     outcome = fuzzer.run(fuzz.make_case(index, SEED, run_every=500))
     assert not outcome.failed, _explain(outcome)
     assert outcome.exit_code == 2 and said in outcome.stderr
+
+
+def test_gpkg_polygon_outside_lonlat(mini, tmp_path):
+    """A county at latitude 1e300: refused on reading (``run`` crashed projecting it, exit 4)."""
+    import shapely
+
+    gpkg = _gpkg_copy(mini, tmp_path)
+    far = shapely.Polygon([(1e300, 0), (2e300, 0), (2e300, 1e300)])
+    _sql(gpkg, "UPDATE counties SET geom = ? WHERE fid = 3", (fuzz._gpkg_blob(far.wkb),))
+    code, stderr = _validate(mini, _scenario_at(mini, tmp_path, "", units=str(gpkg)))
+    assert code == 2
+    assert f"{gpkg}, row 3, id " in stderr and "column 'geometry'" in stderr
+    assert "outside [-180, 180] x [-90, 90]" in stderr
