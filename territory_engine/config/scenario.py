@@ -20,7 +20,8 @@ from territory_engine.config.whatif_models import WhatIfConfig
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A scenario number is finite: .inf or .nan (YAML) is an error, not a time limit.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 H3_MAX_RESOLUTION = 15

@@ -131,3 +131,19 @@ def test_did_you_mean_prefers_same_name_up_to_zeros_and_case():
     assert did_you_mean("R6", ["R36", "R06", "R60"]) == " (did you mean 'R06'?)"
     assert did_you_mean("contiguty", ["contiguity", "locks"]) == " (did you mean 'contiguity'?)"
     assert did_you_mean("zzz", ["contiguity"]) == ""
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("solver: {seed: 3, time_limit: .inf}\n", r"solver\.time_limit"),
+        ("balance:\n  potential: {tolerance: .nan}\n", r"balance\.potential\.tolerance"),
+        ("quota: {growth: -.inf}\n", r"quota\.growth"),
+    ],
+)
+def test_infinite_or_nan_numbers_are_refused(tmp_path, override, key):
+    # YAML spells them .inf and .nan; a time limit of infinity would never stop.
+    _data_files(tmp_path)
+    (tmp_path / "s.yaml").write_text(BASE + override)
+    with pytest.raises(ScenarioError, match=rf"{key}.*finite number"):
+        load_scenario(tmp_path / "s.yaml")
