@@ -24,15 +24,17 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import kills  # noqa: E402
 
-#: One kill per command in the default suite: where it bites hardest.
+#: One kill per command in the default suite: where it bites hardest. A faster machine
+#: may finish a write phase before the point, so each command has earlier points to
+#: fall back on; the test needs one kill that lands before the command ends.
 DEFAULT_POINTS = {
-    "run": {"after_temp_ms": 300},  # the plan folder half written
-    "quota": {"after_temp_ms": 100},  # the plan folder being copied and rewritten
-    "score": {"after_temp_ms": 100},
-    "rep": {"after_temp_ms": 200},  # rep pages half written inside the plan folder
-    "compare": {"after_temp_ms": 0},
-    "sweep": {"after_temp_ms": 0},  # the finished variants being moved in
-    "store": {"after_ms": 4500},  # recording 60 plans, one transaction after another
+    "run": [{"after_temp_ms": 300}, {"after_temp_ms": 50}, {"after_temp_ms": 0}],
+    "quota": [{"after_temp_ms": 100}, {"after_temp_ms": 20}, {"after_temp_ms": 0}],
+    "score": [{"after_temp_ms": 100}, {"after_temp_ms": 20}, {"after_temp_ms": 0}],
+    "rep": [{"after_temp_ms": 200}, {"after_temp_ms": 50}, {"after_temp_ms": 0}],
+    "compare": [{"after_temp_ms": 0}],
+    "sweep": [{"after_temp_ms": 0}],  # the finished variants being moved in
+    "store": [{"after_ms": 4500}, {"after_ms": 1500}],  # recording 60 plans one by one
 }
 
 
@@ -60,9 +62,14 @@ def test_a_killed_command_leaves_the_old_or_the_new_complete_folder(command, pla
     (case,) = kills.build_cases(plan_dir, work / "cases", [command])
     if command == "sweep":  # one variant, no Dask start-up (the slow test uses two workers)
         case.argv = light_sweep(case.argv)
-    outcome = kills.kill_at(case, work, **DEFAULT_POINTS[command])
-    judge(outcome)
-    assert not outcome.exited_first, "the command ended before the kill: move the point"
+    landed = False
+    for point in DEFAULT_POINTS[command]:
+        outcome = kills.kill_at(case, work, **point)
+        judge(outcome)  # whether or not the kill landed, nothing may be broken
+        if not outcome.exited_first:
+            landed = True
+            break
+    assert landed, "the command ended before every kill point: move the points"
 
 
 def test_the_next_run_after_a_kill_cleans_up_and_writes_the_new_folder(plan_dir, work):
