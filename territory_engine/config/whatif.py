@@ -4,8 +4,10 @@ The operations a planner thinks in (``add_reps``, ``remove_reps``,
 ``lock_accounts``, ``target_change``) are validated by the models of
 :mod:`territory_engine.config.whatif_models` (re-exported here). This module does
 what loading a scenario needs beyond validation: it makes lock files absolute
-(:func:`absolutise_whatif`), reads them (:func:`read_lock_file`) and expands
-``whatif.lock_accounts`` into ``constraints.locks`` (:func:`expand_lock_accounts`).
+(:func:`absolutise_whatif`, which also makes ``whatif.base_plan`` absolute),
+reads them (:func:`read_lock_file`), expands ``whatif.lock_accounts`` into
+``constraints.locks`` (:func:`expand_lock_accounts`) and sets the plan a what-if
+starts from (:func:`with_base_plan`, for ``run --from-plan``).
 
 The reps table is changed by :func:`territory_engine.io.whatif.apply_whatif`, at
 the end of :func:`territory_engine.io.load.load_tables`; the solver never sees a
@@ -34,6 +36,7 @@ __all__ = [
     "absolutise_whatif",
     "expand_lock_accounts",
     "read_lock_file",
+    "with_base_plan",
 ]
 
 
@@ -41,9 +44,12 @@ def absolutise_whatif(raw: dict[str, Any], base_dir: Path) -> None:
     """Make the ``file`` of each raw ``whatif.lock_accounts`` entry absolute, in place.
 
     Called on each YAML document before ``extends`` merges it, like the
-    ``data`` paths, so a lock file is relative to the scenario that names it.
+    ``data`` paths, so a lock file (and ``whatif.base_plan``) is relative to the
+    scenario that names it.
     """
     whatif = raw.get("whatif")
+    if isinstance(whatif, dict) and isinstance(whatif.get("base_plan"), str):
+        whatif["base_plan"] = resolve_path(base_dir, whatif["base_plan"])
     entries = whatif.get("lock_accounts") if isinstance(whatif, dict) else None
     if not isinstance(entries, list):
         return
@@ -126,3 +132,17 @@ def expand_lock_accounts(scenario: Scenario, source: Path | None = None) -> Scen
             locks.append(LockConfig(account=account, rep=entry.rep))
     constraints = scenario.constraints.model_copy(update={"locks": locks})
     return scenario.model_copy(update={"constraints": constraints})
+
+
+def with_base_plan(scenario: Scenario, plan_dir: Path | str) -> Scenario:
+    """``scenario`` with ``whatif.base_plan`` set to ``plan_dir`` (made absolute).
+
+    What ``territory-engine run VARIANT --from-plan PLAN_DIR`` does before
+    running: the plan folder's owners become the current owners (so disruption
+    is counted against it) and the solver starts from its assignment. The
+    folder is read when the tables are loaded
+    (:func:`territory_engine.io.whatif.apply_whatif`).
+    """
+    path = Path(resolve_path(Path.cwd(), str(plan_dir)))
+    whatif = scenario.whatif.model_copy(update={"base_plan": path})
+    return scenario.model_copy(update={"whatif": whatif})

@@ -11,7 +11,11 @@ changes the organisation rather than a setting:
   with an ``account_id`` column; expanded into ``constraints.locks`` when the
   scenario is loaded
   (:func:`territory_engine.config.whatif.expand_lock_accounts`);
-* ``target_change``: the quota target scaled by ``1 + target_change``.
+* ``target_change``: the quota target scaled by ``1 + target_change``;
+* ``base_plan``: a plan folder the what-if starts from (``run --from-plan``):
+  its owners are the accounts' current owners (disruption is counted against
+  that plan, not last year's owners) and the solver's warm start, so a hire or
+  a departure changes only the territories around it.
 
 Changing a tolerance or a weight needs no operation: a variant overrides the
 setting (``balance: {potential: {tolerance: 0.03}}``).
@@ -110,6 +114,11 @@ class WhatIfConfig(_Strict):
     target_change: float = Field(
         0.0, gt=-1.0, description="the quota target is multiplied by 1 + target_change"
     )
+    base_plan: Path | None = Field(
+        None,
+        description="plan folder whose owners are the current owners and the warm start "
+        "(relative to the scenario file)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> WhatIfConfig:
@@ -124,5 +133,11 @@ class WhatIfConfig(_Strict):
         return self
 
     def is_empty(self) -> bool:
-        """True when no operation changes the reps or the target."""
-        return not (self.add_reps or self.remove_reps or self.lock_accounts or self.target_change)
+        """True when no operation changes the reps, the owners or the target."""
+        return not (
+            self.add_reps
+            or self.remove_reps
+            or self.lock_accounts
+            or self.target_change
+            or self.base_plan is not None
+        )

@@ -12,7 +12,12 @@ reps table and none of them knows about what-ifs:
   of a rep's ``home_city``) or at ``lat``/``lon``;
 * ``lock_accounts``: already expanded into ``constraints.locks`` by
   :func:`territory_engine.config.whatif.expand_lock_accounts`; here their ids
-  are checked against the accounts, naming the lock file's row.
+  are checked against the accounts, naming the lock file's row;
+* ``base_plan``: the plan folder's owner of each account (read with the one
+  plan folder reader, :func:`territory_engine.plan.reader.read_plan_folder`)
+  replaces ``current_rep_id``, so disruption is counted against that plan;
+  the solver starts from it (:func:`territory_engine.org.adjust.warm.warm_start`)
+  and the manifest records it (:func:`base_plan_entry`).
 
 ``target_change`` is applied by the quota step
 (:func:`territory_engine.quota.allocate.company_target`).
@@ -21,6 +26,7 @@ reps table and none of them knows about what-ifs:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -340,6 +346,66 @@ def check_lock_accounts(scenario: Scenario, accounts: pd.DataFrame) -> None:
             )
 
 
+def base_plan_owners(plan_dir: Path, accounts: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``accounts`` with ``current_rep_id`` set to the owner of each account in ``plan_dir``.
+
+    An account the plan does not list (new since the plan was made) has no
+    owner (``""``), so it never counts as moved.
+
+    Returns
+    -------
+    (pandas.DataFrame, list of str)
+        The accounts (a copy, ``attrs`` kept) and the plan's owners that are
+        not reps of the data (a hire of a what-if plan): they are accepted as
+        owners who left, like ``whatif.remove_reps``.
+
+    Raises
+    ------
+    InputError
+        No plan folder at ``plan_dir``, or an incomplete or unreadable one.
+    """
+    from territory_engine.plan.reader import read_plan_folder  # plan imports io: lazily
+
+    folder = read_plan_folder(plan_dir)
+    owner = dict(
+        zip(
+            folder.assignments["account_id"].astype(str),
+            folder.assignments["rep_id"].astype(str),
+            strict=True,
+        )
+    )
+    out = accounts.copy()
+    out["current_rep_id"] = [owner.get(a, "") for a in accounts["account_id"].astype(str)]
+    out.attrs = dict(accounts.attrs)
+    return out, sorted(set(owner.values()) - {""})
+
+
+def base_plan_entry(scenario: Scenario) -> dict:
+    """``{"base_plan": {...}}`` for the manifest of a run from a plan, else ``{}``.
+
+    The entry names the plan the run started from: its folder, scenario name
+    and hash, seed and the SHA-256 of its ``assignments.csv`` (the store's
+    ``assignments_sha256``), so the plan can be found and checked later.
+    """
+    plan_dir = scenario.whatif.base_plan
+    if plan_dir is None:
+        return {}
+    from territory_engine.plan.files import ASSIGNMENTS
+    from territory_engine.plan.reader import read_plan_folder
+
+    folder = read_plan_folder(plan_dir)
+    digest = hashlib.sha256((Path(plan_dir) / ASSIGNMENTS).read_bytes()).hexdigest()
+    return {
+        "base_plan": {
+            "path": str(Path(plan_dir).resolve()),
+            "scenario_name": folder.name,
+            "scenario_hash": folder.manifest.get("scenario_hash"),
+            "seed": folder.manifest.get("seed"),
+            "assignments_sha256": digest,
+        }
+    }
+
+
 def apply_whatif(scenario: Scenario, tables: Tables) -> Tables:
     """The tables after ``scenario.whatif``'s operations (the same object when there are none).
 
@@ -356,8 +422,9 @@ def apply_whatif(scenario: Scenario, tables: Tables) -> Tables:
     Tables
         ``reps`` without ``whatif.remove_reps`` and with ``whatif.add_reps``
         (new rows after the others, index labels ``whatif.add_reps[i]``);
-        accounts, units and edges unchanged (a removed rep stays the
-        ``current_rep_id`` of their accounts).
+        units and edges unchanged; accounts unchanged (a removed rep stays the
+        ``current_rep_id`` of their accounts) unless ``whatif.base_plan`` is
+        set, whose owners then replace ``current_rep_id``.
 
     Raises
     ------
@@ -371,9 +438,14 @@ def apply_whatif(scenario: Scenario, tables: Tables) -> Tables:
         A bad gazetteer or lock file, naming the file, row and column.
     """
     whatif = scenario.whatif
-    if not (whatif.add_reps or whatif.remove_reps or whatif.lock_accounts):
+    if not (whatif.add_reps or whatif.remove_reps or whatif.lock_accounts or whatif.base_plan):
         return tables
     reps, accounts = tables.reps, tables.accounts
+    gone: list[str] = []
+    if whatif.base_plan is not None:
+        accounts, plan_owners = base_plan_owners(whatif.base_plan, accounts)
+        gone = [r for r in plan_owners if r not in set(reps["rep_id"].astype(str))]
+        tables = dataclasses.replace(tables, accounts=accounts)
     removed = _check_removed(scenario, reps, accounts)
     check_lock_accounts(scenario, accounts)
     kept = reps[~reps["rep_id"].astype(str).isin(set(removed))]
@@ -384,7 +456,9 @@ def apply_whatif(scenario: Scenario, tables: Tables) -> Tables:
     else:
         out = kept.copy()
     out.attrs = dict(reps.attrs)
-    check_account_owners(accounts, out, accounts_file=str(scenario.data.accounts), removed=removed)
+    check_account_owners(
+        accounts, out, accounts_file=str(scenario.data.accounts), removed=[*removed, *gone]
+    )
     if out.empty:
         raise InfeasibleError("whatif.remove_reps removes every rep; nobody is left to sell")
     return dataclasses.replace(tables, reps=out)
