@@ -11,11 +11,15 @@ from collections.abc import Iterable
 
 __all__ = [
     "ASSIGNMENTS",
+    "HIERARCHY",
+    "HIERARCHY_FILES",
+    "HIERARCHY_GEOJSON",
     "MANIFEST",
     "PLAN_FILES",
     "REQUIRED_FILES",
     "TERRITORY_PREFIX",
     "WORKBOOK",
+    "plan_files",
     "territory_id_for_rep",
     "territory_ids_for_reps",
 ]
@@ -45,6 +49,23 @@ PLAN_FILES = (
     "report.html",
     MANIFEST,
 )
+
+#: The drawn hierarchy (``hierarchy:`` in the scenario): territory -> district -> region.
+HIERARCHY = "hierarchy.csv"
+
+#: The hierarchy's group polygons (dissolved territories), one feature per group and level.
+HIERARCHY_GEOJSON = "hierarchy.geojson"
+
+#: The files a plan with a drawn hierarchy adds (only then: other plans are unchanged).
+HIERARCHY_FILES = (HIERARCHY, HIERARCHY_GEOJSON)
+
+
+def plan_files(hierarchy: bool = False) -> tuple[str, ...]:
+    """The files of a plan folder, in manifest order: :data:`PLAN_FILES` (+ the hierarchy's)."""
+    if not hierarchy:
+        return PLAN_FILES
+    return (*PLAN_FILES[:-1], *HIERARCHY_FILES, PLAN_FILES[-1])
+
 
 #: Files every plan folder must have for the views (compare, rep pages, the store).
 REQUIRED_FILES = (

@@ -44,6 +44,11 @@ class Plan:
         The plan's geography: one row per (geo unit, segment layer) with the
         territory holding it, empty units included (``units.csv``), so that
         contiguity can be audited independently.
+    hierarchy
+        The drawn hierarchy (``hierarchy.csv``: ``territory_id, rep_id``, a column
+        per level, ``manager``), or ``None`` when the scenario draws none.
+    hierarchy_geometry
+        The hierarchy's group polygons (``hierarchy.geojson``), or ``None``.
     """
 
     assignments: pd.DataFrame
@@ -53,6 +58,8 @@ class Plan:
     provenance: dict = field(default_factory=dict)
     quota_splits: pd.DataFrame = field(default_factory=pd.DataFrame)
     units: pd.DataFrame = field(default_factory=pd.DataFrame)
+    hierarchy: pd.DataFrame | None = None
+    hierarchy_geometry: gpd.GeoDataFrame | None = None
 
 
 def assignments_frame(

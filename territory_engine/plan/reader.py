@@ -62,6 +62,13 @@ class PlanFolder:
         when the plan has no seasonal split.
     measures
         The balance measures of the plan, in scenario order.
+    hierarchy
+        ``hierarchy.csv`` (text cells), or ``None`` when the plan draws no hierarchy.
+    hierarchy_geometry
+        ``hierarchy.geojson``, or ``None``.
+    units
+        ``units.csv`` (``unit_id, segment, territory_id``: who holds every geo
+        unit, empty ones too), or ``None`` when the folder has none.
     """
 
     path: Path
@@ -76,6 +83,9 @@ class PlanFolder:
     reps: pd.DataFrame
     quota_splits: pd.DataFrame | None
     measures: list[str]
+    hierarchy: pd.DataFrame | None = None
+    hierarchy_geometry: gpd.GeoDataFrame | None = None
+    units: pd.DataFrame | None = None
 
     def account_view(self) -> pd.DataFrame:
         """Accounts with their assignment: ``accounts.csv`` joined to ``assignments.csv``.
@@ -108,6 +118,8 @@ def read_plan_folder(path: Path | str) -> PlanFolder:
     InputError
         If the folder or one of :data:`REQUIRED_FILES` is missing or unreadable.
     """
+    from territory_engine.org.hierarchy.tables import read_hierarchy, read_hierarchy_geometry
+
     folder = Path(path)
     if not folder.is_dir():
         raise InputError("no plan folder here", file=str(folder))
@@ -144,6 +156,9 @@ def read_plan_folder(path: Path | str) -> PlanFolder:
         reps=read_plan_csv(folder / "reps.csv"),
         quota_splits=read_plan_csv(splits_file) if splits_file.is_file() else None,
         measures=_measures(manifest, territories),
+        hierarchy=read_hierarchy(folder),
+        hierarchy_geometry=read_hierarchy_geometry(folder),
+        units=read_plan_csv(folder / "units.csv") if (folder / "units.csv").is_file() else None,
     )
 
 

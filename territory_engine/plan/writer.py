@@ -17,7 +17,7 @@ from territory_engine.io.jsonio import to_json
 from territory_engine.io.safe_cells import write_csv
 from territory_engine.metrics.card import travel_unit
 from territory_engine.plan.atomic import write_folder_atomically
-from territory_engine.plan.files import MANIFEST, WORKBOOK
+from territory_engine.plan.files import HIERARCHY, HIERARCHY_GEOJSON, MANIFEST, WORKBOOK
 from territory_engine.plan.model import Plan
 from territory_engine.plan.workbook import plan_sheets, write_plan_workbook
 
@@ -35,6 +35,7 @@ def write_plan_folder(
     title: str,
     tiles: str | None,
     on_written: Callable[[float], None] | None = None,
+    extra_tables: dict[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write ``plan`` and its scorecard as a complete plan folder at ``target``.
 
@@ -58,6 +59,9 @@ def write_plan_folder(
     on_written
         Called with the seconds the files took before ``plan.json`` is written, so
         the manifest can record its own write time.
+    extra_tables
+        File name -> table written beside the plan files (through the same
+        formula-safe CSV writer), e.g. ``quota_changes.csv`` of a mid-year change.
 
     Returns
     -------
@@ -68,6 +72,8 @@ def write_plan_folder(
 
     def write(folder: Path) -> None:
         write_plan_files(folder, plan, card, accounts, reps, measures, title, tiles)
+        for name, table in (extra_tables or {}).items():
+            write_csv(table, folder / name)
         if on_written is not None:
             on_written(time.perf_counter() - start)
         (folder / MANIFEST).write_text(to_json(plan.provenance), encoding="utf-8")
@@ -98,6 +104,11 @@ def write_plan_files(
     write_csv(plan.quota_splits, folder / "quota_splits.csv")
     write_csv(plan.units, folder / "units.csv")
     plan.geometry.to_file(folder / "territories.geojson", driver="GeoJSON")
+    # Only a plan with a drawn hierarchy has these two files; others stay as they were.
+    if plan.hierarchy is not None:
+        write_csv(plan.hierarchy, folder / HIERARCHY)
+    if plan.hierarchy_geometry is not None:
+        plan.hierarchy_geometry.to_file(folder / HIERARCHY_GEOJSON, driver="GeoJSON")
     (folder / "scorecard.json").write_text(to_json(card), encoding="utf-8")
     # The views (compare, rep pages) work from the plan folder alone, so it keeps the
     # account and rep attributes they show.
@@ -118,6 +129,7 @@ def write_plan_files(
         title=title,
         tiles=tiles,
         travel_unit=travel_unit(card),
+        hierarchy=plan.hierarchy_geometry,
     )
     save_map(m, folder / "map.html")
     report = render_report(card, plan.territories, plan.quotas, measures=measures, title=title)

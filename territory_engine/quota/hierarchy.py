@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from territory_engine.config.scenario import QuotaConfig, RegionConfig
 from territory_engine.display.numbers import money
@@ -185,3 +186,63 @@ def covered_total(cfg: QuotaConfig) -> float | None:
 def _district_targets(reg: RegionConfig) -> list[float]:
     """The targets that ``reg``'s districts set, in order (those without one left out)."""
     return [float(d.target) for d in reg.districts.values() if d.target is not None]
+
+
+def drawn_columns(levels: list[str]) -> dict[str, str]:
+    """Which drawn level fills ``quotas.csv``'s ``district`` and ``region`` columns.
+
+    A level named ``district`` or ``region`` fills its namesake; otherwise level
+    1 is the district and the top level (of two or more) the region.
+    """
+    out: dict[str, str] = {}
+    for column in ("district", "region"):
+        if column in levels:
+            out[column] = column
+    if "district" not in out and levels and levels[0] not in out.values():
+        out["district"] = levels[0]
+    if "region" not in out and len(levels) > 1 and levels[-1] not in out.values():
+        out["region"] = levels[-1]
+    return out
+
+
+def roll_up_drawn(
+    quotas: pd.DataFrame, hierarchy: pd.DataFrame, levels: list[str], *, fill: bool
+) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
+    """Quotas rolled up by a drawn hierarchy: each group's total, per level.
+
+    Parameters
+    ----------
+    quotas
+        ``quotas.csv`` (``territory_id``, ``quota``, ``region``, ``district``).
+    hierarchy
+        ``hierarchy.csv`` (``territory_id`` and a column per level).
+    levels
+        The level columns, bottom up.
+    fill
+        Fill ``region``/``district`` from the drawn levels (:func:`drawn_columns`);
+        ``False`` when ``quota.regions`` defines the pools, which then stay as they are.
+
+    Returns
+    -------
+    tuple
+        The quotas (a copy) and ``{level: {group: total quota}}``; the totals of
+        a level sum to the company's total quota.
+    """
+    out = quotas.copy()
+    group_of = (
+        hierarchy.assign(territory_id=hierarchy["territory_id"].astype(str))
+        .drop_duplicates("territory_id")
+        .set_index("territory_id")
+    )
+    tid = out["territory_id"].astype(str)
+    if fill:
+        for column, level in drawn_columns(levels).items():
+            if column in out.columns:
+                out[column] = tid.map(group_of[level].astype(str)).fillna("").to_numpy()
+    totals: dict[str, dict[str, float]] = {}
+    amount = pd.to_numeric(out["quota"], errors="coerce").fillna(0.0)
+    for level in levels:
+        groups = tid.map(group_of[level].astype(str)).fillna("")
+        sums = amount.groupby(groups.to_numpy()).sum()
+        totals[level] = {str(g): round(float(v), 2) for g, v in sums.items() if g}
+    return out, totals

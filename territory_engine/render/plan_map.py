@@ -405,6 +405,7 @@ def render_plan_map(
     moved_label: str = "moved account",
     moved_note: str = "changes territory in this plan",
     travel_unit: str = "km",
+    hierarchy: geopandas.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Draw a territory plan as an interactive Leaflet map.
 
@@ -461,6 +462,10 @@ def render_plan_map(
         What the territories' ``travel_mean_km`` / ``travel_max_km`` hold: ``"km"``,
         or ``"min"`` for a plan made with travel times (the scorecard's
         ``travel.unit``); tooltips and popups show it.
+    hierarchy
+        The drawn hierarchy's groups (``hierarchy.geojson``: ``level, id, name``,
+        the measures, polygons), or ``None``: one outline layer per level
+        (districts, regions), hidden at first, toggled in the layer control.
 
     Returns
     -------
@@ -517,8 +522,62 @@ def render_plan_map(
             moved_note=moved_note,
         )
 
+    if hierarchy is not None and len(hierarchy):
+        _add_hierarchy_layers(m, hierarchy, measures, tolerance)
     _add_chrome(m, overlays, accounts, title if title_box else "", moved_label)
     return m
+
+
+#: Outline colour and width of each hierarchy level, bottom up (the last repeats).
+HIERARCHY_STYLES = (("#1f3b73", 3), ("#7a1f5c", 5), ("#222222", 7))
+
+
+def _add_hierarchy_layers(
+    m: folium.Map, groups: geopandas.GeoDataFrame, measures: Sequence[str], tolerance: float
+) -> None:
+    """One outline overlay per hierarchy level, hidden at first (the territories stay visible).
+
+    Names come from the plan (managers' names, group ids): escaped here, so the
+    tooltip shows them as text.
+    """
+    groups = groups.to_crs(4326) if groups.crs is not None else groups
+    levels = list(dict.fromkeys(groups["level"].astype(str)))
+    for depth, level in enumerate(levels):
+        rows = groups[(groups["level"].astype(str) == level) & groups.geometry.notna()]
+        if not len(rows):
+            continue
+        colour, weight = HIERARCHY_STYLES[min(depth, len(HIERARCHY_STYLES) - 1)]
+        geoms = rows.geometry.values
+        if tolerance > 0:
+            geoms = [g.simplify(tolerance, preserve_topology=True) for g in geoms]
+        features = []
+        for (_, row), geom in zip(rows.iterrows(), geoms, strict=True):
+            parts = [f"<b>{_esc(level)} {_esc(_text(row.get('name', row['id'])))}</b>"]
+            for measure in measures:
+                if measure in row.index and f"{measure}_dev_pct" in row.index:
+                    parts.append(
+                        f"{_esc(measure)}: {number(float(row[measure]))} "
+                        f"({float(row[f'{measure}_dev_pct']):+.1f} %)"
+                    )
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": shapely.geometry.mapping(geom),
+                    "properties": {"tip": "<br>".join(parts)},
+                }
+            )
+        group = folium.FeatureGroup(name=f"{_esc(level)} · hierarchy ({len(rows)})", show=False)
+        group.add_to(m)
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            style_function=lambda _f, c=colour, w=weight: {
+                "color": c,
+                "weight": w,
+                "opacity": 0.9,
+                "fillOpacity": 0.0,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+        ).add_to(group)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,98 @@
+"""The hierarchy's tables: ``hierarchy.csv``, the polygons of ``hierarchy.geojson``.
+
+``hierarchy.csv`` is ``territory_id, rep_id, <level 1>, <level 2>, ..., manager``
+(one column per level name, bottom up; ``manager`` runs the territory's level-1
+group). :func:`read_hierarchy` is the one reader other features (forecasts,
+KPIs) use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from territory_engine.errors import InputError
+from territory_engine.plan.files import HIERARCHY, HIERARCHY_GEOJSON
+
+__all__ = ["hierarchy_geometry", "hierarchy_levels", "read_hierarchy", "read_hierarchy_geometry"]
+
+
+def read_hierarchy(plan_dir: Path | str) -> pd.DataFrame | None:
+    """``hierarchy.csv`` of a plan folder, every cell as text, or ``None`` when it has none.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``territory_id, rep_id, <level 1>, ..., manager`` in the file's order.
+
+    Raises
+    ------
+    InputError
+        The file is unreadable or lacks ``territory_id`` or ``manager``.
+    """
+    from territory_engine.plan.reader import read_plan_table
+
+    path = Path(plan_dir) / HIERARCHY
+    if not path.is_file():
+        return None
+    return read_plan_table(Path(plan_dir), HIERARCHY, ["territory_id", "rep_id", "manager"])
+
+
+def hierarchy_levels(table: pd.DataFrame) -> list[str]:
+    """The level columns of a ``hierarchy.csv`` table, bottom up."""
+    return [c for c in table.columns if c not in ("territory_id", "rep_id", "manager")]
+
+
+def read_hierarchy_geometry(plan_dir: Path | str) -> gpd.GeoDataFrame | None:
+    """``hierarchy.geojson`` of a plan folder, or ``None`` when it has none."""
+    path = Path(plan_dir) / HIERARCHY_GEOJSON
+    if not path.is_file():
+        return None
+    try:
+        frame = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several types; all mean "unreadable"
+        raise InputError(f"cannot read: {exc}", file=str(path)) from None
+    for column in ("level", "id", "name", "parent", "manager_id", "manager_name"):
+        if column in frame.columns:
+            frame[column] = frame[column].fillna("").astype(str)
+    return frame
+
+
+def hierarchy_geometry(
+    groups: pd.DataFrame, table: pd.DataFrame, territories: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """The (multi)polygon of every group: the union of its territories' polygons.
+
+    Parameters
+    ----------
+    groups
+        One row per group (``level``, ``id`` and the group's numbers).
+    table
+        ``hierarchy.csv`` (territory -> group of each level).
+    territories
+        The plan's territory polygons (``territory_id``, geometry, EPSG:4326).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``groups`` with a geometry column, in EPSG:4326.
+    """
+    polys = territories[["territory_id", "geometry"]].copy()
+    polys["territory_id"] = polys["territory_id"].astype(str)
+    frames = []
+    for level in hierarchy_levels(table):
+        members = table[["territory_id", level]].rename(columns={level: "id"})
+        joined = gpd.GeoDataFrame(
+            members.merge(polys, on="territory_id", how="left"),
+            geometry="geometry",
+            crs=territories.crs,
+        )
+        joined = joined[joined.geometry.notna() & ~joined.geometry.is_empty]
+        dissolved = joined.dissolve(by="id", as_index=False)[["id", "geometry"]]
+        dissolved.insert(0, "level", level)
+        frames.append(dissolved)
+    shapes = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    out = groups.merge(shapes, on=["level", "id"], how="left")
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=territories.crs).to_crs(4326)
