@@ -1,0 +1,597 @@
+"""A mid-year change of a plan: re-draw only what must change, pro-rate the quotas.
+
+:func:`adjust_plan` takes a plan folder (read with the one reader,
+:func:`~territory_engine.plan.reader.read_plan_folder`), its scenario (from the
+folder's manifest) and the changes (:mod:`territory_engine.org.adjust.changes`):
+
+1. The scenario path: the plan becomes ``whatif.base_plan`` (its owners are the
+   current owners), a departed rep goes to ``whatif.remove_reps``, a hire to
+   ``whatif.add_reps``, a unit handed to a rep to ``constraints.locks``; the
+   tables are loaded and the problem built as for any run
+   (:func:`~territory_engine.io.load.load_tables`,
+   :func:`~territory_engine.problem.build.build_problem`).
+2. What is re-drawn: the departed rep's territory and the territories touching
+   it; for a hire, the territory its home lies in and those touching it; for
+   moved units, the territories giving and taking them. Every other unit is
+   locked to its territory in the plan, so those territories do not change.
+3. Balance among the re-drawn territories: their bands are the scenario's
+   tolerances around their fair share of what they hold together (the others
+   hold what they held, and are not judged again).
+4. The engine's public :func:`~territory_engine.solve.solve`, started from the
+   plan (:func:`~territory_engine.org.adjust.warm.plan_start`), with the
+   disruption term counted against the plan.
+5. Quotas pro-rated from the effective date
+   (:func:`~territory_engine.org.adjust.prorate.prorate_quotas`); unchanged reps
+   keep their quota to the cent.
+6. The new plan folder through the one writer (with ``quota_changes.csv``), its
+   manifest naming the parent plan and the effective date; recorded in the plan
+   store as a new version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from territory_engine.config import Scenario
+from territory_engine.config.scenario import LockConfig
+from territory_engine.config.whatif_models import AddRepConfig
+from territory_engine.errors import InfeasibleError, InputError, ScenarioError, did_you_mean
+from territory_engine.io.load import load_tables
+from territory_engine.metrics.scorecard import quota_section
+from territory_engine.org.adjust.changes import AddRep, Change, MoveUnits, RemoveRep
+from territory_engine.org.adjust.prorate import ProRated, month_shares_after, prorate_quotas
+from territory_engine.org.adjust.warm import (
+    base_unit_owners,
+    fill_from_neighbours,
+    plan_start,
+    territory_neighbours,
+)
+from territory_engine.pipeline.assemble import make_plan, match_reps
+from territory_engine.pipeline.run import manifest
+from territory_engine.plan.model import Plan
+from territory_engine.plan.reader import PlanFolder, read_plan_folder
+from territory_engine.plan.writer import write_plan_folder
+from territory_engine.problem.bands import band_bounds, fair_shares
+from territory_engine.problem.build import ProblemIndex, build_problem
+from territory_engine.problem.data import ProblemData
+from territory_engine.problem.diagnose import diagnose
+from territory_engine.solve import Alignment, SolveParams, solve
+
+__all__ = [
+    "QUOTA_CHANGES",
+    "AdjustResult",
+    "adjust_plan",
+    "adjusted_scenario",
+    "default_output",
+    "local_problem",
+    "redrawn_reps",
+]
+
+#: The file of a mid-year change that explains every changed quota.
+QUOTA_CHANGES = "quota_changes.csv"
+
+
+@dataclass
+class AdjustResult:
+    """What :func:`adjust_plan` produced.
+
+    Attributes
+    ----------
+    plan_dir
+        The new plan folder.
+    plan_id, parent_id
+        Ids in the plan store (``None`` without a store).
+    alignment
+        The solver's result on the re-drawn region.
+    changes
+        ``quota_changes.csv``: one row per rep whose quota changed.
+    redrawn
+        Rep ids whose territories were re-drawn (a departed rep included).
+    moved_accounts, changed_units
+        Accounts whose rep differs from the parent plan; geo units (per
+        segment layer) whose territory differs.
+    total_before, total_after
+        The company quota total in cents, before and after (equal).
+    seconds
+        Wall time of the whole change.
+    """
+
+    plan_dir: Path
+    plan_id: str | None
+    parent_id: str | None
+    alignment: Alignment
+    changes: pd.DataFrame
+    redrawn: list[str]
+    moved_accounts: int
+    changed_units: int
+    total_before: int
+    total_after: int
+    seconds: float
+
+
+def default_output(plan_dir: Path, effective: date) -> Path:
+    """``<plan>_adjusted_<YYYY-MM-DD>`` beside the plan folder."""
+    plan_dir = Path(plan_dir).resolve()
+    return plan_dir.parent / f"{plan_dir.name}_adjusted_{effective.isoformat()}"
+
+
+def _parent_scenario(parent: PlanFolder) -> Scenario:
+    raw = parent.manifest.get("scenario")
+    where = parent.path / "plan.json"
+    if not isinstance(raw, dict):
+        raise InputError(
+            "has no 'scenario'; adjust needs a plan folder written by territory-engine run",
+            file=str(where),
+        )
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        dotted = ".".join(str(p) for p in first["loc"])
+        raise InputError(
+            f"its scenario is not valid: '{dotted}': {first['msg']}", file=str(where)
+        ) from None
+    if scenario.territories.mode != "per_rep":
+        raise ScenarioError(
+            f"{where}: adjust needs one territory per rep (territories.mode 'per_rep')"
+        )
+    if scenario.quota.plan_start is None:
+        raise ScenarioError(
+            f"{where}: the plan's scenario has no quota.plan_start, so the months before "
+            "and after the effective date are unknown; set quota.plan_start and re-run it"
+        )
+    return scenario
+
+
+def _check_changes(parent: PlanFolder, changes: Sequence[Change]) -> None:
+    """Reps to remove must be reps of the plan, hires must not be; one message each."""
+    reps = parent.reps["rep_id"].astype(str).tolist()
+    hires = {c.rep_id for c in changes if isinstance(c, AddRep)}
+    if not changes:
+        raise ScenarioError("say what changes: --remove-rep, --add-rep or --move-units")
+    for change in changes:
+        if isinstance(change, RemoveRep) and change.rep_id not in reps:
+            raise ScenarioError(
+                f"--remove-rep: {change.rep_id!r} is not a rep of the plan "
+                f"{parent.path}{did_you_mean(change.rep_id, reps)}"
+            )
+        if isinstance(change, AddRep) and change.rep_id in reps:
+            raise ScenarioError(
+                f"--add-rep: {change.rep_id!r} is already a rep of the plan {parent.path}; "
+                "give the new rep an id of its own"
+            )
+        if isinstance(change, MoveUnits):
+            for unit, rep in change.moves:
+                if rep not in reps and rep not in hires:
+                    raise ScenarioError(
+                        f"--move-units: {unit}={rep}: {rep!r} is not a rep of the plan "
+                        f"{parent.path}{did_you_mean(rep, reps)}"
+                    )
+
+
+def _hire_segment(parent: PlanFolder, hire: AddRep) -> str:
+    if hire.segment is not None:
+        return hire.segment
+    segments = sorted(set(parent.reps["segment"].astype(str)))
+    if len(segments) == 1:
+        return segments[0]
+    raise ScenarioError(
+        f"--add-rep {hire.rep_id}:{hire.city}: the plan has several segments "
+        f"({', '.join(segments)}); write REP:CITY:SEGMENT"
+    )
+
+
+def adjusted_scenario(
+    scenario: Scenario,
+    parent: PlanFolder,
+    changes: Sequence[Change],
+    effective: date,
+    seed: int | None = None,
+    time_limit: float | None = None,
+) -> tuple[Scenario, list[str]]:
+    """The parent's scenario with the changes as what-ifs and locks, from the parent plan.
+
+    Returns the scenario and the locks dropped because they name a departed rep
+    (their accounts are re-drawn with the rest of the territory), in words.
+    """
+    gone = {c.rep_id for c in changes if isinstance(c, RemoveRep)}
+    whatif = scenario.whatif
+    hires = [
+        AddRepConfig(
+            rep_id=c.rep_id,
+            name=f"New hire {c.rep_id}",
+            segment=_hire_segment(parent, c),
+            city=c.city,
+            start_date=effective,
+        )
+        for c in changes
+        if isinstance(c, AddRep)
+    ]
+    dropped = [
+        f"{'account ' + lk.account if lk.account else 'unit ' + str(lk.unit)} (was locked to "
+        f"{lk.rep})"
+        for lk in scenario.constraints.locks
+        if lk.rep in gone
+    ]
+    locks = [lk for lk in scenario.constraints.locks if lk.rep not in gone]
+    moved_units = {u for c in changes if isinstance(c, MoveUnits) for u, _ in c.moves}
+    locks = [lk for lk in locks if lk.unit not in moved_units]
+    locks += [
+        LockConfig(unit=u, rep=r) for c in changes if isinstance(c, MoveUnits) for u, r in c.moves
+    ]
+    new_whatif = whatif.model_copy(
+        update={
+            "base_plan": parent.path.resolve(),
+            "remove_reps": [*whatif.remove_reps, *sorted(gone)],
+            "add_reps": [*whatif.add_reps, *hires],
+            "lock_accounts": [e for e in whatif.lock_accounts if e.rep not in gone],
+        }
+    )
+    solver = scenario.solver.model_copy(
+        update={k: v for k, v in (("seed", seed), ("time_limit", time_limit)) if v is not None}
+    )
+    return (
+        scenario.model_copy(
+            update={
+                "whatif": new_whatif,
+                "constraints": scenario.constraints.model_copy(update={"locks": locks}),
+                "solver": solver,
+                "name": f"{scenario.name} (adjusted {effective.isoformat()})",
+            }
+        ),
+        dropped,
+    )
+
+
+def _filled_owners(problem: ProblemData, owners: np.ndarray) -> np.ndarray:
+    """Owner labels with empty units given their neighbours' owner."""
+    labels = sorted(set(owners.astype(str)) - {""})
+    code = {r: i for i, r in enumerate(labels)}
+    codes = np.array([code.get(str(r), -1) for r in owners], dtype=int)
+    filled = fill_from_neighbours(codes, problem.adjacency)
+    return np.array([labels[c] if c >= 0 else "" for c in filled], dtype=object)
+
+
+def _home_unit(problem: ProblemData, index: ProblemIndex, t: int) -> int:
+    """The geo unit of territory ``t``'s segment layer nearest its rep's home."""
+    layer = np.flatnonzero(
+        ~index.exception_unit & (problem.unit_group == problem.territory_group[t])
+    )
+    centre = np.asarray(problem.centres, dtype=float)[t]
+    return int(layer[np.argmin(((problem.xy[layer] - centre) ** 2).sum(axis=1))])
+
+
+def _move_unit(
+    problem: ProblemData, index: ProblemIndex, unit: str, rep: str, units_file: str
+) -> int:
+    t = index.rep_territory[rep]
+    hit = np.flatnonzero(
+        ~index.exception_unit
+        & (index.unit_geo_id.astype(str) == unit)
+        & (problem.unit_group == problem.territory_group[t])
+    )
+    if not len(hit):
+        known = sorted(set(index.unit_geo_id.astype(str)))
+        raise ScenarioError(
+            f"--move-units: {unit!r} is not a unit of {units_file}{did_you_mean(unit, known)}"
+        )
+    return int(hit[0])
+
+
+def redrawn_reps(
+    problem: ProblemData,
+    index: ProblemIndex,
+    owners: np.ndarray,
+    changes: Sequence[Change],
+    units_file: str,
+) -> set[str]:
+    """The reps whose territories are re-drawn (see the module docstring)."""
+    free: set[str] = set()
+    for change in changes:
+        if isinstance(change, RemoveRep):
+            free |= {change.rep_id} | territory_neighbours(
+                problem.adjacency, owners, {change.rep_id}
+            )
+        elif isinstance(change, AddRep):
+            t = index.rep_territory[change.rep_id]
+            host = str(owners[_home_unit(problem, index, t)])
+            free |= {change.rep_id, host} | territory_neighbours(problem.adjacency, owners, {host})
+        else:
+            for unit, rep in change.moves:
+                i = _move_unit(problem, index, unit, rep, units_file)
+                free |= {rep, str(owners[i])}
+    return free - {""}
+
+
+def local_problem(
+    problem: ProblemData,
+    index: ProblemIndex,
+    owners: np.ndarray,
+    free: set[str],
+    scenario: Scenario,
+    capacity: np.ndarray,
+) -> ProblemData:
+    """``problem`` with every unit outside the re-drawn region locked, bands local to it.
+
+    Territories outside the region can neither lose (their units are locked)
+    nor gain load (their upper bound is their load).
+    """
+    locked = problem.locked.copy()
+    for i in np.flatnonzero(locked < 0):
+        rep = str(owners[i])
+        if rep not in free and rep in index.rep_territory:
+            locked[i] = index.rep_territory[rep]
+    region_t = np.array([index.rep_territory[r] for r in sorted(free) if r in index.rep_territory])
+    in_region = np.isin(owners.astype(str), sorted(free)) | np.isin(locked, region_t)
+    # A territory outside the region keeps its load exactly: its upper bound is what
+    # its locked units weigh, so a unit of the region cannot drift into it.
+    held = np.zeros_like(problem.upper)
+    np.add.at(held, locked[locked >= 0], problem.weights[locked >= 0])
+    lower = np.zeros_like(problem.lower)
+    upper = held * (1 + 1e-7) + 1e-6
+    if len(region_t):
+        fair = fair_shares(
+            problem.weights[in_region],
+            problem.unit_group[in_region],
+            problem.territory_group[region_t],
+            capacity[region_t],
+        )
+        lo, hi = band_bounds(fair, scenario.balance.values(), capacity[region_t], open_low=0.0)
+        lower[region_t], upper[region_t] = lo, hi
+    return dataclasses.replace(problem, locked=locked, lower=lower, upper=upper)
+
+
+def _prorated_tables(
+    parent: PlanFolder, plan: Plan, scenario: Scenario, pro: ProRated
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``quotas.csv`` and ``quota_splits.csv`` of the adjusted plan.
+
+    Unchanged territories keep the parent's rows as they were; changed ones get
+    their pro-rated quota and explanation; a hire gets a row of its own.
+    """
+    rep_territory = dict(
+        zip(plan.territories["rep_id"], plan.territories["territory_id"], strict=True)
+    )
+    old = parent.quotas.copy()
+    old = old[old["rep_id"].astype(str).isin(rep_territory)]
+    explain = dict(zip(pro.changes["rep_id"], pro.changes["explanation"], strict=True))
+    new_rows = [
+        {"territory_id": t, "rep_id": r}
+        for r, t in rep_territory.items()
+        if r not in set(old["rep_id"].astype(str))
+    ]
+    quotas = pd.concat([old, pd.DataFrame(new_rows)], ignore_index=True)
+    order = {t: i for i, t in enumerate(plan.territories["territory_id"])}
+    quotas = quotas.sort_values("territory_id", key=lambda s: s.map(order)).reset_index(drop=True)
+    for i, r in enumerate(quotas["rep_id"].astype(str)):
+        if r in pro.quota_cents:
+            quotas.loc[i, "quota"] = pro.quota_cents[r] / 100.0
+            if "explanation" in quotas.columns:
+                quotas.loc[i, "explanation"] = explain[r]
+    if "explanation" not in quotas.columns:
+        quotas["explanation"] = [explain.get(r, "") for r in quotas["rep_id"].astype(str)]
+    splits = parent.quota_splits
+    if splits is None or not len(splits):
+        return quotas, plan.quota_splits.iloc[0:0]
+    period = "month" if str(splits["period"].iloc[0]).startswith("M") else "quarter"
+    kept = splits[
+        splits["rep_id"].astype(str).isin(rep_territory)
+        & ~splits["rep_id"].astype(str).isin(pro.quota_cents)
+    ]
+    changed = pro.splits(rep_territory, period, float(scenario.quota.rounding))
+    starts = dict(zip(splits["period"], splits["period_start"], strict=False))
+    changed["period_start"] = changed["period"].map(starts).fillna("")
+    changed["ramp_factor"] = 1.0
+    out = pd.concat([kept, changed[[c for c in kept.columns if c in changed.columns]]])
+    out = out.sort_values(
+        ["territory_id", "period"], key=lambda s: s.map(order) if s.name == "territory_id" else s
+    )
+    return quotas, out.reset_index(drop=True)
+
+
+def adjust_plan(
+    plan_dir: Path | str,
+    effective: date,
+    changes: Sequence[Change],
+    *,
+    output: Path | str | None = None,
+    store: Path | str | None = None,
+    record: bool = True,
+    seed: int | None = None,
+    time_limit: float | None = None,
+) -> AdjustResult:
+    """Apply mid-year ``changes`` to the plan at ``plan_dir`` from ``effective`` on.
+
+    Parameters
+    ----------
+    plan_dir
+        A plan folder written by ``territory-engine run`` (or by an earlier adjust).
+    effective
+        The first day the change applies; within the plan year.
+    changes
+        What changes (:mod:`territory_engine.org.adjust.changes`).
+    output
+        The new plan folder (default :func:`default_output`).
+    store
+        The plan store (default: ``plans.sqlite`` beside the new folder).
+    record
+        Record the parent and the new plan in the store.
+    seed, time_limit
+        Override the scenario's ``solver.seed`` and ``solver.time_limit``.
+
+    Returns
+    -------
+    AdjustResult
+
+    Raises
+    ------
+    InputError
+        No or an incomplete plan folder.
+    ScenarioError
+        An effective date outside the plan year, an unknown rep or unit, a hire
+        already a rep, a city not found.
+    InfeasibleError
+        The re-drawn region cannot be balanced (nothing is written).
+    """
+    started = time.perf_counter()
+    parent = read_plan_folder(plan_dir)
+    scenario = _parent_scenario(parent)
+    _check_changes(parent, changes)
+    start = scenario.quota.plan_start
+    assert start is not None  # checked by _parent_scenario
+    # The date is checked before any solving: a bad one costs nothing.
+    month_shares_after(start, effective)
+    adjusted, dropped = adjusted_scenario(scenario, parent, changes, effective, seed, time_limit)
+    tables = load_tables(adjusted)
+    problem, index = build_problem(adjusted, tables)
+    owners = _filled_owners(problem, base_unit_owners(problem, index, tables.accounts, parent))
+    free = redrawn_reps(problem, index, owners, changes, str(adjusted.data.units))
+    reps = tables.reps
+    capacity = (
+        reps["capacity_fte"].to_numpy(float) if adjusted.scale_by_capacity else np.ones(len(reps))
+    )
+    local = local_problem(problem, index, owners, free, adjusted, capacity)
+    reasons = diagnose(local)
+    if reasons:
+        raise InfeasibleError("the change cannot be made:\n  - " + "\n  - ".join(reasons))
+    initial = plan_start(local, index, owners)
+    alignment = solve(
+        local,
+        SolveParams(
+            seed=adjusted.solver.seed,
+            time_limit=adjusted.solver.time_limit,
+            candidates=adjusted.solver.candidates,
+            lns_rounds=adjusted.solver.lns_rounds,
+        ),
+        initial=initial,
+    )
+    index = match_reps(local, index, tables, alignment)
+    plan, card = make_plan(adjusted, tables, local, index, alignment)
+    new_rep = pd.Series(plan.assignments["rep_id"].to_numpy(), index=plan.assignments["account_id"])
+    old = parent.assignments[["account_id", "territory_id", "rep_id"]].merge(
+        parent.accounts[["account_id", "potential"]], on="account_id", how="left"
+    )
+    old["potential"] = old["potential"].fillna(0.0)
+    pro = prorate_quotas(
+        parent.quotas,
+        parent.quota_splits,
+        old,
+        new_rep,
+        plan_start=start,
+        effective=effective,
+        unit=float(adjusted.quota.rounding),
+    )
+    quotas, splits = _prorated_tables(parent, plan, adjusted, pro)
+    k = local.n_territories
+    potential = np.bincount(
+        alignment.assign[index.account_unit],
+        weights=tables.accounts["potential"].to_numpy(float),
+        minlength=k,
+    )
+    q_by_t = dict(zip(quotas["territory_id"], quotas["quota"].astype(float), strict=True))
+    card["quota"] = dict(
+        quota_section(
+            np.array([q_by_t.get(t, np.nan) for t in local.territory_ids]),
+            potential,
+            list(local.territory_ids),
+            source="adjust",
+        )
+    )
+    moved_accounts = int(
+        (
+            parent.assignments.set_index("account_id")["rep_id"].reindex(new_rep.index).fillna("")
+            != new_rep
+        ).sum()
+    )
+    changed_units = _changed_units(parent, plan)
+    target = Path(output) if output is not None else default_output(parent.path, effective)
+    store_path, parent_id = _record_parent(parent.path, target, store, record)
+    provenance = manifest(adjusted, None, local, tables, alignment)
+    provenance["files"] = [*provenance["files"], QUOTA_CHANGES]
+    provenance["adjustment"] = {
+        "parent_plan_id": parent_id,
+        "parent_path": str(parent.path.resolve()),
+        "effective_date": effective.isoformat(),
+        "changes": [_describe(c) for c in changes],
+        "redrawn_reps": sorted(free),
+        "locks_dropped": dropped,
+        "moved_accounts": moved_accounts,
+        "changed_units": changed_units,
+        "bands": "the re-drawn territories are balanced among themselves within the "
+        "scenario's tolerances; the others hold what they held",
+        "quota_total_cents": {"before": pro.total_before, "after": pro.total_after},
+    }
+    plan = dataclasses.replace(plan, quotas=quotas, quota_splits=splits, provenance=provenance)
+    plan_dir_out = write_plan_folder(
+        target,
+        plan,
+        card,
+        accounts=tables.accounts,
+        reps=tables.reps,
+        measures=list(adjusted.balance),
+        title=adjusted.name,
+        tiles=adjusted.output.tiles,
+        extra_tables={QUOTA_CHANGES: pro.changes},
+    )
+    plan_id = None
+    if store_path is not None:
+        from territory_engine.store import PlanStore
+
+        label = f"adjust {effective.isoformat()}: " + "; ".join(_describe(c) for c in changes)
+        plan_id = PlanStore(store_path).record_folder(plan_dir_out, label=label)
+    return AdjustResult(
+        plan_dir=plan_dir_out,
+        plan_id=plan_id,
+        parent_id=parent_id,
+        alignment=alignment,
+        changes=pro.changes,
+        redrawn=sorted(free),
+        moved_accounts=moved_accounts,
+        changed_units=changed_units,
+        total_before=pro.total_before,
+        total_after=pro.total_after,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _record_parent(
+    parent_dir: Path, target: Path, store: Path | str | None, record: bool
+) -> tuple[Path | None, str | None]:
+    """The store and the parent's id in it (recording it refreshes it, same id)."""
+    if not record:
+        return None, None
+    from territory_engine.store import PlanStore, default_store_path
+
+    path = Path(store) if store is not None else default_store_path(target)
+    return path, PlanStore(path).record_folder(parent_dir)
+
+
+def _changed_units(parent: PlanFolder, plan: Plan) -> int:
+    """Geo units (per segment layer) whose rep differs from the parent's."""
+    if parent.units is None or not len(plan.units):
+        return 0
+    rep_old = dict(
+        zip(parent.territories["territory_id"], parent.territories["rep_id"], strict=True)
+    )
+    rep_new = dict(zip(plan.territories["territory_id"], plan.territories["rep_id"], strict=True))
+    a = parent.units.assign(rep=parent.units["territory_id"].map(rep_old))
+    b = plan.units.assign(rep=plan.units["territory_id"].map(rep_new))
+    merged = a.merge(b, on=["unit_id", "segment"], how="outer", suffixes=("_a", "_b"))
+    return int((merged["rep_a"].fillna("") != merged["rep_b"].fillna("")).sum())
+
+
+def _describe(change: Change) -> str:
+    if isinstance(change, RemoveRep):
+        return f"{change.rep_id} leaves"
+    if isinstance(change, AddRep):
+        return f"{change.rep_id} hired in {change.city}"
+    return "units moved: " + ", ".join(f"{u} to {r}" for u, r in change.moves)
