@@ -14,6 +14,9 @@ variation ``v``: ``σ² = ln(1 + v²)`` and
 ``X_i = E_i · exp(σ Z_i − σ²/2)``,  ``Z_i = √ρ · Z₀ + √(1 − ρ) · ε_i``
 
 with ``Z₀, ε_i ~ N(0, 1)`` independent, so ``E[X_i] = E_i``, ``CV[X_i] = v``
+(one ``v`` for every territory, or each territory's own ``v_i`` estimated
+from its forecast interval when the plan has monthly history, see
+:func:`territory_engine.org.forecast.plan.annual_cv`)
 and ``ρ`` is the correlation of the log-sales between territories (a shared
 market shock). Attainment is ``a_i = X_i / q_i``. Draws come from a
 :class:`numpy.random.Generator` seeded by the caller (the scenario's seed),
@@ -54,6 +57,9 @@ class AttainmentModel:
         Band of the share of reps at or above 100 % considered healthy.
     description
         How ``E_i`` was obtained, in words, for ``scorecard.json``.
+    cv_by_territory
+        (k,) each territory's own ``v_i`` (from its forecast interval); when
+        given it replaces ``cv``.
     """
 
     expected_sales: np.ndarray
@@ -64,6 +70,11 @@ class AttainmentModel:
     healthy_low: float = 0.55
     healthy_high: float = 0.65
     description: str = ""
+    cv_by_territory: np.ndarray | None = None
+
+    def spread(self) -> float | np.ndarray:
+        """``v``: the territories' own ``v_i`` when given, else the one ``cv``."""
+        return self.cv if self.cv_by_territory is None else np.asarray(self.cv_by_territory)
 
 
 def expected_sales(
@@ -85,7 +96,7 @@ def expected_sales(
 def simulate_attainment(
     quota: np.ndarray,
     expected: np.ndarray,
-    cv: float,
+    cv: float | np.ndarray,
     *,
     correlation: float = 0.0,
     draws: int = 4000,
@@ -100,7 +111,7 @@ def simulate_attainment(
     expected
         (k,) expected sales ``E``.
     cv
-        ``v``, the coefficient of variation of sales.
+        ``v``, the coefficient of variation of sales: one for all, or (k,) one per territory.
     correlation
         ``ρ``, the correlation of log-sales between territories.
     draws
@@ -111,7 +122,7 @@ def simulate_attainment(
     q = np.asarray(quota, dtype=float)
     e = np.asarray(expected, dtype=float)
     rng = np.random.default_rng(seed)
-    sigma = float(np.sqrt(np.log1p(cv**2)))
+    sigma = _sigma(cv)
     common = rng.standard_normal((draws, 1))
     own = rng.standard_normal((draws, len(q)))
     z = np.sqrt(correlation) * common + np.sqrt(1 - correlation) * own
@@ -120,22 +131,34 @@ def simulate_attainment(
         return np.where(q[None, :] > 0, sales / np.where(q > 0, q, 1.0)[None, :], np.nan)
 
 
-def probability_at_or_above(quota: np.ndarray, expected: np.ndarray, cv: float) -> np.ndarray:
+def _sigma(cv: float | np.ndarray) -> float | np.ndarray:
+    """``σ = √ln(1 + v²)``: a float for one ``v``, an array for one per territory."""
+    if np.ndim(cv) == 0:
+        return float(np.sqrt(np.log1p(float(cv) ** 2)))
+    return np.sqrt(np.log1p(np.asarray(cv, dtype=float) ** 2))
+
+
+def probability_at_or_above(
+    quota: np.ndarray, expected: np.ndarray, cv: float | np.ndarray
+) -> np.ndarray:
     """(k,) exact ``P(a_i ≥ 1) = 1 − Φ((ln(q_i/E_i) + σ²/2) / σ)``; NaN where ``q_i ≤ 0``.
 
-    With ``v = 0`` it is 1 when ``E_i ≥ q_i`` and 0 otherwise.
+    With ``v = 0`` it is 1 when ``E_i ≥ q_i`` and 0 otherwise; ``cv`` is one
+    ``v`` or (k,) one per territory.
     """
     q = np.asarray(quota, dtype=float)
     e = np.asarray(expected, dtype=float)
-    sigma = float(np.sqrt(np.log1p(cv**2)))
+    sigma = np.broadcast_to(np.asarray(_sigma(cv), dtype=float), q.shape)
     out = np.full(len(q), np.nan)
     ok = q > 0
-    if sigma == 0:
-        out[ok] = (e[ok] >= q[ok]).astype(float)
-        return out
+    flat = ok & (sigma == 0)
+    out[flat] = (e[flat] >= q[flat]).astype(float)
+    spread = ok & (sigma > 0)
     with np.errstate(divide="ignore"):
-        z = (np.log(q[ok] / np.maximum(e[ok], 1e-300)) + sigma**2 / 2) / sigma
-    out[ok] = norm.sf(z)
+        z = (np.log(q[spread] / np.maximum(e[spread], 1e-300)) + sigma[spread] ** 2 / 2) / sigma[
+            spread
+        ]
+    out[spread] = norm.sf(z)
     return out
 
 
@@ -160,7 +183,7 @@ def attainment_summary(
     sim = simulate_attainment(
         q,
         model.expected_sales,
-        model.cv,
+        model.spread(),
         correlation=model.correlation,
         draws=model.draws,
         seed=model.seed,
@@ -170,7 +193,7 @@ def attainment_summary(
         return {"territories_with_quota": 0}
     hit = sim[:, carried] >= 1.0
     share = hit.mean(axis=1)
-    exact = probability_at_or_above(q, model.expected_sales, model.cv)
+    exact = probability_at_or_above(q, model.expected_sales, model.spread())
     expected_share = float(share.mean())
     flag = (
         "low"
@@ -205,10 +228,33 @@ def attainment_summary(
         "mean_attainment": float(np.mean(sim[:, carried])),
         "model": {
             "expected_sales": model.description,
-            "cv": model.cv,
+            # "history": each territory's own v_i (see "spread"), not the one setting.
+            "cv": model.cv if model.cv_by_territory is None else "history",
             "correlation": model.correlation,
             "draws": model.draws,
             "seed": model.seed,
         },
         "by_territory": by_territory,
+        **_spread_entry(model, territory_ids),
+    }
+
+
+def _spread_entry(model: AttainmentModel, territory_ids: Sequence[str]) -> dict:
+    """``spread``: which ``v`` the simulation used, only when it is not the one setting.
+
+    A plan without history keeps its scorecard exactly as before.
+    """
+    if model.cv_by_territory is None:
+        return {}
+    v = np.asarray(model.cv_by_territory, dtype=float)
+    return {
+        "spread": {
+            "source": "history",
+            "words": "each territory's own coefficient of variation, from its plan-year "
+            "forecast interval (quota.attainment.spread: history)",
+            "cv_min": float(v.min()) if len(v) else None,
+            "cv_median": float(np.median(v)) if len(v) else None,
+            "cv_max": float(v.max()) if len(v) else None,
+            "cv_by_territory": {str(t): float(x) for t, x in zip(territory_ids, v, strict=True)},
+        }
     }

@@ -108,6 +108,9 @@ class QuotaInputs:
         home state), needed when the scenario has ``quota.regions``.
     monthly_history
         (n, 12) last year's revenue per plan month, for ``seasonality.source: history``.
+    forecast
+        (n,) the plan year's revenue forecast of each territory, for
+        ``method: forecast`` (:func:`territory_engine.org.forecast.plan.plan_forecast`).
     """
 
     territory_id: list[str]
@@ -121,6 +124,7 @@ class QuotaInputs:
     segment: np.ndarray | None = None
     region_key: np.ndarray | None = None
     monthly_history: np.ndarray | None = None
+    forecast: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,8 @@ def company_target(cfg: QuotaConfig, inputs: QuotaInputs, change: float = 0.0) -
     """The target ``T``.
 
     ``cfg.target`` when given; else the sum of the regional targets when they
-    cover every region; else ``(1 + growth)`` × last year's total revenue.
+    cover every region; else ``(1 + growth)`` × last year's total revenue, or,
+    with ``method: forecast``, ``stretch`` × the plan year's total forecast.
     A what-if's ``whatif.target_change`` ``x`` (``change``) then scales it to
     ``T · (1 + x)``; ``x = 0`` leaves it exactly as it was. (:func:`allocate`
     scales the region and district targets by the same factor.)
@@ -162,9 +167,21 @@ def company_target(cfg: QuotaConfig, inputs: QuotaInputs, change: float = 0.0) -
         base = float(cfg.target)
     elif (covered := covered_total(cfg)) is not None:
         base = covered
+    elif cfg.method == "forecast":
+        base = float(cfg.stretch * np.clip(_forecast(inputs), 0.0, None).sum())
     else:
         base = float((1 + cfg.growth) * inputs.last_year_revenue_total)
     return base * (1.0 + change) if change else base
+
+
+def _forecast(inputs: QuotaInputs) -> np.ndarray:
+    """(n,) the territories' forecasts; ``ScenarioError`` when there are none."""
+    if inputs.forecast is None:
+        raise ScenarioError(
+            "quota.method 'forecast' needs the accounts' monthly revenue history: set "
+            "data.history (account_id, month, revenue)"
+        )
+    return np.asarray(inputs.forecast, dtype=float)
 
 
 def _scaled_regions(cfg: QuotaConfig, change: float) -> QuotaConfig:
@@ -318,6 +335,8 @@ class _Territories:
         (n,) ``L_i``, 0 for none (NaN read as none).
     region, district
         (n,) the region and district of each territory ("" for none).
+    forecast
+        (n,) the plan year's forecast ``F_i`` (method ``forecast`` only).
     """
 
     labels: list[str]
@@ -327,6 +346,7 @@ class _Territories:
     last_quota: np.ndarray
     region: np.ndarray
     district: np.ndarray
+    forecast: np.ndarray | None = None
 
 
 def _territories(cfg: QuotaConfig, inputs: QuotaInputs) -> _Territories:
@@ -351,7 +371,8 @@ def _territories(cfg: QuotaConfig, inputs: QuotaInputs) -> _Territories:
         raise ScenarioError("quota.regions needs the region key of every territory")
     keys = inputs.region_key if inputs.region_key is not None else np.full(n, "")
     region, district = territory_regions(cfg, np.asarray(keys, dtype=object), labels)
-    return _Territories(labels, S, P, cap, L, region, district)
+    forecast = _forecast(inputs) if cfg.method == "forecast" else None
+    return _Territories(labels, S, P, cap, L, region, district, forecast)
 
 
 def _holds_back(cfg: QuotaConfig) -> bool:
@@ -411,6 +432,8 @@ def _uncapped_quotas(
             terr.potential[m],
             terr.capacity[m],
             cfg.history_weight,
+            None if terr.forecast is None else terr.forecast[m],
+            cfg.forecast_weight,
         )
         pool_name[m] = pool.name
         pool_target[m] = pool.target
@@ -633,6 +656,8 @@ def _explanations(
             str(applied.stopped_at[i]),
             adj.rounding[i],
             unit,
+            forecast=0.0 if terr.forecast is None else float(terr.forecast[i]),
+            stretch=cfg.stretch,
         )
         for i in range(len(ramp))
     ]
@@ -845,9 +870,21 @@ def _sentence(
     stopped_at: str,
     rnd: float,
     unit: float,
+    *,
+    forecast: float = 0.0,
+    stretch: float = 1.0,
 ) -> str:
     parts = []
-    if method == "flat":
+    if method == "forecast":
+        # Name the forecast itself: it is the number a rep can check against their history.
+        stretched = f", × {stretch:g} stretch" if stretch != 1 else ""
+        parts.append(
+            f"{percent(hist, digits=0)} from your territory's forecast of {money(forecast)} "
+            f"for the plan year (its accounts' monthly history{stretched})"
+        )
+        if pot > 0:
+            parts.append(f"{percent(pot, digits=0)} from your territory's potential")
+    elif method == "flat":
         fte = f" for {capacity:g} FTE" if capacity != 1 else ""
         parts.append(f"an equal share of the target{fte}")
     elif method == "equitable_growth":

@@ -12,7 +12,13 @@ history            ``T · S_i / ΣS``  (uniform growth on last year)
 equitable_growth   ``S_i + (T − ΣS) · c_i / Σc``
 potential          ``T · P_i / ΣP``
 blended            ``T · [w · S_i/ΣS + (1 − w) · P_i/ΣP]``
+forecast           ``T · [v · F_i/ΣF + (1 − v) · P_i/ΣP]``
 ================== =================================================
+
+``F_i`` is the plan year's forecast of territory i (the sum of its reconciled
+monthly forecasts, :mod:`territory_engine.org.forecast`) and ``v`` the
+``forecast_weight``; the company target of this method defaults to
+``stretch · ΣF`` (see :func:`territory_engine.quota.allocate.company_target`).
 
 Every method sums to ``T`` exactly in real arithmetic; rounding
 (:mod:`territory_engine.quota.rounding`) keeps the sum exact in cents.
@@ -22,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-METHODS = ("flat", "history", "equitable_growth", "potential", "blended")
+METHODS = ("flat", "history", "equitable_growth", "potential", "blended", "forecast")
 
 
 def _share(x: np.ndarray, fallback: np.ndarray) -> np.ndarray:
@@ -37,6 +43,8 @@ def raw_quotas(
     potential: np.ndarray,
     capacity: np.ndarray,
     history_weight: float = 0.5,
+    forecast: np.ndarray | None = None,
+    forecast_weight: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Raw (unrounded) quotas and the part of each that comes from history and from potential.
 
@@ -50,12 +58,23 @@ def raw_quotas(
         (n,) ``S``, ``P`` and ``c`` per territory.
     history_weight
         ``w`` of the blended method.
+    forecast
+        (n,) ``F``, the plan year's forecast per territory (method ``forecast``).
+    forecast_weight
+        ``v`` of the forecast method.
 
     Returns
     -------
     (numpy.ndarray, numpy.ndarray, numpy.ndarray)
         Raw quotas ``q``, and the shares of each quota explained by history
         and by potential (each in [0, 1]; the rest is a flat or equal part).
+        For the forecast method the history part is the forecast's (a
+        forecast of the accounts' own history).
+
+    Raises
+    ------
+    ValueError
+        An unknown method, or method ``forecast`` without a forecast.
     """
     s = np.asarray(history, dtype=float)
     p = np.asarray(potential, dtype=float)
@@ -79,5 +98,14 @@ def raw_quotas(
         q = target * (hs + ps)
         with np.errstate(divide="ignore", invalid="ignore"):
             hist_part = np.where(hs + ps > 0, hs / (hs + ps), 0.0)
+        return q, hist_part, 1 - hist_part
+    if method == "forecast":
+        if forecast is None:
+            raise ValueError("quota method 'forecast' needs the territories' forecasts")
+        f = np.clip(np.asarray(forecast, dtype=float), 0.0, None)
+        fs, ps = forecast_weight * _share(f, c), (1 - forecast_weight) * _share(p, c)
+        q = target * (fs + ps)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hist_part = np.where(fs + ps > 0, fs / (fs + ps), 0.0)
         return q, hist_part, 1 - hist_part
     raise ValueError(f"unknown quota method '{method}'; choose one of {', '.join(METHODS)}")
