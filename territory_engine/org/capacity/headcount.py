@@ -300,7 +300,7 @@ class Hire:
     start_date
         First day in seat (``None``: ``quota.plan_start``).
     placed_by
-        ``"--hire-in"`` or ``"free placement"``.
+        ``"listed city"`` (from ``--hire-in``) or ``"free placement"``.
     """
 
     rep_id: str
@@ -390,7 +390,7 @@ def hire_order(
         i = len(hires)
         if i < len(cities):
             place = cities[i]
-            label, lon, lat, how = place.label, place.lon, place.lat, "--hire-in"
+            label, lon, lat, how = place.label, place.lon, place.lat, "listed city"
         else:
             mask = (acc_team == team).to_numpy()
             label, lon, lat = _best_place(

@@ -27,6 +27,7 @@ says which way the shares miss (all below, all above, or jumping over the band).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -82,10 +83,21 @@ def coverage(workload: np.ndarray, fte: np.ndarray, hours_per_fte: float) -> np.
         return np.where(w > 0, np.minimum(1.0, hours / np.where(w > 0, w, 1.0)), 1.0)
 
 
-def _share(quota: np.ndarray, expected: np.ndarray, model: dict, ids: Sequence[str]) -> float:
-    """The simulated share of reps at or above quota (NaN without quotas)."""
+def _share(quota: np.ndarray, expected: np.ndarray, attainment: dict, ids: Sequence[str]) -> float:
+    """The simulated share of reps at or above quota (NaN without quotas).
+
+    Uses the scorecard's own model: its ``cv`` (or each territory's own, when the
+    scorecard's ``spread`` lists them), correlation, draws and seed.
+    """
     if not len(quota):
         return math.nan
+    model = attainment.get("model") or {}
+    extra: dict[str, Any] = {}
+    own = (attainment.get("spread") or {}).get("cv_by_territory")
+    names = {f.name for f in dataclasses.fields(AttainmentModel)}
+    if isinstance(own, dict) and "cv_by_territory" in names:
+        cv_default = float(model.get("cv", 0.15))
+        extra["cv_by_territory"] = np.array([float(own.get(str(t), cv_default)) for t in ids])
     summary = attainment_summary(
         quota,
         AttainmentModel(
@@ -94,6 +106,7 @@ def _share(quota: np.ndarray, expected: np.ndarray, model: dict, ids: Sequence[s
             correlation=float(model.get("correlation", 0.0)),
             draws=int(model.get("draws", 4000)),
             seed=int(model.get("seed", 0)),
+            **extra,
         ),
         list(ids),
     )
@@ -153,7 +166,6 @@ def headcount_measures(
     )
     terr["coverage"] = coverage(workload.to_numpy(), terr["fte"].to_numpy(), hours_per_fte)
     terr["workload"] = workload
-    model = attainment.get("model") or {}
     expected_all = np.nan_to_num(terr["expected"].to_numpy(float)) * terr["coverage"].to_numpy()
     part = terr if scope is None else terr[terr["rep_id"].astype(str).isin(set(scope))]
     carried = part[part["quota"].astype(float) > 0]
@@ -172,9 +184,9 @@ def headcount_measures(
         "over_capacity": int((part["workload"] > hours_per_fte * part["fte"] + 1e-9).sum()),
         "coverage_min": float(part["coverage"].min()) if len(part) else math.nan,
         "share_at_quota": _share(
-            q, e * carried["coverage"].to_numpy(), model, carried["territory_id"]
+            q, e * carried["coverage"].to_numpy(), attainment, carried["territory_id"]
         ),
-        "share_at_quota_uncapped": _share(q, e, model, carried["territory_id"]),
+        "share_at_quota_uncapped": _share(q, e, attainment, carried["territory_id"]),
         "quota_per_head": float(part["quota"].sum()) / len(part) if len(part) else math.nan,
         "quota_per_fte": float(part["quota"].sum()) / fte if fte else math.nan,
         "expected_sales_to_target": float(expected_all.sum()) / target if target else math.nan,
