@@ -12,8 +12,9 @@ that had no owner and get one; an account that keeps its rep is not a change.
   one is given).
 
 Both write ``territory_hierarchy.csv``: ``territory_id, rep_id, rep_name, segment,
-region, district``, the region and district being the quota pools of
-``quotas.csv`` (empty when the scenario has no ``quota.regions``).
+region, district``, the region and district being the drawn hierarchy's
+(``hierarchy.csv``) when the plan has one, else the quota pools of ``quotas.csv``
+(empty when the scenario has no ``quota.regions``).
 """
 
 from __future__ import annotations
@@ -166,7 +167,8 @@ def generic_changes(changes: pd.DataFrame, effective_date: _dt.date) -> pd.DataF
 def territory_hierarchy(folder: PlanFolder) -> pd.DataFrame:
     """``territory_id, rep_id, rep_name, segment, region, district`` of every territory.
 
-    Region and district come from the plan's quota pools (``quotas.csv``) when the
+    Region and district come from the plan's drawn hierarchy (``hierarchy.csv``)
+    when it has one, else from the plan's quota pools (``quotas.csv``) when the
     scenario has ``quota.regions``; they are empty otherwise.
     """
     territories = folder.territories
@@ -183,13 +185,31 @@ def territory_hierarchy(folder: PlanFolder) -> pd.DataFrame:
         else ""
     )
     quotas = folder.quotas.drop_duplicates("territory_id").set_index("territory_id")
+    drawn = _drawn_hierarchy(folder)
     for column in ("region", "district"):
-        if column in quotas.columns:
+        if column in drawn:
+            out[column] = out["territory_id"].map(drawn[column]).fillna("")
+        elif column in quotas.columns:
             values = quotas[column].fillna("").astype(str)
             out[column] = out["territory_id"].map(values).fillna("")
         else:
             out[column] = ""
     return out[list(HIERARCHY_COLUMNS)]
+
+
+def _drawn_hierarchy(folder: PlanFolder) -> dict[str, pd.Series]:
+    """``{"district": territory -> group, "region": ...}`` from the drawn hierarchy, if any."""
+    table = folder.hierarchy
+    if table is None:
+        return {}
+    from territory_engine.org.hierarchy.tables import hierarchy_levels
+    from territory_engine.quota.hierarchy import drawn_columns
+
+    table = table.drop_duplicates("territory_id").set_index("territory_id")
+    return {
+        column: table[level].fillna("").astype(str)
+        for column, level in drawn_columns(hierarchy_levels(table.reset_index())).items()
+    }
 
 
 def plan_start(folder: PlanFolder) -> _dt.date | None:

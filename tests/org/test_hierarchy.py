@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -324,3 +326,60 @@ def test_previous_column_missing_is_named():
     reps = pd.DataFrame({"rep_id": terr["rep_id"], "distrct": "A"})
     with pytest.raises(ScenarioError, match=r"no column 'district'.*did you mean 'distrct'"):
         draw_hierarchy(terr, adj, config(previous={"source": "reps"}), reps=reps)
+
+
+# ---------------------------------------------------------------- on the sample, end to end
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def sample_plan(tmp_path_factory):
+    import territory_engine as te
+
+    scenario = te.load_scenario(SCENARIOS / "whatif_hierarchy.yaml")
+    result = te.run_scenario(scenario)
+    folder = result.write(tmp_path_factory.mktemp("plan") / "whatif_hierarchy")
+    return result, folder
+
+
+def test_sample_draws_eight_contiguous_districts_in_three_regions(sample_plan):
+    result, folder = sample_plan
+    card = result.scorecard["hierarchy"]
+    assert card["feasible"], card["violations"]
+    assert card["district"]["n_groups"] == 8 and card["region"]["n_groups"] == 3
+    assert card["district"]["contiguity"]["groups_in_pieces"] == 0
+    for level in ("district", "region"):
+        for measure in ("potential", "workload_hours"):
+            assert card[level]["balance"][measure]["out_of_band"] == 0
+            assert card[level]["balance"][measure]["max_rel_dev"] <= 0.10 + 1e-9
+    table = read_hierarchy(folder)
+    assert table is not None and len(table) == 45
+    assert list(table.columns) == ["territory_id", "rep_id", "district", "region", "manager"]
+    assert (table.groupby("district")["region"].nunique() == 1).all()
+
+
+def test_sample_plan_folder_holds_the_hierarchy_files(sample_plan):
+    import json
+
+    import territory_engine as te
+
+    _, folder = sample_plan
+    manifest = json.loads((folder / "plan.json").read_text())
+    assert manifest["files"][-3:] == ["hierarchy.csv", "hierarchy.geojson", "plan.json"]
+    plan = te.read_plan_folder(folder)
+    geo = plan.hierarchy_geometry
+    assert geo is not None and sorted(geo["level"].value_counts()) == [3, 8]
+    assert geo.geometry.notna().all() and (geo.geometry.geom_type != "GeometryCollection").all()
+    # Quota pools rolled up: quotas.csv carries the drawn groups, the totals add up.
+    quotas = plan.quotas
+    assert set(quotas["district"]) == set(plan.hierarchy["district"])
+    totals = json.loads((folder / "scorecard.json").read_text())["hierarchy"]["region"]["quota"]
+    assert sum(totals.values()) == pytest.approx(quotas["quota"].sum())
+    html = (folder / "map.html").read_text()
+    # One toggleable layer per level (the layer control's names are JSON-escaped).
+    assert "district \\u00b7 hierarchy (8)" in html and "region \\u00b7 hierarchy (3)" in html
+    exported = te.export_plan(folder, format="csv", output=folder.parent / "export")
+    merged = exported.hierarchy.merge(plan.hierarchy, on="territory_id", suffixes=("", "_drawn"))
+    assert (merged["district"] == merged["district_drawn"]).all()
+    assert (merged["region"] == merged["region_drawn"]).all()
