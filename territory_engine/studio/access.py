@@ -1,0 +1,277 @@
+"""Who may see what: the one place every query of the studio is scoped by the signed-in user.
+
+Every route asks an :class:`Access` (built once per request from the signed-in user)
+for what it shows; no route reads a plan, a territory, a rep or an account any other
+way. What each role gets:
+
+- **planner**: every plan version, every territory, the audit log.
+- **manager**: the plan versions past ``draft`` (a draft is the planner's work in
+  progress), and within them only the territories of their scope: a list of rep ids
+  (``reps``), a segment team (``team``), a ``region`` or ``district`` (from the plan
+  folder's ``hierarchy.csv`` when it has one, else ``quotas.csv``'s quota pools), or
+  the ``manager`` column of ``hierarchy.csv``. The plan's headline fairness numbers
+  are plan-wide; the tables, the map's GeoJSON, the CSV and rep pages hold only the
+  scope's rows.
+- **rep**: only their own territory of a published plan; their standing in their team
+  is the team's median and range, never another rep's row.
+
+Anything outside the scope is :class:`NotFound` (HTTP 404, not 403), so ids cannot be
+probed: a rep asking for another rep's page, GeoJSON or CSV cannot tell whether it
+exists.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from territory_engine.plan.compare import team_standing
+from territory_engine.render.rep_view import RepRows, rep_rows
+from territory_engine.store import StoreError
+from territory_engine.studio.catalogue import Catalogue, LoadedPlan
+from territory_engine.studio.models import Comment, PlanVersion, User
+
+__all__ = ["Access", "NotFound", "RepPage", "headline"]
+
+#: GeoJSON properties a planner's or manager's map gets (no other column leaves the server).
+_MAP_PROPERTIES = ("territory_id", "rep_id", "rep_name", "segment", "n_accounts")
+#: Account columns a CSV or a rep's table holds.
+_ACCOUNT_COLUMNS = ("account_id", "name", "segment", "industry", "territory_id", "rep_id")
+
+
+class NotFound(Exception):
+    """Nothing the user may see has this id (HTTP 404)."""
+
+
+@dataclass(frozen=True)
+class RepPage:
+    """Everything a rep's page shows: only that rep's rows and the team's median and range."""
+
+    plan: PlanVersion
+    rows: RepRows
+    standing: pd.DataFrame
+    measures: list[str]
+    explanation: str
+
+
+def headline(card: dict) -> list[tuple[str, str]]:
+    """The plan-wide fairness numbers as (label, value) rows, formatted."""
+    rows: list[tuple[str, str]] = []
+    for measure, stats in (card.get("balance") or {}).items():
+        rows.append((f"{measure}: largest deviation", f"{100 * stats['max_rel_dev']:.1f} %"))
+        rows.append((f"{measure}: territories out of band", str(stats["territories_out_of_band"])))
+        rows.append((f"{measure}: balance index", f"{stats['balance_index']:.1f}"))
+    travel = card.get("travel") or {}
+    if "mean_km" in travel:
+        unit = travel.get("unit", "km")
+        rows.append(
+            (f"travel: mean / max ({unit})", f"{travel['mean_km']:.0f} / {travel['max_km']:.0f}")
+        )
+    disruption = card.get("disruption") or {}
+    if "moved_accounts" in disruption:
+        rows.append(
+            (
+                "moved accounts / potential",
+                f"{disruption['moved_accounts']:,} / "
+                f"{100 * disruption['moved_potential_share']:.1f} %",
+            )
+        )
+    if "contiguity" in card:
+        rows.append(("territories in pieces", str(card["contiguity"]["territories_in_pieces"])))
+    if "quota" in card and "total" in card["quota"]:
+        rows.append(("quota total", f"${card['quota']['total']:,.0f}"))
+    return rows
+
+
+def _parse_id(value: str | int) -> int:
+    """A plan version id from a URL: a positive integer, else :class:`NotFound`."""
+    text = str(value)
+    if not text.isdigit() or len(text) > 12:
+        raise NotFound(text)
+    return int(text)
+
+
+class Access:
+    """The signed-in user's view of the studio's data.
+
+    Parameters
+    ----------
+    db
+        The request's database session.
+    catalogue
+        The plans.
+    user
+        The signed-in user.
+    """
+
+    def __init__(self, db: Session, catalogue: Catalogue, user: User) -> None:
+        self.db = db
+        self.catalogue = catalogue
+        self.user = user
+
+    # ------------------------------------------------------------------ plans
+
+    def _visible_states(self) -> tuple[str, ...] | None:
+        if self.user.role == "planner":
+            return None
+        if self.user.role == "manager":
+            return ("submitted", "approved", "rejected", "published")
+        return ("published",)
+
+    def plans(self) -> list[PlanVersion]:
+        """The plan versions the user may see, newest first."""
+        query = select(PlanVersion).order_by(PlanVersion.id.desc())
+        states = self._visible_states()
+        if states is not None:
+            query = query.where(PlanVersion.state.in_(states))
+        return list(self.db.scalars(query))
+
+    def plan(self, plan_id: str | int) -> PlanVersion:
+        """One plan version the user may see.
+
+        Raises
+        ------
+        NotFound
+            No such version, or not visible to the user.
+        """
+        found = self.db.get(PlanVersion, _parse_id(plan_id))
+        states = self._visible_states()
+        if found is None or (states is not None and found.state not in states):
+            raise NotFound(str(plan_id))
+        return found
+
+    def plan_page(self, plan_id: str | int) -> PlanVersion:
+        """A plan version for its plan page, API record or CSV: planners and managers only
+        (a rep has only their own page)."""
+        if self.user.role == "rep":
+            raise NotFound(str(plan_id))
+        return self.plan(plan_id)
+
+    def load(self, plan: PlanVersion) -> LoadedPlan:
+        """The plan folder of a visible plan version (a gone folder is :class:`NotFound`)."""
+        try:
+            return self.catalogue.load(plan)
+        except StoreError:
+            raise NotFound(str(plan.id)) from None
+
+    # ------------------------------------------------------------------ territories
+
+    def territory_ids(self, loaded: LoadedPlan) -> list[str]:
+        """The territories of ``loaded`` the user may see, in the plan's order."""
+        org = loaded.org
+        role = self.user.role
+        if role == "planner":
+            mask = pd.Series(True, index=org.index)
+        elif role == "rep":
+            mask = org["rep_id"] == str(self.user.rep_id)
+        else:
+            kind, value = self.user.scope_kind, (self.user.scope_value or "").strip()
+            if kind == "reps":
+                wanted = {v.strip() for v in value.split(",") if v.strip()}
+                mask = org["rep_id"].isin(wanted)
+            elif kind in ("team", "region", "district", "manager"):
+                column = "segment" if kind == "team" else kind
+                target = value or (self.user.username if kind == "manager" else "")
+                mask = (org[column] == target) & (org[column] != "")
+            else:
+                mask = pd.Series(False, index=org.index)
+        return org.loc[mask, "territory_id"].tolist()
+
+    def territories(self, loaded: LoadedPlan) -> pd.DataFrame:
+        """``territories.csv`` rows the user may see."""
+        ids = set(self.territory_ids(loaded))
+        frame = loaded.folder.territories
+        return frame[frame["territory_id"].astype(str).isin(ids)]
+
+    def geojson(self, loaded: LoadedPlan) -> dict:
+        """The map's GeoJSON: the visible territories only, with :data:`_MAP_PROPERTIES`."""
+        ids = set(self.territory_ids(loaded))
+        geometry = loaded.folder.geometry
+        rows = geometry[geometry["territory_id"].astype(str).isin(ids)]
+        keep = [c for c in _MAP_PROPERTIES if c in rows.columns]
+        return json.loads(rows[[*keep, "geometry"]].to_json(drop_id=True))
+
+    def accounts(self, loaded: LoadedPlan) -> pd.DataFrame:
+        """The accounts of the visible territories (no previous owner: it names another rep)."""
+        ids = set(self.territory_ids(loaded))
+        view = loaded.folder.account_view()
+        view = view[view["territory_id"].astype(str).isin(ids)]
+        keep = [c for c in (*_ACCOUNT_COLUMNS, *loaded.folder.measures) if c in view.columns]
+        return view[list(dict.fromkeys(keep))]
+
+    def check_territory(self, loaded: LoadedPlan, territory_id: str) -> str:
+        """``territory_id`` when the user may see it, else :class:`NotFound`."""
+        if territory_id not in set(self.territory_ids(loaded)):
+            raise NotFound(territory_id)
+        return territory_id
+
+    # ------------------------------------------------------------------ reps
+
+    def published_plan(self) -> PlanVersion | None:
+        """The newest published plan version (a rep's home page shows it)."""
+        return self.db.scalar(
+            select(PlanVersion)
+            .where(PlanVersion.state == "published")
+            .order_by(PlanVersion.plan_year.desc(), PlanVersion.id.desc())
+            .limit(1)
+        )
+
+    def rep_page(self, plan_id: str | int, rep_id: str) -> RepPage:
+        """A rep's page of a plan version: for the rep themself (published plans only), a
+        manager whose scope holds the rep's territory, or a planner.
+
+        Raises
+        ------
+        NotFound
+            Anything else, whether or not the rep exists.
+        """
+        plan = self.plan(plan_id)
+        if self.user.role == "rep" and str(self.user.rep_id) != rep_id:
+            raise NotFound(rep_id)
+        loaded = self.load(plan)
+        org = loaded.org
+        theirs = org.loc[org["rep_id"] == rep_id, "territory_id"].tolist()
+        if not theirs or not set(theirs) & set(self.territory_ids(loaded)):
+            raise NotFound(rep_id)
+        folder = loaded.folder
+        rows = rep_rows(folder, rep_id)
+        standing = team_standing(folder.territories, folder.quotas, rep_id, folder.measures)
+        explanation = ""
+        if "explanation" in rows.quotas and not rows.quotas.empty:
+            value = rows.quotas["explanation"].iloc[0]
+            explanation = "" if isinstance(value, float) and math.isnan(value) else str(value)
+        return RepPage(plan, rows, standing, list(folder.measures), explanation)
+
+    def rep_geojson(self, page: RepPage) -> dict:
+        """The GeoJSON behind a rep's map: their own territory only, a few properties."""
+        territories = page.rows.territories
+        keep = [c for c in ("territory_id", "rep_id", "rep_name", "n_accounts") if c in territories]
+        return json.loads(territories[[*keep, "geometry"]].to_json(drop_id=True))
+
+    def rep_accounts(self, page: RepPage) -> pd.DataFrame:
+        """The rep's accounts, with :data:`_ACCOUNT_COLUMNS` and the measures."""
+        view = page.rows.accounts
+        keep = [c for c in (*_ACCOUNT_COLUMNS, *page.measures) if c in view.columns]
+        return view[list(dict.fromkeys(keep))]
+
+    # ------------------------------------------------------------------ comments
+
+    def comments(self, plan: PlanVersion, loaded: LoadedPlan | None) -> list[Comment]:
+        """Comments on ``plan`` the user may read: plan-level ones, and those on a visible
+        territory (reps see none)."""
+        if self.user.role == "rep":
+            return []
+        rows = list(
+            self.db.scalars(
+                select(Comment).where(Comment.plan_version_id == plan.id).order_by(Comment.id)
+            )
+        )
+        if self.user.role == "planner" or loaded is None:
+            return [c for c in rows if self.user.role == "planner" or c.territory_id is None]
+        visible = set(self.territory_ids(loaded))
+        return [c for c in rows if c.territory_id is None or c.territory_id in visible]

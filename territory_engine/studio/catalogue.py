@@ -1,0 +1,183 @@
+"""The plans the studio serves: the plan store's plans as workflow versions, and their folders.
+
+The studio never reads a plan any other way than the engine does: the plan store
+(:class:`territory_engine.store.PlanStore`) lists the plans and gives their folders,
+and :func:`territory_engine.plan.reader.read_plan_folder` reads a folder. A plan of
+the store becomes a :class:`~territory_engine.studio.models.PlanVersion` (state
+``draft``) the first time :meth:`Catalogue.sync` sees it. Folders are cached in
+memory by their path and the modification time of ``assignments.csv``, so a page
+does not re-read a plan that did not change.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from territory_engine.errors import InputError
+from territory_engine.plan.reader import PlanFolder, read_plan_csv, read_plan_folder
+from territory_engine.store import PlanStore, StoreError
+from territory_engine.studio.models import PlanVersion, utcnow
+
+__all__ = ["HIERARCHY_FILE", "Catalogue", "LoadedPlan", "plan_year"]
+
+#: The drawn hierarchy a plan folder may hold (``territory_id, rep_id, district,
+#: region, manager``); managers' region, district and manager scopes read it first.
+HIERARCHY_FILE = "hierarchy.csv"
+#: How many plan folders stay in memory.
+CACHE_SIZE = 8
+
+
+def plan_year(manifest: dict, created_at: str | None) -> int:
+    """The plan year: the year of the scenario's ``quota.plan_start``, else of recording."""
+    start = ((manifest.get("scenario") or {}).get("quota") or {}).get("plan_start")
+    if start:
+        try:
+            return date.fromisoformat(str(start)[:10]).year
+        except ValueError:
+            pass
+    if created_at:
+        return int(str(created_at)[:4])
+    return utcnow().year
+
+
+class LoadedPlan:
+    """A plan folder and the per-territory organisation the scopes match against.
+
+    Attributes
+    ----------
+    folder
+        The plan as :func:`read_plan_folder` reads it.
+    org
+        One row per territory: ``territory_id, rep_id, segment, region, district,
+        manager`` (text, empty when unknown), from ``territories.csv``, then
+        ``quotas.csv``'s quota pools, then ``hierarchy.csv`` when the folder has one.
+    """
+
+    def __init__(self, folder: PlanFolder) -> None:
+        self.folder = folder
+        org = folder.territories[["territory_id", "rep_id"]].astype(str).copy()
+        org["segment"] = (
+            folder.territories["segment"].fillna("").astype(str)
+            if "segment" in folder.territories
+            else ""
+        )
+        for column in ("region", "district", "manager"):
+            org[column] = ""
+        quotas = folder.quotas
+        for column in ("region", "district"):
+            if column in quotas:
+                values = dict(
+                    zip(
+                        quotas["territory_id"].astype(str),
+                        quotas[column].fillna("").astype(str),
+                        strict=False,
+                    )
+                )
+                org[column] = org["territory_id"].map(values).fillna("")
+        hierarchy_file = folder.path / HIERARCHY_FILE
+        if hierarchy_file.is_file():
+            hierarchy = read_plan_csv(hierarchy_file)
+            if "territory_id" not in hierarchy:
+                raise InputError("no territory_id column", file=str(hierarchy_file))
+            for column in ("region", "district", "manager"):
+                if column in hierarchy:
+                    values = dict(
+                        zip(
+                            hierarchy["territory_id"].astype(str),
+                            hierarchy[column].fillna("").astype(str),
+                            strict=False,
+                        )
+                    )
+                    org[column] = org["territory_id"].map(values).fillna(org[column])
+        self.org: pd.DataFrame = org
+
+
+class Catalogue:
+    """The plan store behind the studio, and a small cache of its plan folders.
+
+    Parameters
+    ----------
+    store
+        The plan store file (``--store``).
+    """
+
+    def __init__(self, store: Path) -> None:
+        self.store_path = Path(store)
+        self._cache: OrderedDict[tuple[str, float], LoadedPlan] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _store(self) -> PlanStore | None:
+        if not self.store_path.is_file():
+            return None
+        return PlanStore(self.store_path, create=False)
+
+    def sync(self, db: Session) -> int:
+        """Add every plan of the store that has no plan version yet (as a draft).
+
+        Returns
+        -------
+        int
+            How many were added.
+        """
+        store = self._store()
+        if store is None:
+            return 0
+        known = set(db.scalars(select(PlanVersion.plan_id)))
+        added = 0
+        for row in store.list().itertuples(index=False):
+            if row.id in known:
+                continue
+            try:
+                manifest = store.get(row.id).manifest
+            except StoreError:
+                continue  # removed meanwhile
+            now = utcnow()
+            db.add(
+                PlanVersion(
+                    plan_id=row.id,
+                    name=str(row.scenario or row.id)[:256],
+                    plan_year=plan_year(manifest, row.created_at),
+                    state="draft",
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            try:
+                db.commit()
+                added += 1
+            except IntegrityError:  # another process added it first
+                db.rollback()
+        return added
+
+    def load(self, plan: PlanVersion) -> LoadedPlan:
+        """The plan folder of ``plan`` (cached while its ``assignments.csv`` is unchanged).
+
+        Raises
+        ------
+        territory_engine.store.StoreError
+            The store no longer has the plan, or its folder is gone or replaced.
+        """
+        store = self._store()
+        if store is None:
+            raise StoreError(f"no plan store at {self.store_path}")
+        folder = store.folder_of(plan.plan_id)
+        key = (str(folder), (folder / "assignments.csv").stat().st_mtime)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        loaded = LoadedPlan(read_plan_folder(folder))
+        with self._lock:
+            self._cache[key] = loaded
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return loaded

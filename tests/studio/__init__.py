@@ -1,0 +1,1 @@
+"""Tests of the Territory Studio (territory_engine/studio)."""
