@@ -134,7 +134,7 @@ def read_actuals(
         pd.Series(list(known), dtype=object),
         file=path,
         id_column=by,
-        what=f"a {_noun(by)} of the plan",
+        what=f"{'an' if by == 'account_id' else 'a'} {_noun(by)} of the plan",
         hint=hint,
     )
     _check_duplicates(frame, by, file=path)
