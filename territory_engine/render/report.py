@@ -97,6 +97,7 @@ def render_report(
         '<div class="te-charts">' + _quota_chart(card, terr, quotas) + "</div>",
         "<h2>Expected attainment</h2>",
         _attainment_section(card, terr),
+        *_forecast_section(card),
         "<h2>Travel</h2>",
         '<div class="te-charts">' + "".join(_travel_charts(terr, unit)) + "</div>",
         "<h2>Territories</h2>",
@@ -372,6 +373,60 @@ def _attainment_section(card: dict, terr: pd.DataFrame) -> str:
 
 
 _TRAVEL_WORD = {"km": "km", "min": "minutes"}
+
+
+def _forecast_section(card: dict) -> list[str]:
+    """Forecast accuracy per level (the scorecard's ``forecast.backtest``); nothing without it."""
+    forecast = card.get("forecast")
+    if not isinstance(forecast, dict):
+        return []
+    year = forecast.get("plan_year") or {}
+    low, high = fmt_money(year.get("company_lo_80")), fmt_money(year.get("company_hi_80"))
+    model, how = esc(forecast.get("model", "")), esc(forecast.get("reconciliation", ""))
+    parts = [
+        "<h2>Forecast</h2>",
+        '<p class="te-note">'
+        f"Plan year {esc(year.get('months', ''))}: company forecast "
+        f"{fmt_money(year.get('company_forecast'))} (80 % interval {low} – {high}), "
+        f"{model} reconciled by {how}. "
+        "Forecasts per level and month are in <code>forecasts.csv</code>.</p>",
+    ]
+    backtest = forecast.get("backtest")
+    if not isinstance(backtest, dict):
+        parts.append(f'<p class="te-note">No backtest: {esc(forecast.get("skipped", ""))}</p>')
+        return parts
+    parts.append(
+        '<p class="te-note">Backtest: fitted on the months before '
+        f"{esc(forecast.get('holdout', ''))}, scored on those months against "
+        f"{esc(forecast.get('baseline', 'seasonal naive'))}. WAPE gain = 1 − WAPE / naive WAPE.</p>"
+    )
+    columns = [
+        ("level", False),
+        ("WAPE", True),
+        ("MAPE", True),
+        ("naive WAPE", True),
+        ("naive MAPE", True),
+        ("WAPE gain", True),
+    ]
+
+    def pct(value: Any) -> Cell:
+        number = None if isna(value) else 100 * float(value)
+        return Cell.number(number, fmt=fmt_pct)
+
+    rows = [
+        [
+            Cell.text(level),
+            pct(s.get("wape")),
+            pct(s.get("mape")),
+            pct(s.get("naive_wape")),
+            pct(s.get("naive_mape")),
+            pct(s.get("wape_gain")),
+        ]
+        for level, s in backtest.items()
+        if isinstance(s, dict)
+    ]
+    parts.append(table_html(columns, rows))
+    return parts
 
 
 def _travel_charts(terr: pd.DataFrame, unit: str = "km") -> list[str]:
