@@ -47,7 +47,7 @@ data:
   unit_id_column: unit_id
 territories: {mode: per_rep, eligibility: none}
 balance:
-  potential: {tolerance: 0.10}
+  potential: {tolerance: 0.15}
 objective: {travel: 1.0, disruption: 0.5}
 constraints: {contiguity: true}
 quota:
@@ -151,7 +151,7 @@ def test_removing_a_rep_changes_only_its_neighbours(grid_plan: Path, r2_left) ->
     before, after = owners(grid_plan), owners(r2_left.plan_dir)
     r4 = before.index[before == "R4"]
     assert (after[r4] == "R4").all() and (after == "R4").sum() == len(r4)
-    # R2's units went to R1 and R3 only, and the two are balanced within ±10 %.
+    # R2's units went to R1 and R3 only, and the two are balanced.
     assert set(after[before == "R2"]) <= {"R1", "R3"}
     counts = after.value_counts()
     assert abs(counts["R1"] - counts["R3"]) <= 2
@@ -223,8 +223,12 @@ def test_a_hire_takes_units_near_its_home(grid_plan: Path, tmp_path: Path) -> No
     result = adjust_plan(
         grid_plan, EFFECTIVE, [AddRep("R5", "Town4, GA")], output=tmp_path / "h", record=False
     )
+    # Town4 is R4's home: R4 and its neighbour R3 share their 16 units with R5.
+    assert result.redrawn == ["R3", "R4", "R5"]
+    assert result.alignment.feasible, result.alignment.violations
     after = owners(result.plan_dir)
-    assert (after == "R5").sum() > 0
+    assert 4 <= (after == "R5").sum() <= 7
+    assert (after[[f"U{c}{r}" for c in range(4) for r in range(ROWS)]] != "R5").all()
     assert "R5" in set(result.changes["rep_id"])
     row = result.changes.set_index("rep_id").loc["R5"]
     assert row["status"] == "joined" and row["old_quota"] == 0
