@@ -442,3 +442,18 @@ def test_cli_bad_actuals_one_line_exit_2_nothing_written(plan, tmp_path):
     )
     assert "territory-engine assign" in lines[0]
     assert not (plan / "kpis").exists()
+
+
+def test_hierarchy_levels_with_other_names_are_lowest_and_highest(plan, tmp_path):
+    pd.DataFrame(
+        {
+            "territory_id": TERRITORIES,
+            "rep_id": REPS,
+            "area": ["A1", "A1", "A2", "A2", "A3"],
+            "zone": ["Z"] * 5,
+            "manager": "",
+        }
+    ).to_csv(plan / "hierarchy.csv", index=False)
+    result = compute_kpis(plan, write_actuals(tmp_path / "a.csv", Q1_ACTUALS))
+    assert result.table["district"].tolist() == ["A1", "A1", "A2", "A2", "A3"]
+    assert result.by_region["group"].tolist() == ["Z"]

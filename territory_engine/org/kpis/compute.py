@@ -301,9 +301,10 @@ def _add_attributes(
         quotas["ramp_factor"].to_numpy(dtype=float) if "ramp_factor" in quotas else 1.0
     )
     hierarchy = _hierarchy(folder)
+    drawn = _drawn_levels(hierarchy)
     for level in ("district", "region"):
-        if hierarchy is not None and level in hierarchy.columns:
-            table[level] = ids.map(hierarchy[level]).fillna("")
+        if level in drawn:
+            table[level] = ids.map(hierarchy[drawn[level]]).fillna("")  # type: ignore[index]
         elif level in quotas.columns:
             table[level] = quotas[level].fillna("").astype(str).to_numpy()
         else:
@@ -315,6 +316,26 @@ def _add_attributes(
     )
     if (table["district"] != "").any() or (table["region"] != "").any():
         notes.append(f"districts and regions from {source}")
+
+
+def _drawn_levels(hierarchy: pd.DataFrame | None) -> dict[str, str]:
+    """Which ``hierarchy.csv`` column is the district and which the region.
+
+    The file has one column per level, lowest first (``territory_id, rep_id,
+    <level 1>, <level 2>, ..., manager``); levels named ``district`` and ``region``
+    are taken by name, otherwise the lowest level is the district and the highest
+    the region.
+    """
+    if hierarchy is None:
+        return {}
+    levels = [c for c in hierarchy.columns if c not in ("rep_id", "manager")]
+    if not levels:
+        return {}
+    out = {name: name for name in ("district", "region") if name in levels}
+    out.setdefault("district", levels[0])
+    if len(levels) > 1:
+        out.setdefault("region", levels[-1])
+    return out
 
 
 def _hierarchy(folder: PlanFolder) -> pd.DataFrame | None:
