@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -383,3 +384,49 @@ def test_sample_plan_folder_holds_the_hierarchy_files(sample_plan):
     merged = exported.hierarchy.merge(plan.hierarchy, on="territory_id", suffixes=("", "_drawn"))
     assert (merged["district"] == merged["district_drawn"]).all()
     assert (merged["region"] == merged["region_drawn"]).all()
+
+
+def test_cli_redraws_a_plan_folder_atomically(sample_plan, tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from territory_engine.cli.main import app
+
+    _, folder = sample_plan
+    copy = tmp_path / "plan"
+    shutil.copytree(folder, copy)
+    before = (copy / "assignments.csv").read_bytes()
+    result = CliRunner().invoke(app, ["hierarchy", str(copy), "--levels", "area:5,zone:2"])
+    assert result.exit_code == 0, result.output
+    table = read_hierarchy(copy)
+    assert table is not None
+    assert list(table.columns) == ["territory_id", "rep_id", "area", "zone", "manager"]
+    assert table["area"].nunique() == 5 and table["zone"].nunique() == 2
+    card = json.loads((copy / "scorecard.json").read_text())["hierarchy"]
+    assert (
+        card["levels"] == ["area", "zone"] and card["area"]["contiguity"]["groups_in_pieces"] == 0
+    )
+    assert (copy / "assignments.csv").read_bytes() == before  # other files copied as they were
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+@pytest.mark.parametrize(
+    ("levels", "message", "code"),
+    [
+        ("district:x", "'district:x' is not name:count", 2),
+        ("district:3,region:5", "more than the 3 of level 'district'", 2),
+        ("district:50", "50 groups of 45 members", 3),
+    ],
+)
+def test_cli_bad_levels_fail_in_one_line_and_write_nothing(sample_plan, levels, message, code):
+    from typer.testing import CliRunner
+
+    from territory_engine.cli.main import app
+
+    _, folder = sample_plan
+    before = (folder / "hierarchy.csv").read_bytes()
+    result = CliRunner().invoke(app, ["hierarchy", str(folder), "--levels", levels])
+    assert result.exit_code == code
+    assert message in result.output and "Traceback" not in result.output
+    assert (folder / "hierarchy.csv").read_bytes() == before

@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from pydantic import ValidationError
 
+from territory_engine.config.hierarchy_models import HierarchyConfig
+from territory_engine.errors import ScenarioError
 from territory_engine.org.hierarchy.draw import Hierarchy, draw_hierarchy
-from territory_engine.org.hierarchy.graph import territory_adjacency
+from territory_engine.org.hierarchy.graph import polygon_territory_adjacency, territory_adjacency
 from territory_engine.org.hierarchy.tables import hierarchy_geometry
 from territory_engine.plan.files import plan_files
 from territory_engine.plan.model import Plan
@@ -31,7 +34,13 @@ if TYPE_CHECKING:
     from territory_engine.problem.data import ProblemData
     from territory_engine.solve import Alignment
 
-__all__ = ["attach_hierarchy", "plan_hierarchy", "scenario_measures"]
+__all__ = [
+    "attach_hierarchy",
+    "parse_levels",
+    "plan_hierarchy",
+    "redraw_plan_hierarchy",
+    "scenario_measures",
+]
 
 
 def scenario_measures(scenario: Scenario) -> list[str]:
@@ -143,3 +152,142 @@ def attach_hierarchy(
         provenance=provenance,
     )
     return plan, card
+
+
+def parse_levels(text: str, tolerance: float | None = None) -> HierarchyConfig:
+    """``district:8,region:3`` (name:count, bottom up) as a :class:`HierarchyConfig`.
+
+    Raises
+    ------
+    ScenarioError
+        A part that is not ``name:count`` with a whole count, or levels the
+        hierarchy refuses (more groups above than below, a reserved name).
+    """
+    levels = []
+    for part in [p.strip() for p in text.split(",") if p.strip()]:
+        name, sep, count = part.partition(":")
+        if not sep or not count.strip().isdigit() or int(count) < 1:
+            raise ScenarioError(
+                f"--levels: {part!r} is not name:count (for example district:8,region:3)"
+            )
+        levels.append({"name": name.strip(), "count": int(count)})
+    if not levels:
+        raise ScenarioError("--levels: give at least one level, for example district:8,region:3")
+    raw: dict = {"levels": levels}
+    if tolerance is not None:
+        # The measures are the plan's: redraw_plan_hierarchy applies the band to each.
+        raw["balance"] = {"potential": {"tolerance": tolerance}}
+    try:
+        return HierarchyConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ScenarioError(f"--levels: {first['msg']}") from None
+
+
+def redraw_plan_hierarchy(
+    plan_dir: Path | str,
+    config: HierarchyConfig,
+    *,
+    seed: int | None = None,
+    tolerance: float | None = None,
+) -> tuple[Path, Hierarchy]:
+    """Draw a hierarchy on an existing plan folder and rewrite it atomically.
+
+    The territory graph comes from the plan's ``territories.geojson``
+    (territories whose polygons meet or overlap are adjacent); the measures are
+    the plan's balance measures (``tolerance`` each, default ± 10 %). Rewrites
+    ``hierarchy.csv``, ``hierarchy.geojson``, ``quotas.csv`` (region and
+    district from the drawn groups unless the plan's scenario has
+    ``quota.regions``), ``scorecard.json``, ``map.html``, ``plan.xlsx`` and
+    ``plan.json``; every other file is copied as it is.
+
+    Parameters
+    ----------
+    plan_dir
+        A plan folder written by ``run``.
+    config
+        The hierarchy to draw.
+    seed
+        Solver seed (default: the plan's own).
+    tolerance
+        Band of every measure at every level (default: ``config.balance``, else ± 10 %).
+
+    Returns
+    -------
+    tuple
+        The folder and the drawn :class:`Hierarchy`.
+    """
+    from territory_engine.io.jsonio import to_json
+    from territory_engine.io.safe_cells import write_csv
+    from territory_engine.metrics.card import travel_unit
+    from territory_engine.plan.files import HIERARCHY, HIERARCHY_GEOJSON, MANIFEST
+    from territory_engine.plan.reader import read_plan_folder
+    from territory_engine.plan.rewrite import rewrite_folder, workbook_writer
+    from territory_engine.render.plan_map import render_plan_map, save_map
+
+    folder = read_plan_folder(plan_dir)
+    if tolerance is not None:
+        band = {"tolerance": tolerance}
+        config = config.model_copy(update={"balance": None})
+        config = HierarchyConfig.model_validate(
+            {
+                **config.model_dump(),
+                "balance": {m: band for m in folder.measures or ["potential"]},
+            }
+        )
+    territories = folder.territories
+    shapes = folder.geometry.set_index(folder.geometry["territory_id"].astype(str))
+    ordered = shapes.reindex(territories["territory_id"].astype(str)).reset_index(drop=True)
+    adjacency = polygon_territory_adjacency(ordered.set_geometry(ordered.geometry))
+    scenario = folder.manifest.get("scenario") or {}
+    hierarchy = draw_hierarchy(
+        territories,
+        adjacency,
+        config,
+        measures=folder.measures or ["potential"],
+        reps=None,
+        seed=int(folder.manifest.get("seed", 0)) if seed is None else seed,
+    )
+    plan = Plan(
+        assignments=folder.assignments,
+        territories=territories,
+        quotas=folder.quotas,
+        geometry=folder.geometry,
+        provenance=dict(folder.manifest),
+    )
+    regions = (scenario.get("quota") or {}).get("regions")
+    plan, card = attach_hierarchy(plan, folder.scorecard, hierarchy, fill_pools=not regions)
+    geometry = plan.hierarchy_geometry
+    assert geometry is not None and plan.hierarchy is not None
+    table, quotas = plan.hierarchy, plan.quotas
+
+    def write_map(path: Path) -> None:
+        keep = ["account_id", "territory_id", "rep_id", "moved"]
+        if "kept_for_relationship" in folder.assignments.columns:
+            keep.append("kept_for_relationship")
+        accounts = folder.accounts.merge(folder.assignments[keep], on="account_id")
+        m = render_plan_map(
+            folder.geometry,
+            accounts,
+            folder.reps,
+            measures=folder.measures,
+            title=folder.name,
+            tiles=(scenario.get("output") or {}).get("tiles"),
+            travel_unit=travel_unit(card),
+            hierarchy=geometry,
+        )
+        save_map(m, path)
+
+    replace = {
+        HIERARCHY: lambda p: write_csv(table, p),
+        HIERARCHY_GEOJSON: lambda p: geometry.to_file(p, driver="GeoJSON"),
+        "quotas.csv": lambda p: write_csv(quotas, p),
+        "scorecard.json": lambda p: p.write_text(to_json(card), encoding="utf-8"),
+        "map.html": write_map,
+    }
+    workbook = workbook_writer(folder.path, quotas)
+    if workbook is not None:
+        replace["plan.xlsx"] = workbook
+    if folder.manifest:
+        replace[MANIFEST] = lambda p: p.write_text(to_json(plan.provenance), encoding="utf-8")
+    return rewrite_folder(folder.path, replace), hierarchy
