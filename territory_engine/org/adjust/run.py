@@ -206,12 +206,14 @@ def adjusted_scenario(
     gone = {c.rep_id for c in changes if isinstance(c, RemoveRep)}
     whatif = scenario.whatif
     hires = [
-        AddRepConfig(
-            rep_id=c.rep_id,
-            name=f"New hire {c.rep_id}",
-            segment=_hire_segment(parent, c),
-            city=c.city,
-            start_date=effective,
+        AddRepConfig.model_validate(
+            {
+                "rep_id": c.rep_id,
+                "name": f"New hire {c.rep_id}",
+                "segment": _hire_segment(parent, c),
+                "city": c.city,
+                "start_date": effective,
+            }
         )
         for c in changes
         if isinstance(c, AddRep)
