@@ -457,3 +457,28 @@ def test_hierarchy_levels_with_other_names_are_lowest_and_highest(plan, tmp_path
     result = compute_kpis(plan, write_actuals(tmp_path / "a.csv", Q1_ACTUALS))
     assert result.table["district"].tolist() == ["A1", "A1", "A2", "A2", "A3"]
     assert result.by_region["group"].tolist() == ["Z"]
+
+
+def test_a_folder_of_other_files_is_never_replaced(plan, tmp_path):
+    result = compute_kpis(plan, write_actuals(tmp_path / "a.csv", Q1_ACTUALS))
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(InputError, match=r"mine: exists and is not a KPI folder .*'notes.txt'"):
+        write_kpis(result, tmp_path / "mine")
+    assert (tmp_path / "mine" / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    with pytest.raises(InputError, match="exists and is not a folder"):
+        write_kpis(result, tmp_path / "mine" / "notes.txt")
+    write_kpis(result, tmp_path / "k")
+    assert write_kpis(result, tmp_path / "k").is_dir()  # an earlier KPI folder is replaced
+
+
+def test_a_bad_forecast_value_is_named(plan, tmp_path):
+    (plan / "forecasts.csv").write_text(
+        "level,id,month,forecast\nterritory,T-R1,2027-01,100\nterritory,T-R1,2027-02,abc\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=r"forecasts\.csv, row 3, column 'forecast': 'abc' is not"):
+        compute_kpis(plan, write_actuals(tmp_path / "a.csv", Q1_ACTUALS))
+    (plan / "forecasts.csv").write_text("level,id,value\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"forecasts\.csv: missing column\(s\) month, forecast"):
+        compute_kpis(plan, write_actuals(tmp_path / "a.csv", Q1_ACTUALS))

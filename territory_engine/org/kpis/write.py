@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from territory_engine.errors import InputError
 from territory_engine.io.safe_cells import write_csv
 from territory_engine.org.kpis.compute import KpiResult
 from territory_engine.plan.atomic import write_folder_atomically
@@ -34,10 +35,17 @@ def write_kpis(result: KpiResult, folder: str | os.PathLike[str] | None = None) 
     -------
     pathlib.Path
         The folder written.
+
+    Raises
+    ------
+    InputError
+        ``folder`` is a file, or a folder holding anything but the KPI files: it is
+        replaced whole, so it must be new, empty or an earlier KPI folder.
     """
     from territory_engine.render.kpis_page import render_kpis_page
 
     target = Path(folder) if folder is not None else result.plan_dir / "kpis"
+    _check_target(target)
     # Rendered before the folder exists: a rendering error writes nothing.
     page = render_kpis_page(result)
     payload = json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n"
@@ -48,3 +56,17 @@ def write_kpis(result: KpiResult, folder: str | os.PathLike[str] | None = None) 
         (tmp / "kpis.html").write_text(page, encoding="utf-8")
 
     return write_folder_atomically(target, write)
+
+
+def _check_target(target: Path) -> None:
+    """Refuse to replace a folder that is neither empty nor an earlier KPI folder."""
+    if target.exists() and not target.is_dir():
+        raise InputError("exists and is not a folder; give --output a folder", file=str(target))
+    if target.is_dir():
+        others = sorted(p.name for p in target.iterdir() if p.name not in KPI_FILES)
+        if others:
+            raise InputError(
+                f"exists and is not a KPI folder (it holds {others[0]!r}); the KPIs replace "
+                "their folder whole, so give --output a new folder",
+                file=str(target),
+            )
