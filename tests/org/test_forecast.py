@@ -278,3 +278,16 @@ def test_quota_hierarchy_uses_regions_and_districts_when_the_plan_has_them():
     assert quota_hierarchy(quotas) is None
     quotas = pd.DataFrame({"territory_id": ["a", "b"], "region": ["N", "S"], "district": ["", ""]})
     assert list(quota_hierarchy(quotas).columns) == ["territory_id", "region"]
+
+
+def test_forecast_quotas_without_history_fail_before_anything_is_built(tmp_path):
+    from territory_engine.org.forecast.plan import forecast_plan
+
+    raw = _scenario(tmp_path).model_dump()
+    raw["data"]["history"] = None
+    raw["quota"]["method"] = "forecast"
+    scenario = Scenario.model_validate(raw)
+    with pytest.raises(
+        ScenarioError, match=r"need the accounts' monthly revenue: set data.history"
+    ):
+        forecast_plan(scenario, None, None, None, None)  # type: ignore[arg-type]
