@@ -39,7 +39,7 @@ from territory_engine.config.scenario import Scenario
 from territory_engine.config.segments import canonical_spellings, list_segments, segment_key, teams
 from territory_engine.config.whatif import read_lock_file
 from territory_engine.config.whatif_models import AddRepConfig
-from territory_engine.errors import InfeasibleError, ScenarioError, did_you_mean
+from territory_engine.errors import InfeasibleError, InputError, ScenarioError, did_you_mean
 from territory_engine.io.accounts import check_account_owners
 from territory_engine.io.model import Tables
 from territory_engine.io.tables import SOURCE_FILE_ATTR, is_in, raise_for_rows, read_table
@@ -366,6 +366,12 @@ def base_plan_owners(plan_dir: Path, accounts: pd.DataFrame) -> tuple[pd.DataFra
     """
     from territory_engine.plan.reader import read_plan_folder  # plan imports io: lazily
 
+    try:
+        found = Path(plan_dir).is_dir()
+    except (OSError, ValueError):  # a NUL byte or an over-long name: no folder either
+        found = False
+    if not found:
+        raise InputError("whatif.base_plan: no plan folder here", file=str(plan_dir))
     folder = read_plan_folder(plan_dir)
     owner = dict(
         zip(
