@@ -482,3 +482,31 @@ def test_a_bad_forecast_value_is_named(plan, tmp_path):
     (plan / "forecasts.csv").write_text("level,id,value\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"forecasts\.csv: missing column\(s\) month, forecast"):
         compute_kpis(plan, write_actuals(tmp_path / "a.csv", Q1_ACTUALS))
+
+
+@pytest.mark.slow
+def test_the_sample_flow_with_generated_actuals(plan_dir, tmp_path):
+    """The README's flow on the sample plan: seeded actuals, then the KPIs."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_actuals", Path(__file__).resolve().parents[2] / "benchmarks" / "make_actuals.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    frame = module.make_actuals(plan_dir, months=4)
+    again = module.make_actuals(plan_dir, months=4)
+    pd.testing.assert_frame_equal(frame, again)  # seeded
+    assert sorted(frame["month"].unique()) == ["2027-01", "2027-02", "2027-03", "2027-04"]
+    actuals = tmp_path / "actuals.csv"
+    frame.to_csv(actuals, index=False)
+    result = compute_kpis(plan_dir, actuals)
+    splits = pd.read_csv(plan_dir / "quota_splits.csv")
+    q = splits.pivot(index="territory_id", columns="period", values="quota")
+    expected = (q["Q1"] + q["Q2"] / 3).reindex(result.table["territory_id"]).to_numpy()
+    assert result.table["ytd_quota"].to_numpy() == pytest.approx(expected)
+    assert result.summary["ytd_actual"] == pytest.approx(frame["revenue"].sum())
+    s = result.summary
+    assert s["share_on_pace"] == pytest.approx(s["reps_on_pace"] / s["reps_counted_prorated"])
+    assert 0.2 < s["share_on_pace"] < 0.9
+    assert result.by_segment["reps"].sum() == len(result.table)
