@@ -178,8 +178,9 @@ def _forecast(inputs: QuotaInputs) -> np.ndarray:
     """(n,) the territories' forecasts; ``ScenarioError`` when there are none."""
     if inputs.forecast is None:
         raise ScenarioError(
-            "quota.method 'forecast' needs the accounts' monthly revenue history: set "
-            "data.history (account_id, month, revenue)"
+            "quota.method 'forecast' needs the territories' forecasts: set data.history "
+            "(account_id, month, revenue) and use 'territory-engine run' (the quota and "
+            "score commands do not forecast)"
         )
     return np.asarray(inputs.forecast, dtype=float)
 

@@ -193,7 +193,7 @@ def test_allocation_from_forecasts_is_exact_and_names_the_forecast():
 
 
 def test_forecast_method_without_history_says_what_to_set():
-    with pytest.raises(ScenarioError, match=r"set data.history"):
+    with pytest.raises(ScenarioError, match=r"needs the territories. forecasts: set data.history"):
         allocate(QuotaConfig(method="forecast"), _inputs(None))
 
 
