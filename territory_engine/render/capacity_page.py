@@ -107,7 +107,8 @@ def line_chart(
             f'stroke="{GRID_COLOR}"/><text x="{left - 6}" y="{py(t) + 4:.1f}" '
             f'text-anchor="end">{esc(tick(t))}</text>'
         )
-    for t in nice_ticks(x_lo, x_hi, 8):
+    # Headcounts are whole: no tick between two of them.
+    for t in (t for t in nice_ticks(x_lo, x_hi, 8) if float(t).is_integer()):
         out.append(
             f'<text x="{px(t):.1f}" y="{height - bottom + 14}" text-anchor="middle">'
             f"{fmt_number(t, 0)}</text>"

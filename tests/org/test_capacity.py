@@ -340,3 +340,17 @@ def test_cli_bad_input_is_one_line_naming_the_value(instance, tmp_path):
 def test_nothing_is_nan_where_a_plan_was_written(result):
     for column in ("share_at_quota", "quota_per_head", "potential_per_fte", "travel_mean_km"):
         assert not any(math.isnan(v) for v in result.table[column])
+
+
+def test_untrusted_text_is_inert_in_the_page_and_the_csv(result, tmp_path):
+    from territory_engine.org.capacity.run import _write_summary
+
+    table = result.table.copy()
+    table["added"] = ["", "", "NEW01 <script>alert(1)</script>", '=HYPERLINK("http://x")']
+    table["error"] = ["<img src=x onerror=alert(1)>", "", "", ""]
+    _write_summary(tmp_path, table, result.hiring, dict(result.info))
+    page = (tmp_path / "capacity.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert "<img src=x" not in page
+    text = (tmp_path / "capacity.csv").read_text(encoding="utf-8")
+    assert "\n4,+2,h004" in text and ",\"'=HYPERLINK(" in text
