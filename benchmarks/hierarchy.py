@@ -50,7 +50,7 @@ def summary(card: dict, seconds: list[float]) -> dict:
         out[level] = {
             "groups": s["n_groups"],
             "groups_in_pieces": s["contiguity"]["groups_in_pieces"],
-            "territories_per_group": [s["sizes"]["min"], s["sizes"]["max"]],
+            "members_per_group": [s["sizes"]["min"], s["sizes"]["max"]],
             **{f"{m}_max_dev": b["max_rel_dev"] for m, b in s["balance"].items()},
             "out_of_band": sum(b["out_of_band"] for b in s["balance"].values()),
         }

@@ -430,3 +430,42 @@ def test_cli_bad_levels_fail_in_one_line_and_write_nothing(sample_plan, levels, 
     assert result.exit_code == code
     assert message in result.output and "Traceback" not in result.output
     assert (folder / "hierarchy.csv").read_bytes() == before
+
+
+def test_untrusted_names_are_inert_in_the_map_and_the_csv(tmp_path):
+    import folium
+
+    from territory_engine.io.safe_cells import write_csv
+    from territory_engine.org.hierarchy.tables import hierarchy_geometry
+    from territory_engine.render.plan_map import _add_hierarchy_layers
+
+    terr, adj = grid(1, 4)
+    managers = [
+        {
+            "manager_id": "=HYPERLINK(1)",
+            "name": "<script>x()</script>",
+            "lat": 0,
+            "lon": 0,
+            "level": "district",
+            "group": "<b>W</b>",
+        },
+        {"manager_id": "M2", "name": "E", "lat": 0, "lon": 3, "level": "district"},
+    ]
+    h = draw_hierarchy(terr, adj, config(managers=managers), seed=0)
+    write_csv(h.table, tmp_path / "hierarchy.csv")
+    assert "'=HYPERLINK(1)" in (tmp_path / "hierarchy.csv").read_text()
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    polys = gpd.GeoDataFrame(
+        {"territory_id": terr["territory_id"]},
+        geometry=[box(x - 0.5, -0.5, x + 0.5, 0.5) for x in range(4)],
+        crs=4326,
+    )
+    geo = hierarchy_geometry(h.groups, h.table, polys)
+    m = folium.Map()
+    _add_hierarchy_layers(m, geo, ["potential"], 0.0)
+    html = m.get_root().render()
+    assert "<script>x()" not in html and "<b>W</b>" not in html
+    # Escaped as text (&lt;script&gt;), then JSON-encoded by folium.
+    assert "\\u0026lt;script\\u0026gt;x()" in html

@@ -95,7 +95,7 @@ def plan_hierarchy(
         measures=scenario_measures(scenario),
         reps=tables.reps,
         seed=scenario.solver.seed,
-        base_dir=source.parent if source is not None else None,
+        base_dir=Path(source).resolve().parent if source is not None else None,
     )
     return attach_hierarchy(plan, card, hierarchy, fill_pools=not scenario.quota.regions)
 

@@ -5,7 +5,7 @@
     {"n_groups": 8,
      "balance": {"potential": {"tolerance": 0.1, "max_rel_dev": 0.061, "out_of_band": 0}, ...},
      "contiguity": {"groups_in_pieces": 0, "pieces": [1, 1, ...]},
-     "sizes": {"min": 4, "max": 7}}
+     "sizes": {"min": 4, "max": 7}}       # members per group (territories, or groups below)
 """
 
 from __future__ import annotations
