@@ -55,6 +55,28 @@ def _summary(result) -> Table:
     return table
 
 
+def _changes(result) -> list[str]:
+    """Who is cut and who is hired, in order, and by which rule (the folder has the rest)."""
+    rows = result.table.sort_values("headcount")
+    lines = []
+    cut = str(rows.iloc[0]["removed"] or "")
+    if cut:
+        lines.append(
+            f"cut in this order: {cut} (the least-stretched team first, then the smallest "
+            "book today, the most recent start first on ties)"
+        )
+    top = int(rows.iloc[-1]["headcount"])
+    hired = result.hiring[result.hiring["headcount"] == top]
+    if len(hired):
+        who = "; ".join(
+            f"{r.rep_id} {r.city or f'{r.lat}, {r.lon}'} ({r.segment}, {r.placed_by}, "
+            f"starts {r.start_date})"
+            for r in hired.itertuples()
+        )
+        lines.append(f"hired in this order: {who}")
+    return lines
+
+
 def _split(text: str | None) -> list[str]:
     """The ``--hire-in`` cities: ``"Jackson, MS,Macon, GA"`` or ``"Jackson, MS;Macon, GA"``.
 
@@ -177,6 +199,8 @@ def capacity(
     out = Console(width=max(Console().width, 140), soft_wrap=True)
     out.print(_summary(result))
     out.print(result.recommendation.reason, highlight=False, markup=False)
+    for line in _changes(result):
+        out.print(line, highlight=False, markup=False)
     failed = result.table[result.table["status"] != "ok"]
     for r in failed.to_dict("records"):
         console.print(
