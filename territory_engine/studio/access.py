@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -209,6 +210,23 @@ class Access:
         if territory_id not in set(self.territory_ids(loaded)):
             raise NotFound(territory_id)
         return territory_id
+
+    def violations(self, loaded: LoadedPlan) -> list[str]:
+        """The plan's broken rules the user may read: a planner all; a manager those that
+        name none of the territories or reps outside their scope."""
+        rules = [str(v) for v in loaded.folder.manifest.get("violations") or []]
+        if self.user.role == "planner":
+            return rules
+        visible = set(self.territory_ids(loaded))
+        org = loaded.org
+        hidden = org[~org["territory_id"].isin(visible)]
+        names = [*hidden["territory_id"], *hidden["rep_id"]]
+        if not names:
+            return rules
+        pattern = re.compile(
+            r"(?<![\w-])(" + "|".join(re.escape(n) for n in names if n) + r")(?![\w-])"
+        )
+        return [rule for rule in rules if not pattern.search(rule)]
 
     # ------------------------------------------------------------------ reps
 

@@ -308,7 +308,7 @@ def create_app(db_url: str, store: Path, *, policy: Policy | None = None) -> Fas
                 **_base(who),
                 "plan": plan,
                 "headline": headline(loaded.folder.scorecard),
-                "violations": list(loaded.folder.manifest.get("violations") or []),
+                "violations": acc.violations(loaded),
                 "columns": columns,
                 "rows": territories[columns].to_dict("records"),
                 "actions": allowed_actions(plan, who[0].role),
@@ -535,6 +535,7 @@ def create_app(db_url: str, store: Path, *, policy: Policy | None = None) -> Fas
         return {
             **_plan_json(plan, who[0].role),
             "headline": dict(headline(loaded.folder.scorecard)),
+            "violations": acc.violations(loaded),
             "territories": _records(territories),
             "comments": [
                 {"user": c.username, "territory_id": c.territory_id, "body": c.body}

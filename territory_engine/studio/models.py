@@ -154,7 +154,7 @@ class PlanVersion(Base):
     __table_args__ = (
         CheckConstraint(_in("state", STATES), name="plan_versions_state_known"),
         CheckConstraint(
-            "(state = 'published' AND published_year = plan_year) "
+            "(state = 'published' AND published_year IS NOT NULL AND published_year = plan_year) "
             "OR (state <> 'published' AND published_year IS NULL)",
             name="plan_versions_published_year",
         ),

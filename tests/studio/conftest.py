@@ -33,6 +33,21 @@ USERS = {
 }
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing():
+    """Argon2 with the smallest cost in these tests: hashing dozens of test users at the
+    production cost would take most of the time budget. The algorithm and code path
+    are the same; ``test_password_hash_is_argon2...`` checks the production hasher."""
+    from argon2 import PasswordHasher
+
+    from territory_engine.studio import security
+
+    production = security._HASHER
+    security._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield production
+    security._HASHER = production
+
+
 @pytest.fixture(scope="session")
 def studio_plan(tmp_path_factory) -> Path:
     """A plan folder of the sample (5 s solve) with hostile names, recorded in a store."""
@@ -44,7 +59,7 @@ def studio_plan(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("studio")
     scenario = load_scenario(SCENARIO)
     scenario = scenario.model_copy(
-        update={"solver": scenario.solver.model_copy(update={"time_limit": 5})}
+        update={"solver": scenario.solver.model_copy(update={"time_limit": 2})}
     )
     out = base / "out" / "fy_baseline"
     run_scenario(scenario, output=out, source=SCENARIO)

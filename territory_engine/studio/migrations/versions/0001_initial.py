@@ -80,7 +80,7 @@ def upgrade() -> None:
             name="plan_versions_state_known",
         ),
         sa.CheckConstraint(
-            "(state = 'published' AND published_year = plan_year) "
+            "(state = 'published' AND published_year IS NOT NULL AND published_year = plan_year) "
             "OR (state <> 'published' AND published_year IS NULL)",
             name="plan_versions_published_year",
         ),

@@ -1,0 +1,132 @@
+"""``territory-engine serve`` as a real process, and the ``users`` commands."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from territory_engine.cli.main import app
+from tests.studio.conftest import PASSWORD
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_users_commands_add_list_set_password_remove(studio_plan, tmp_path):
+    runner = CliRunner()
+    db = f"sqlite:///{tmp_path / 'users.sqlite'}"
+    store = str(studio_plan.parent / "plans.sqlite")
+    common = ["--db", db, "--store", store]
+    added = runner.invoke(
+        app,
+        [
+            "users",
+            "add",
+            "ann",
+            "--role",
+            "manager",
+            "--scope",
+            "team:smb",
+            "--password-stdin",
+            *common,
+        ],
+        input=PASSWORD + "\n",
+    )
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(app, ["users", "list", *common])
+    assert re.search(r"ann\s.*manager\s.*team:smb", listed.output)
+    assert PASSWORD not in listed.output
+    short = runner.invoke(
+        app, ["users", "set-password", "ann", "--password-stdin", *common], input="short\n"
+    )
+    assert short.exit_code == 2 and "at least 10 characters" in short.output
+    bad_role = runner.invoke(
+        app, ["users", "add", "bob", "--role", "boss", "--password-stdin", *common], input=PASSWORD
+    )
+    assert bad_role.exit_code == 2 and "role 'boss'" in bad_role.output
+    assert "Traceback" not in bad_role.output
+    removed = runner.invoke(app, ["users", "remove", "ann", *common])
+    assert removed.exit_code == 0
+    again = runner.invoke(app, ["users", "remove", "ann", *common])
+    assert again.exit_code == 2 and "no user 'ann'" in again.output
+
+
+def test_users_demo_seeds_a_planner_a_manager_per_team_and_a_rep_per_rep(studio_plan, tmp_path):
+    runner = CliRunner()
+    db = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    common = ["--db", db, "--store", str(studio_plan.parent / "plans.sqlite")]
+    result = runner.invoke(app, ["users", "demo", "--plan", str(studio_plan), *common])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for name in ("planner", "manager-enterprise", "manager-commercial", "manager-smb"):
+        assert name in out
+    assert len(re.findall(r"rep-r\d\d", out)) == 45
+    second = runner.invoke(app, ["users", "demo", "--plan", str(studio_plan), *common])
+    assert "nothing was added" in second.output
+
+
+def test_serve_runs_as_a_process_and_signs_in_over_http(studio_plan, tmp_path):
+    from territory_engine.studio.db import open_database
+    from territory_engine.studio.users import add_user
+
+    db = f"sqlite:///{tmp_path / 'serve.sqlite'}"
+    with open_database(db)() as session:
+        add_user(session, "pat", "planner", PASSWORD)
+    port = _free_port()
+    exe = Path(sys.executable).with_name("territory-engine")
+    process = subprocess.Popen(
+        [
+            str(exe),
+            "serve",
+            "--db",
+            db,
+            "--store",
+            str(studio_plan.parent / "plans.sqlite"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "TERRITORY_ENGINE_DEBUG": "1"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/login", timeout=2)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = process.stdout.read().decode() if process.stdout else ""
+                    pytest.fail(f"serve did not start: {output}")
+                time.sleep(0.3)
+        with httpx.Client(base_url=base) as client:
+            page = client.get("/login")
+            token = re.search(r'name="login_token" value="([^"]+)"', page.text).group(1)
+            signed = client.post(
+                "/login", data={"username": "pat", "password": PASSWORD, "login_token": token}
+            )
+            assert signed.status_code == 303
+            assert client.get("/api/me").json()["role"] == "planner"
+            plans = client.get("/api/plans").json()
+            assert [p["state"] for p in plans] == ["draft"]
+            assert client.get("/assets/leaflet.js").status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert process.returncode is not None
