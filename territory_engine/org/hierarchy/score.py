@@ -11,14 +11,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-if TYPE_CHECKING:
-    from territory_engine.org.hierarchy.draw import LevelResult
+from territory_engine.org.hierarchy.result import LevelResult
 
 __all__ = ["balance_score", "group_pieces", "level_score"]
 

@@ -14,6 +14,7 @@ import geopandas as gpd
 import pandas as pd
 
 from territory_engine.errors import InputError
+from territory_engine.io.safe_cells import restore_frame
 from territory_engine.plan.files import HIERARCHY, HIERARCHY_GEOJSON
 
 __all__ = ["hierarchy_geometry", "hierarchy_levels", "read_hierarchy", "read_hierarchy_geometry"]
@@ -32,12 +33,18 @@ def read_hierarchy(plan_dir: Path | str) -> pd.DataFrame | None:
     InputError
         The file is unreadable or lacks ``territory_id`` or ``manager``.
     """
-    from territory_engine.plan.reader import read_plan_table
-
     path = Path(plan_dir) / HIERARCHY
     if not path.is_file():
         return None
-    return read_plan_table(Path(plan_dir), HIERARCHY, ["territory_id", "rep_id", "manager"])
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise InputError(f"cannot read: {exc}", file=str(path)) from None
+    missing = [c for c in ("territory_id", "rep_id", "manager") if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)}", file=str(path))
+    # The writer neutralised formula-like cells; give the names back as they were.
+    return restore_frame(frame)
 
 
 def hierarchy_levels(table: pd.DataFrame) -> list[str]:
