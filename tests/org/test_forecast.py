@@ -291,3 +291,107 @@ def test_forecast_quotas_without_history_fail_before_anything_is_built(tmp_path)
         ScenarioError, match=r"need the accounts' monthly revenue: set data.history"
     ):
         forecast_plan(scenario, None, None, None, None)  # type: ignore[arg-type]
+
+
+def _tiny_instance(folder, *, history: bool, method: str = "forecast"):
+    """Four square units in a row, two accounts each, two reps at the ends; 36 months."""
+    import geopandas as gpd
+    import shapely
+
+    from territory_engine.config import load_scenario
+
+    folder.mkdir(parents=True, exist_ok=True)
+    units = ["u1", "u2", "u3", "u4"]
+    polygons = [shapely.box(-84.0 + i, 33.0, -83.0 + i, 34.0) for i in range(4)]
+    gpd.GeoDataFrame({"unit_id": units}, geometry=polygons, crs="EPSG:4326").to_file(
+        folder / "units.gpkg", driver="GPKG"
+    )
+    accounts = pd.DataFrame(
+        [
+            {
+                "account_id": f"A{2 * i + j + 1}",
+                "name": f"<script>alert({i})</script> {j}",
+                "lat": 33.3 + 0.4 * j,
+                "lon": -83.5 + i,
+                "segment": "commercial",
+                "potential": 100_000,
+                "last_year_revenue": 0,
+                "workload_hours": 1,
+                "current_rep_id": "",
+            }
+            for i in range(4)
+            for j in range(2)
+        ]
+    )
+    rows = []
+    rng = np.random.default_rng(5)
+    for k, account in enumerate(accounts["account_id"]):
+        level = _truth(36, base=1000.0 + 300 * k, slope=5.0, amp=150.0) + rng.normal(0, 10, 36)
+        rows += [
+            {"account_id": account, "month": str(m), "revenue": round(float(v))}
+            for m, v in zip(MONTHS, level, strict=True)
+        ]
+    long = pd.DataFrame(rows)
+    last = long[long["month"] >= "2026-01"].groupby("account_id")["revenue"].sum()
+    accounts["last_year_revenue"] = accounts["account_id"].map(last)
+    accounts.to_csv(folder / "accounts.csv", index=False)
+    long.to_csv(folder / "history.csv", index=False)
+    pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2"],
+            "name": ["West", "East"],
+            "home_lat": [33.5, 33.5],
+            "home_lon": [-83.5, -80.5],
+            "segment": ["commercial", "commercial"],
+            "capacity_fte": [1.0, 1.0],
+            "start_date": ["2020-01-01", "2020-01-01"],
+            "last_year_quota": [0, 0],
+        }
+    ).to_csv(folder / "reps.csv", index=False)
+    history_line = "  history: history.csv\n" if history else ""
+    (folder / "scenario.yaml").write_text(
+        "name: forecast test\n"
+        "data:\n  accounts: accounts.csv\n  reps: reps.csv\n  units: units.gpkg\n"
+        f"{history_line}"
+        "territories: {eligibility: none}\n"
+        "balance:\n  potential: {tolerance: 0.05}\n"
+        f"quota: {{method: {method}, target: 250000, rounding: 1000, "
+        "plan_start: 2027-01-01, forecast_weight: 0.8}\n"
+        "solver: {seed: 1, time_limit: 5}\n"
+        "output: {folder: plan}\n",
+        encoding="utf-8",
+    )
+    return load_scenario(folder / "scenario.yaml")
+
+
+def test_a_run_with_history_writes_forecasts_and_quotas_from_them(tmp_path):
+    from territory_engine.pipeline.run import run_scenario
+
+    result = run_scenario(_tiny_instance(tmp_path / "h", history=True), output=tmp_path / "p")
+    folder = result.plan_dir
+    forecasts = pd.read_csv(folder / "forecasts.csv", dtype={"id": str})
+    assert list(forecasts.columns) == FORECAST_COLUMNS
+    assert set(forecasts["level"]) == {"company", "territory"}
+    wide = forecasts.pivot_table(index=["level", "id"], columns="month", values="forecast")
+    np.testing.assert_allclose(
+        wide.loc[("company", "company")], wide.loc["territory"].sum(), atol=0.05
+    )
+    quotas = pd.read_csv(folder / "quotas.csv")
+    assert round(quotas["quota"].sum() * 100) == 250_000 * 100
+    assert quotas["explanation"].str.contains("from your territory's forecast of \\$").all()
+    card = json.loads((folder / "scorecard.json").read_text(encoding="utf-8"))
+    assert card["forecast"]["backtest"]["territory"]["wape"] >= 0
+    assert card["quota"]["attainment"]["spread"]["source"] == "history"
+    assert "forecasts.csv" in json.loads((folder / "plan.json").read_text())["files"]
+    report = (folder / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Forecast</h2>" in report and "<script>alert(" not in report
+
+
+def test_a_run_without_history_has_no_forecast(tmp_path):
+    from territory_engine.pipeline.run import run_scenario
+
+    scenario = _tiny_instance(tmp_path / "n", history=False, method="blended")
+    result = run_scenario(scenario, output=tmp_path / "p")
+    assert result.forecast is None and "forecast" not in result.scorecard
+    assert not (result.plan_dir / "forecasts.csv").exists()
+    assert "spread" not in result.scorecard["quota"]["attainment"]
