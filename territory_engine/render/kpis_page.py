@@ -59,7 +59,33 @@ def render_kpis_page(result: KpiResult) -> str:
     """
     s = result.summary
     low, high = s["healthy_band"]
-    table = result.table
+    sub = (
+        f"Plan <b>{esc(result.plan_name)}</b> · actuals <code>{esc(s['actuals_file'])}</code> "
+        f"(by {esc(s['actuals_by'])}) · {esc(result.months[0])} to {esc(result.as_of)} "
+        f"({s['months_elapsed']} of 12 months) · share on pace {esc(s['healthy_verdict'])} "
+        f"({fmt_pct(100 * low, decimals=0)} to {fmt_pct(100 * high, decimals=0)})"
+    )
+    sections: list[Any] = [
+        f"<h1>KPIs: {esc(result.plan_name)}</h1>",
+        f'<p class="te-sub">{sub}</p>',
+        _headline(s),
+        *_achievement_section(result),
+        *_group_sections(result),
+        "<h2>Forecast accuracy</h2>",
+        '<p class="te-note">The plan folder has no forecasts.csv.</p>'
+        if result.forecast is None
+        else _forecast_table(result.forecast),
+        *_drift_section(result),
+        "<h2>Every territory</h2>",
+        _territory_table(result.table),
+    ]
+    if result.notes:
+        notes = "".join(f"<li>{esc(n)}</li>" for n in result.notes)
+        sections.append(f"<footer><ul>{notes}</ul></footer>")
+    return compose_page(f"KPIs: {result.plan_name}", sections)
+
+
+def _headline(s: dict[str, Any]) -> str:
     cards = [
         (
             "reps at or above pro-rated quota",
@@ -74,11 +100,18 @@ def render_kpis_page(result: KpiResult) -> str:
         ("YTD actual", fmt_money(s["ytd_actual"])),
         ("territories drifting", fmt_number(s["drifting_territories"])),
     ]
-    headline = "".join(
+    inner = "".join(
         f'<div class="te-card"><div class="te-k">{esc(k)}</div><div class="te-v">{v}</div></div>'
         for k, v in cards
     )
-    prorated = table["prorated_attainment_pct"].to_numpy(dtype=float)
+    return f'<div class="te-cards">{inner}</div>'
+
+
+def _achievement_section(result: KpiResult) -> list[str]:
+    """The share at quota against the healthy band, and the attainment histogram."""
+    s = result.summary
+    low, high = s["healthy_band"]
+    prorated = result.table["prorated_attainment_pct"].to_numpy(dtype=float)
     finite = prorated[np.isfinite(prorated)]
     top = max(150.0, math.ceil((finite.max() if len(finite) else 0) / 10.0) * 10.0)
     histogram = histogram_chart(
@@ -90,63 +123,56 @@ def render_kpis_page(result: KpiResult) -> str:
         band_label="at or above quota (100 % line on the left edge)",
     )
     gauge = _share_gauge(s["share_on_pace"], s["share_at_quota_ytd"], (100 * low, 100 * high))
-    sub = (
-        f"Plan <b>{esc(result.plan_name)}</b> · actuals <code>{esc(s['actuals_file'])}</code> "
-        f"(by {esc(s['actuals_by'])}) · {esc(result.months[0])} to {esc(result.as_of)} "
-        f"({s['months_elapsed']} of 12 months) · share on pace {esc(s['healthy_verdict'])} "
-        f"({fmt_pct(100 * low, decimals=0)} to {fmt_pct(100 * high, decimals=0)})"
-    )
-    sections: list[Any] = [
-        f"<h1>KPIs: {esc(result.plan_name)}</h1>",
-        f'<p class="te-sub">{sub}</p>',
-        f'<div class="te-cards">{headline}</div>',
+    return [
         "<h2>Quota achievement</h2>",
         '<p class="te-note">Pro-rated: YTD actual against the quota due so far (the plan\'s '
         "seasonal split, ramp included). Full-year: YTD actual against the annual quota. "
-        "A healthy plan has 60–70 % of reps at or above quota.</p>",
+        f"A healthy plan has {fmt_pct(100 * low, decimals=0)} to "
+        f"{fmt_pct(100 * high, decimals=0)} of reps at or above quota.</p>",
         f'<div class="te-charts">{gauge}{histogram}</div>',
     ]
-    for title, frame, column in (
-        ("segment", result.by_segment, "segment"),
-        ("district", result.by_district, "district"),
-        ("region", result.by_region, "region"),
+
+
+def _group_sections(result: KpiResult) -> list[str]:
+    """Attainment by segment, district and region: a dot per rep, and the table."""
+    table = result.table
+    out = []
+    for title, frame in (
+        ("segment", result.by_segment),
+        ("district", result.by_district),
+        ("region", result.by_region),
     ):
-        if len(frame):
-            sections.append(f"<h2>Attainment by {esc(title)}</h2>")
-            groups = [
-                (str(g), table.loc[table[column] == g, "prorated_attainment_pct"].tolist())
-                for g in frame["group"]
-            ]
-            sections.append(_strip_chart(groups, title=f"Pro-rated attainment by {title}"))
-            sections.append(_group_table(frame, title))
-    sections.append("<h2>Forecast accuracy</h2>")
-    if result.forecast is None:
-        sections.append('<p class="te-note">The plan folder has no forecasts.csv.</p>')
-    else:
-        sections.append(_forecast_table(result.forecast))
-    sections.append("<h2>Territories drifting out of balance</h2>")
-    sections.append(f'<p class="te-note">{esc(s["drift_measure"])}.</p>')
-    drifting = result.drifting
-    if len(drifting):
-        rows = [
-            BandRow(
-                label=f"{r.territory_id} {r.rep_name}".strip(),
-                value=float(r.drift_pct),
-                low=_finite(r.band_low_pct),
-                high=_finite(r.band_high_pct),
-                in_band=False,
-            )
-            for r in drifting.itertuples()
+        if not len(frame):
+            continue
+        groups = [
+            (str(g), table.loc[table[title] == g, "prorated_attainment_pct"].tolist())
+            for g in frame["group"]
         ]
-        sections.append(band_chart(rows, title="Drifting territories: actual vs fair share"))
-    else:
-        sections.append('<p class="te-note">No territory is outside its band.</p>')
-    sections.append("<h2>Every territory</h2>")
-    sections.append(_territory_table(table))
-    if result.notes:
-        notes = "".join(f"<li>{esc(n)}</li>" for n in result.notes)
-        sections.append(f"<footer><ul>{notes}</ul></footer>")
-    return compose_page(f"KPIs: {result.plan_name}", sections)
+        out.append(f"<h2>Attainment by {esc(title)}</h2>")
+        out.append(_strip_chart(groups, title=f"Pro-rated attainment by {title}"))
+        out.append(_group_table(frame, title))
+    return out
+
+
+def _drift_section(result: KpiResult) -> list[str]:
+    out = [
+        "<h2>Territories drifting out of balance</h2>",
+        f'<p class="te-note">{esc(result.summary["drift_measure"])}.</p>',
+    ]
+    drifting = result.drifting
+    if not len(drifting):
+        return [*out, '<p class="te-note">No territory is outside its band.</p>']
+    rows = [
+        BandRow(
+            label=f"{r.territory_id} {r.rep_name}".strip(),
+            value=float(r.drift_pct),
+            low=_finite(r.band_low_pct),
+            high=_finite(r.band_high_pct),
+            in_band=False,
+        )
+        for r in drifting.itertuples()
+    ]
+    return [*out, band_chart(rows, title="Drifting territories: actual vs fair share")]
 
 
 def _pct(value: Any) -> float:
