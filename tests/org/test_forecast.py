@@ -253,12 +253,21 @@ def test_plan_forecast_sums_accounts_under_the_new_assignment_and_writes_atomica
         np.vstack([series[0], series[1], series[2] + series[3]]),
         MONTHS,
         build_hierarchy(["a", "b", "c"]),
+        reconcile="bottom_up",
     )
     a = expected[(expected["level"] == "territory") & (expected["id"] == "a")]["forecast"].sum()
     assert fc.territory_total[0] == pytest.approx(a, abs=0.1)  # months rounded to cents
     assert fc.section["plan_year"]["months"] == "2027-01..2027-12"
+    assert fc.section["reconciliation"] == "bottom_up"
     assert set(fc.section["backtest"]) == {"company", "territory"}
     assert (fc.territory_cv > 0).all()
+    # Regrouped under districts, the territories' (bottom-up) forecasts stay the same.
+    from territory_engine.org.forecast.plan import regroup_forecast
+
+    tree = pd.DataFrame({"territory_id": ["a", "b", "c"], "district": ["n", "n", "s"]})
+    regrouped = regroup_forecast(fc, tree)
+    np.testing.assert_allclose(regrouped.territory_total, fc.territory_total)
+    assert set(regrouped.section["backtest"]) == {"company", "district", "territory"}
     folder = tmp_path / "plan"
     folder.mkdir()
     (folder / "plan.json").write_text(json.dumps({"files": ["quotas.csv", "plan.json"]}))

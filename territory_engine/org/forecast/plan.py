@@ -9,7 +9,10 @@ The pipeline step (:func:`forecast_plan`) runs when the scenario has
 2. :func:`plan_forecast` forecasts the plan year for every level (territory,
    district, region, company; the hierarchy from the argument, else the
    quota regions and districts, else the company alone), reconciled, with
-   80 % and 95 % intervals, and backtests the last 12 months;
+   80 % and 95 % intervals, and backtests the last 12 months (bottom-up by
+   default; once the pipeline has drawn districts and regions,
+   :func:`forecast_by_hierarchy` reconciles through them as well, leaving the
+   territories' forecasts, and so their quotas, as they were);
 3. the quotas are re-allocated with the forecast (``quota.method: forecast``)
    and the expected-attainment simulation takes each territory's spread from
    its own forecast interval (``quota.attainment.spread: history``).
@@ -53,9 +56,11 @@ __all__ = [
     "FORECASTS_FILE",
     "PlanForecast",
     "annual_cv",
+    "forecast_by_hierarchy",
     "forecast_plan",
     "plan_forecast",
     "quota_hierarchy",
+    "regroup_forecast",
     "territory_history",
     "write_forecasts",
 ]
@@ -81,12 +86,23 @@ class PlanForecast:
         (k,) ``F_i``: each territory's plan-year forecast, in the plan's order.
     territory_cv
         (k,) each territory's annual coefficient of variation (:func:`annual_cv`).
+    values, months
+        (k, T) the territories' monthly history and its months, kept so that the
+        forecasts can be regrouped under another hierarchy (:func:`regroup_forecast`).
+    start
+        The plan's first month.
+    reconcile
+        The reconciliation asked for.
     """
 
     table: pd.DataFrame
     section: dict
     territory_total: np.ndarray
     territory_cv: np.ndarray
+    values: np.ndarray
+    months: pd.PeriodIndex
+    start: pd.Period
+    reconcile: Reconcile = "bottom_up"
 
 
 def territory_history(history: History, account_territory: np.ndarray, k: int) -> np.ndarray:
@@ -146,7 +162,7 @@ def plan_forecast(
     hierarchy: pd.DataFrame | None = None,
     *,
     history: History | None = None,
-    reconcile: Reconcile = "mint_shrink",
+    reconcile: Reconcile = "bottom_up",
 ) -> PlanForecast | None:
     """The plan year's forecasts and the backtest of a plan, or ``None`` without history.
 
@@ -167,7 +183,9 @@ def plan_forecast(
     history
         The history already read (default: read ``data.history``).
     reconcile
-        ``mint_shrink`` or ``bottom_up``.
+        ``bottom_up`` (the default: a territory's forecast is its own, whatever
+        the levels above it, so quotas from forecasts do not depend on how the
+        territories are grouped) or ``mint_shrink``.
 
     Raises
     ------
@@ -186,29 +204,43 @@ def plan_forecast(
         )
     ids = [str(t) for t in territory_ids]
     values = territory_history(history, account_territory, len(ids))
-    try:
-        tree = build_hierarchy(ids, hierarchy)
-    except ValueError as exc:
-        raise ScenarioError(f"forecast hierarchy: {exc}") from None
     start = (
         pd.Period(scenario.quota.plan_start, freq="M")
         if scenario.quota.plan_start is not None
         else history.months[-1] + 1
     )
-    table = forecast_hierarchy(values, history.months, tree, start=start, reconcile=reconcile)
+    info = {
+        "file": history.source,
+        "months": f"{history.months[0]}..{history.months[-1]}",
+        "accounts_with_revenue": int((history.revenue.sum(axis=1) > 0).sum()),
+    }
+    return _forecast(values, history.months, ids, hierarchy, start, reconcile, info)
+
+
+def _forecast(
+    values: np.ndarray,
+    months: pd.PeriodIndex,
+    ids: list[str],
+    hierarchy: pd.DataFrame | None,
+    start: pd.Period,
+    reconcile: Reconcile,
+    info: dict,
+) -> PlanForecast:
+    """Forecast, backtest and summarise the territory series ``values``."""
+    try:
+        tree = build_hierarchy(ids, hierarchy)
+    except ValueError as exc:
+        raise ScenarioError(f"forecast hierarchy: {exc}") from None
+    table = forecast_hierarchy(values, months, tree, start=start, reconcile=reconcile)
     table = table.round({c: 2 for c in FORECAST_COLUMNS[3:]})
-    checked = backtest(values, history.months, tree, reconcile=reconcile)
+    checked = backtest(values, months, tree, reconcile=reconcile)
     rows = table[table["level"] == "territory"]
     total = rows.groupby("id")["forecast"].sum().reindex(ids).fillna(0.0).to_numpy(float)
     cv = annual_cv(table, ids)
     company = table[table["level"] == "company"]
     section = {
         **checked,
-        "history": {
-            "file": history.source,
-            "months": f"{history.months[0]}..{history.months[-1]}",
-            "accounts_with_revenue": int((history.revenue.sum(axis=1) > 0).sum()),
-        },
+        "history": info,
         "plan_year": {
             "months": f"{start}..{start + 11}",
             "company_forecast": round(float(company["forecast"].sum()), 2),
@@ -219,7 +251,35 @@ def plan_forecast(
         "territory_total": {t: round(float(x), 2) for t, x in zip(ids, total, strict=True)},
         "territory_cv": {t: round(float(x), 6) for t, x in zip(ids, cv, strict=True)},
     }
-    return PlanForecast(table=table, section=section, territory_total=total, territory_cv=cv)
+    return PlanForecast(table, section, total, cv, values, months, start, reconcile)
+
+
+def regroup_forecast(forecast: PlanForecast, hierarchy: pd.DataFrame) -> PlanForecast:
+    """``forecast`` reconciled through ``hierarchy`` (e.g. the drawn districts and regions).
+
+    With ``bottom_up`` the territories' forecasts, and so the quotas made from
+    them, stay what they were; only the levels above them are added.
+    """
+    ids = list(forecast.section["territory_total"])
+    info = forecast.section.get("history", {})
+    return _forecast(
+        forecast.values, forecast.months, ids, hierarchy, forecast.start, forecast.reconcile, info
+    )
+
+
+def forecast_by_hierarchy(
+    plan: Plan, card: dict, forecast: PlanForecast | None
+) -> tuple[Plan, dict, PlanForecast | None]:
+    """The pipeline's step after the drawn hierarchy: forecasts through its levels.
+
+    Unchanged without a forecast or without a drawn hierarchy (``plan.hierarchy``,
+    ``territory_id, rep_id, <level 1>, <level 2>, ..., manager``).
+    """
+    drawn = getattr(plan, "hierarchy", None)
+    if forecast is None or drawn is None:
+        return plan, card, forecast
+    regrouped = regroup_forecast(forecast, drawn)
+    return plan, {**card, "forecast": regrouped.section}, regrouped
 
 
 def _uses_history_spread(scenario: Scenario) -> bool:
