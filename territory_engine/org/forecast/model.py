@@ -36,6 +36,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from territory_engine.errors import ScenarioError
+
 __all__ = [
     "FORECAST_COLUMNS",
     "Hierarchy",
@@ -156,10 +158,16 @@ def _fit(
     Returns the reconciliation used: ``mint_shrink`` falls back to ``bottom_up``
     when the in-sample errors are all zero (a series fitted exactly).
     """
-    from hierarchicalforecast.core import HierarchicalReconciliation
-    from hierarchicalforecast.methods import BottomUp, MinTrace
-    from statsforecast import StatsForecast
-    from statsforecast.models import AutoETS, SeasonalNaive
+    try:
+        from hierarchicalforecast.core import HierarchicalReconciliation
+        from hierarchicalforecast.methods import BottomUp, MinTrace
+        from statsforecast import StatsForecast
+        from statsforecast.models import AutoETS, SeasonalNaive
+    except ImportError as exc:
+        raise ScenarioError(
+            f"forecasts need statsforecast and hierarchicalforecast ({exc.name} is not "
+            "installed): pip install statsforecast hierarchicalforecast"
+        ) from None
 
     uids = hierarchy.unique_ids
     all_values = hierarchy.summing @ values
