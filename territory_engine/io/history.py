@@ -18,7 +18,7 @@ account-month given twice.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -185,6 +185,11 @@ def _long(frame: pd.DataFrame, file: str, ids: np.ndarray) -> tuple[pd.PeriodInd
     return months, out
 
 
+def _negative(values: pd.Series) -> Callable[[Hashable], str]:
+    """The message of a negative revenue in ``values``."""
+    return lambda label: f"revenue {values[label]:g} is negative"
+
+
 def _wide(
     frame: pd.DataFrame,
     file: str,
@@ -224,7 +229,7 @@ def _wide(
             file=file,
             column=column,
             id_column="account_id",
-            describe=lambda label, col=col: f"revenue {col[label]:g} is negative",
+            describe=_negative(col),
         )
         values[:, j] = col.to_numpy(float)
     end = pd.Period(plan_start, freq="M") - 1
