@@ -354,3 +354,24 @@ def test_untrusted_text_is_inert_in_the_page_and_the_csv(result, tmp_path):
     assert "<img src=x" not in page
     text = (tmp_path / "capacity.csv").read_text(encoding="utf-8")
     assert "\n4,+2,h004" in text and ",\"'=HYPERLINK(" in text
+
+
+@pytest.mark.slow
+def test_a_local_dask_cluster_gives_the_serial_answer(instance, result, tmp_path):
+    """Two headcounts on a local cluster of two workers (about 15 s: cluster start-up)."""
+    pytest.importorskip("distributed")
+    on_dask = plan_capacity(
+        instance,
+        [2, 3],
+        settings=SETTINGS,
+        output=tmp_path / "dask",
+        workers=2,
+        record=False,
+        time_limit=5,
+    )
+    assert on_dask.mode.startswith("local cluster of 2")
+    assert on_dask.recommendation.headcount == 3
+    serial = result.table.set_index("headcount")
+    for r in on_dask.table.to_dict("records"):
+        assert r["share_at_quota"] == pytest.approx(serial.loc[r["headcount"], "share_at_quota"])
+        assert r["added"] == serial.loc[r["headcount"], "added"]
