@@ -21,12 +21,13 @@ Security properties (tested in ``tests/studio``):
   as text by ``static/studio.js``, so an account named ``<script>`` stays text.
 """
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import jinja2
-from fastapi import Depends, FastAPI, Form, Request
+from fastapi import Body, Depends, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import (
     HTMLResponse,
@@ -37,11 +38,14 @@ from fastapi.responses import (
 )
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from territory_engine.errors import TerritoryEngineError
 from territory_engine.io.safe_cells import csv_text
 from territory_engine.render.rep_view import _figure_label
+from territory_engine.store import PlanStore
 from territory_engine.studio import audit
 from territory_engine.studio.access import Access, NotFound, RepPage, headline
 from territory_engine.studio.auth import (
@@ -53,10 +57,12 @@ from territory_engine.studio.auth import (
 )
 from territory_engine.studio.catalogue import Catalogue
 from territory_engine.studio.db import open_database, server_secret
-from territory_engine.studio.models import STATES, PlanVersion, User, UserSession
+from territory_engine.studio.editing import MAX_MOVES, EditResult, Move, rescore, save_folder
+from territory_engine.studio.models import STATES, PlanVersion, User, UserSession, utcnow
 from territory_engine.studio.security import CookieSigner, new_token, tokens_match
 from territory_engine.studio.workflow import (
     TRANSITIONS,
+    StaleVersion,
     WorkflowError,
     allowed_actions,
     apply_transition,
@@ -68,6 +74,8 @@ __all__ = ["SESSION_COOKIE", "create_app"]
 SESSION_COOKIE = "te_session"
 #: Name of the sign-in form's CSRF cookie.
 LOGIN_COOKIE = "te_login"
+#: Folder beside the plan store where the planners' edits are scored and saved.
+EDITS_FOLDER = "studio_versions"
 
 _HERE = Path(__file__).resolve().parent
 _ASSETS = _HERE.parent / "render" / "assets"
@@ -574,6 +582,111 @@ def create_app(db_url: str, store: Path, *, policy: Policy | None = None) -> Fas
         _add_comment(request, db, acc, who[0], plan, text, territory)
         return {"ok": True}
 
+    @app.post("/api/plans/{plan_id}/edit", dependencies=[Csrf])
+    def api_edit(
+        request: Request,
+        plan_id: str,
+        who: Who,
+        acc: Acc,
+        db: Db,
+        payload: Annotated[dict[str, Any], Body()],
+    ):
+        plan = acc.plan_page(plan_id)
+        user = who[0]
+        if user.role != "planner":
+            raise _Forbidden("only a planner edits plans")
+        moves = _moves(payload.get("moves"))
+        save = payload.get("save") is True
+        reason = payload.get("reason") or ""
+        version = payload.get("version")
+        if not isinstance(reason, str) or len(reason) > 2000:
+            raise StarletteHTTPException(400, "reason: a text of at most 2,000 characters")
+        if save and (not isinstance(version, int) or not reason.strip()):
+            raise StarletteHTTPException(400, "saving needs the version you edited and a reason")
+        loaded = acc.load(plan)
+        workdir = catalogue.store_path.resolve().parent / EDITS_FOLDER
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            edit = rescore(loaded.folder, moves, workdir)
+        except TerritoryEngineError as exc:
+            raise StarletteHTTPException(400, str(exc)) from None
+        saved = None
+        if save and isinstance(version, int):
+            saved = _save_edit(request, db, plan, user, edit, version, reason.strip(), moves)
+        else:
+            shutil.rmtree(edit.folder, ignore_errors=True)
+        card = edit.card
+        keep = ("territory_id", "rep_id", "n_accounts", "potential")
+        return {
+            "moved_accounts": edit.moved_accounts,
+            "headline": dict(headline(card)),
+            "territories": [
+                {k: v for k, v in t.items() if k in keep or k.endswith(("_dev_pct", "_in_band"))}
+                for t in card.get("territories", [])
+            ],
+            "broken": edit.broken,
+            "saved": saved,
+        }
+
+    def _save_edit(
+        request: Request,
+        db: Session,
+        plan: PlanVersion,
+        user: User,
+        edit: EditResult,
+        seen: int,
+        reason: str,
+        moves: list[Move],
+    ) -> dict[str, Any]:
+        """Store an edit as a new draft version, if ``plan`` is still at version ``seen``.
+
+        The conditional bump of the parent's version is the optimistic lock: of two saves
+        of one version, the second finds the version moved on and gets 409.
+        """
+        now = utcnow()
+        bumped = db.execute(
+            update(PlanVersion)
+            .where(PlanVersion.id == plan.id, PlanVersion.version == seen)
+            .values(version=PlanVersion.version + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if bumped.rowcount != 1:  # type: ignore[attr-defined]
+            db.rollback()
+            shutil.rmtree(edit.folder, ignore_errors=True)
+            raise StaleVersion("this plan changed since you opened it: reload the page")
+        try:
+            target = edit.folder.parent / f"{plan.plan_id}-{new_token()[:10]}"
+            folder = save_folder(edit, target)
+            new_id = PlanStore(catalogue.store_path).record_folder(
+                folder, label=f"studio edit of {plan.plan_id} by {user.username}"
+            )
+            child = PlanVersion(
+                plan_id=new_id,
+                name=plan.name,
+                plan_year=plan.plan_year,
+                state="draft",
+                version=1,
+                parent_id=plan.id,
+                author=user.username,
+                reason=reason,
+                created_at=now,
+                updated_at=now,
+            )
+            db.add(child)
+            audit.record(
+                db,
+                user.username,
+                "save_version",
+                target=f"plan {plan.id} -> {new_id}",
+                detail=f"{len(moves)} unit moves, {edit.moved_accounts} accounts: {reason}",
+                client=_client(request),
+            )
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+        return {"id": child.id, "plan_id": new_id, "parent_id": plan.id}
+
     @app.get("/api/plans/{plan_id}/reps/{rep_id}")
     def api_rep(plan_id: str, rep_id: str, acc: Acc):
         page = acc.rep_page(plan_id, rep_id)
@@ -592,6 +705,22 @@ def create_app(db_url: str, store: Path, *, policy: Policy | None = None) -> Fas
         return rep_geojson(plan_id, rep_id, acc)
 
     return app
+
+
+def _moves(value: Any) -> list[Move]:
+    """The ``moves`` of an edit request: a list of ``{unit_id, to_territory_id}``."""
+    if not isinstance(value, list) or not value or len(value) > MAX_MOVES:
+        raise StarletteHTTPException(
+            400, f"moves: a list of 1 to {MAX_MOVES:,} {{unit_id, to_territory_id}}"
+        )
+    moves = []
+    for item in value:
+        unit = item.get("unit_id") if isinstance(item, dict) else None
+        to = item.get("to_territory_id") if isinstance(item, dict) else None
+        if not isinstance(unit, str) or not isinstance(to, str) or len(unit) > 64 or len(to) > 64:
+            raise StarletteHTTPException(400, "each move is {unit_id: str, to_territory_id: str}")
+        moves.append(Move(unit, to))
+    return moves
 
 
 async def _json_body(request: Request) -> dict:
