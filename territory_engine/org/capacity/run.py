@@ -211,54 +211,23 @@ def plan_capacity(
     """
     started = time.perf_counter()
     settings = settings or CapacitySettings()
-    counts = parse_headcounts(headcounts) if isinstance(headcounts, str) else list(headcounts)
-    if not counts or sorted(set(counts)) != sorted(counts) or min(counts) < 1:
-        raise InputError(f"--reps {counts}: give distinct headcounts of at least 1")
-    counts = sorted(counts)
-    source = Path(scenario).resolve()
-    base = load_scenario(source)
-    check_scenario(base)
-    raw = resolve_raw(source)
-    if time_limit is not None:
-        raw = deep_merge(raw, {"solver": {"time_limit": time_limit}})
-    folder = Path(output) if output is not None else _default_dir(source, base.output.folder)
-    folder = folder.resolve()
-    _check_folder(folder)
-
-    tables = load_tables(base)
-    team_list, acc_team = teams_today(base, tables)
-    only = team_of_segment(segment, base, tables) if segment else None
-    today = len(team_list[only].rep_ids) if only else len(tables.reps)
-    scope_text = f"the {only} team" if only else "all reps"
-    cuts = removal_order(base, tables, team_list, only=only, n=max(0, today - counts[0]))
-    hires = hire_order(
-        base,
-        tables,
-        team_list,
-        acc_team,
-        only=only,
-        n=max(0, counts[-1] - today),
+    prep = _prepare(
+        scenario,
+        headcounts,
+        segment=segment,
         hire_in=hire_in,
-        starts=start_dates,
-        min_population=settings.min_population,
+        start_dates=start_dates,
+        settings=settings,
+        output=output,
+        time_limit=time_limit,
     )
-    changes = [changes_at(h, today, cuts, hires) for h in counts]
-    variants = [_variant(raw, c, folder, source) for c in changes]
-    scope_of = {
-        c.headcount: (
-            None
-            if only is None
-            else [r for r in team_list[only].rep_ids if r not in c.removed]
-            + [h.rep_id for h in c.hires]
-        )
-        for c in changes
-    }
+    folder = prep.folder
 
     def report(event: str, **info: Any) -> None:
         if progress is not None:
             progress(event, info)
 
-    store_path = _store_path(folder, store, base) if record else None
+    store_path = _store_path(folder, store, prep.base) if record else None
     folder.parent.mkdir(parents=True, exist_ok=True)
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     capacity_id = f"{folder.name}-{stamp}"
@@ -271,45 +240,18 @@ def plan_capacity(
                 name=name,
                 scenario=s.model_dump(mode="json"),
                 output=str(stage / name),
-                source=str(source),
+                source=str(prep.source),
             )
-            for i, (name, s) in enumerate(variants, start=1)
+            for i, (name, s) in enumerate(prep.variants, start=1)
         ]
         records, mode = _run_tasks(
             tasks, serial=serial, scheduler=scheduler, workers=workers, report=report
         )
-        by_name = {r["variant"]: r for r in records}
-        rows, hiring_rows = [], []
-        for (name, _), change in zip(variants, changes, strict=True):
-            row, hired = _headcount_row(
-                by_name[name], change, scope_of[change.headcount], settings, today
-            )
-            rows.append(row)
-            hiring_rows += hired
-        table = pd.DataFrame(rows)
-        rec = recommend(table, settings.band)
-        table["in_band"] = [
-            r["status"] == "ok"
-            and settings.band[0] - 1e-12 <= r["share_at_quota"] <= settings.band[1] + 1e-12
-            for r in rows
-        ]
-        table["recommended"] = table["headcount"] == rec.headcount
-        hiring = pd.DataFrame(hiring_rows, columns=HIRING_COLUMNS)
+        table, hiring, rec = _summarise(records, prep, settings)
         staged = {r["variant"]: Path(r["plan_dir"]) for r in records if r["plan_dir"]}
         table["plan_dir"] = [str(folder / n) if n in staged else "" for n in table["variant"]]
         table["plan_id"] = ""
-        info = {
-            "scenario": str(source),
-            "capacity_id": capacity_id,
-            "mode": mode,
-            "scope": scope_text,
-            "today": today,
-            "hours_per_fte": settings.hours_per_fte,
-            "band": list(settings.band),
-            "recommendation": rec.reason,
-            "recommended": rec.headcount,
-            "hire_in": list(hire_in),
-        }
+        info = _info(prep, settings, rec, capacity_id=capacity_id, mode=mode, hire_in=hire_in)
         report("write", folder=str(folder))
 
         def write(target: Path) -> None:
@@ -331,8 +273,8 @@ def plan_capacity(
         table=table,
         hiring=hiring,
         recommendation=rec,
-        scope=scope_text,
-        today=today,
+        scope=prep.scope_text,
+        today=prep.today,
         settings=settings,
         mode=mode,
         seconds=time.perf_counter() - started,
@@ -340,6 +282,130 @@ def plan_capacity(
         exit_code=exit_code(list(table["status"])),
         info=info,
     )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A validated capacity plan before anything runs."""
+
+    source: Path
+    base: Scenario
+    folder: Path
+    today: int
+    scope_text: str
+    changes: list[OrgChanges]
+    variants: list[tuple[str, Scenario]]
+    scope_of: dict[int, list[str] | None]
+
+
+def _prepare(
+    scenario: str | Path,
+    headcounts: Sequence[int] | str,
+    *,
+    segment: str | None,
+    hire_in: Sequence[str],
+    start_dates: Sequence[date],
+    settings: CapacitySettings,
+    output: str | Path | None,
+    time_limit: float | None,
+) -> _Prepared:
+    """Check the inputs, pick the cuts and hires, and validate every headcount's scenario."""
+    counts = parse_headcounts(headcounts) if isinstance(headcounts, str) else list(headcounts)
+    if not counts or len(set(counts)) != len(counts) or min(counts) < 1:
+        raise InputError(f"--reps {counts}: give distinct headcounts of at least 1")
+    counts = sorted(counts)
+    source = Path(scenario).resolve()
+    base = load_scenario(source)
+    check_scenario(base)
+    raw = resolve_raw(source)
+    if time_limit is not None:
+        raw = deep_merge(raw, {"solver": {"time_limit": time_limit}})
+    folder = Path(output) if output is not None else _default_dir(source, base.output.folder)
+    folder = folder.resolve()
+    _check_folder(folder)
+    tables = load_tables(base)
+    team_list, acc_team = teams_today(base, tables)
+    only = team_of_segment(segment, base, tables) if segment else None
+    today = len(team_list[only].rep_ids) if only else len(tables.reps)
+    cuts = removal_order(base, tables, team_list, only=only, n=max(0, today - counts[0]))
+    hires = hire_order(
+        base,
+        tables,
+        team_list,
+        acc_team,
+        only=only,
+        n=max(0, counts[-1] - today),
+        hire_in=hire_in,
+        starts=start_dates,
+        min_population=settings.min_population,
+    )
+    changes = [changes_at(h, today, cuts, hires) for h in counts]
+    scope_of = {
+        c.headcount: (
+            None
+            if only is None
+            else [r for r in team_list[only].rep_ids if r not in c.removed]
+            + [h.rep_id for h in c.hires]
+        )
+        for c in changes
+    }
+    return _Prepared(
+        source=source,
+        base=base,
+        folder=folder,
+        today=today,
+        scope_text=f"the {only} team" if only else "all reps",
+        changes=changes,
+        variants=[_variant(raw, c, folder, source) for c in changes],
+        scope_of=scope_of,
+    )
+
+
+def _info(
+    prep: _Prepared,
+    settings: CapacitySettings,
+    rec: Recommendation,
+    *,
+    capacity_id: str,
+    mode: str,
+    hire_in: Sequence[str],
+) -> dict[str, Any]:
+    """What the page and the result say about the run besides the tables."""
+    return {
+        "scenario": str(prep.source),
+        "capacity_id": capacity_id,
+        "mode": mode,
+        "scope": prep.scope_text,
+        "today": prep.today,
+        "hours_per_fte": settings.hours_per_fte,
+        "band": list(settings.band),
+        "recommendation": rec.reason,
+        "recommended": rec.headcount,
+        "hire_in": list(hire_in),
+    }
+
+
+def _summarise(
+    records: Sequence[dict[str, Any]], prep: _Prepared, settings: CapacitySettings
+) -> tuple[pd.DataFrame, pd.DataFrame, Recommendation]:
+    """The capacity table (with its marks), the hiring table and the recommendation."""
+    by_name = {r["variant"]: r for r in records}
+    rows, hiring_rows = [], []
+    for (name, _), change in zip(prep.variants, prep.changes, strict=True):
+        row, hired = _headcount_row(
+            by_name[name], change, prep.scope_of[change.headcount], settings, prep.today
+        )
+        rows.append(row)
+        hiring_rows += hired
+    table = pd.DataFrame(rows)
+    rec = recommend(table, settings.band)
+    low, high = settings.band
+    table["in_band"] = [
+        r["status"] == "ok" and low - 1e-12 <= r.get("share_at_quota", math.nan) <= high + 1e-12
+        for r in rows
+    ]
+    table["recommended"] = table["headcount"] == rec.headcount
+    return table, pd.DataFrame(hiring_rows, columns=HIRING_COLUMNS), rec
 
 
 def _store_path(folder: Path, store: str | Path | None, base: Scenario) -> Path:
