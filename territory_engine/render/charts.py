@@ -280,7 +280,8 @@ def histogram_chart(
     left, right, top, bottom = 48, 16, 30, 40
     if len(data) == 0:
         counts, edges = np.zeros(1, dtype=int), np.array([0.0, 1.0])
-    elif isinstance(bins, int) and data.min() == data.max():
+    elif isinstance(bins, int) and np.isclose(data.min(), data.max(), rtol=1e-9, atol=1e-12):
+        # Values equal up to float noise: numpy cannot cut them into ``bins`` bins.
         counts, edges = np.array([len(data)]), np.array([data.min() - 0.5, data.max() + 0.5])
     else:
         counts, edges = np.histogram(data, bins=bins)

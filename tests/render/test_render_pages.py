@@ -129,6 +129,9 @@ def test_histogram_counts_every_value_once():
 def test_charts_survive_empty_and_constant_input():
     assert "<svg" in histogram_chart([], title="h", x_label="x")
     assert "<svg" in histogram_chart([5, 5, 5], title="h", x_label="x")
+    # Equal up to float noise (cv 0 with proportional quotas): numpy refuses 12 bins.
+    noisy = histogram_chart([1.0, 1.0 + 1e-16, 1.0 + 2e-16], title="h", x_label="x")
+    assert re.findall(r"<title>[^<]*: (\d+)</title>", noisy) == ["3"]
     assert "<svg" in scatter_chart([], title="s", x_label="x", y_label="y")
     assert "<svg" in band_chart([BandRow("a", float("nan"), None, None, None)], title="b")
 
