@@ -225,7 +225,7 @@ def create_app(db_url: str, store: Path, *, policy: Policy | None = None) -> Fas
     # ---------------------------------------------------------------- sign-in
 
     @app.get("/login", response_class=HTMLResponse)
-    def login_page(request: Request, message: str | None = None):
+    def login_page(request: Request):
         token = new_token()
         response = render(request, "login.html", {"login_token": token, "message": None})
         _set_cookie(request, response, LOGIN_COOKIE, login_signer.sign(token), None)
@@ -248,6 +248,10 @@ def create_app(db_url: str, store: Path, *, policy: Policy | None = None) -> Fas
             return _login_again(request, str(exc), 429)
         if result is None:
             return _login_again(request, "wrong user name or password", 401)
+        # A new session on every sign-in (no fixation); the one this browser had ends.
+        previous = session_signer.unsign(request.cookies.get(SESSION_COOKIE))
+        if previous:
+            end_session(db, previous, _client(request))
         response = RedirectResponse("/", status_code=303)
         _set_cookie(
             request,
@@ -293,6 +297,8 @@ def create_app(db_url: str, store: Path, *, policy: Policy | None = None) -> Fas
     @app.get("/plans", response_class=HTMLResponse)
     def plans_page(request: Request, who: Who, acc: Acc, db: Db, state: str | None = None):
         wanted = _state_filter(state)
+        if who[0].role == "rep":
+            return RedirectResponse("/me", status_code=303)
         if who[0].role == "planner":
             catalogue.sync(db)
         plans = [p for p in acc.plans() if wanted is None or p.state == wanted]

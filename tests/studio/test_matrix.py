@@ -189,6 +189,7 @@ def test_a_rep_gets_404_for_everything_but_their_own(clients, published, people,
         mine = client.get(route.format(plan=published, rep=own))
         assert mine.status_code == 200, route
         _assert_no_leak(mine.text, people, {own})
+    assert client.get("/plans", follow_redirects=False).headers["location"] == "/me"
     home = client.get("/me", follow_redirects=False)
     assert home.headers["location"] == f"/plans/{published}/reps/{own}"
 
@@ -303,6 +304,17 @@ def test_sign_out_ends_the_session_on_the_server(studio):
         assert thief.get("/api/me").status_code == 401
     with TestClient(studio, cookies={"te_session": stolen[:-3] + "abc"}) as forger:
         assert forger.get("/api/me").status_code == 401
+
+
+def test_signing_in_again_ends_the_previous_session(studio):
+    with TestClient(studio) as client:
+        login(client, "planner")
+        first = client.cookies.get("te_session")
+        login(client, "planner")
+        assert client.cookies.get("te_session") != first
+        assert client.get("/api/me").status_code == 200
+    with TestClient(studio, cookies={"te_session": first}) as old:
+        assert old.get("/api/me").status_code == 401
 
 
 def test_sign_in_without_the_forms_token_is_refused(studio):
