@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -318,114 +319,21 @@ def draw_hierarchy(
         if "rep_id" in territories
         else [""] * k
     )
-    child_w = territories[list(bands)].to_numpy(dtype=float)
-    child_xy = territories[["centre_lon", "centre_lat"]].to_numpy(dtype=float)
-    child_adj = sp.csr_matrix(adjacency)
-    child_ids = tids
-    child_prev_w = child_w[:, 0]
-    territory_group = np.arange(k)
+    children = _Children(
+        weights=territories[list(bands)].to_numpy(dtype=float),
+        xy=territories[["centre_lon", "centre_lat"]].to_numpy(dtype=float),
+        adjacency=sp.csr_matrix(adjacency),
+        ids=tids,
+        territory_group=np.arange(k),
+        territory_weight=territories[next(iter(bands))].to_numpy(dtype=float),
+    )
     levels: list[LevelResult] = []
     for depth, level in enumerate(config.levels):
-        count = level_count(level, k, len(child_ids))
-        level_bands = _level_bands(level, bands)
-        tol = [level_bands[mname] for mname in bands]
-        share_kind = level.share or ("equal" if depth == 0 else "children")
-        shares = None if share_kind == "equal" else _even_shares(len(child_ids), count)
-        level_managers = [mgr for mgr in managers if mgr.level == level.name]
-        if level_managers and len(level_managers) != count:
-            raise ScenarioError(
-                f"hierarchy.managers: level {level.name!r} has {len(level_managers)} managers "
-                f"for {count} {level.name}s; give one per {level.name} or none"
-            )
-        centres = (
-            np.array([[mgr.lon, mgr.lat] for mgr in level_managers]) if level_managers else None
+        result = _solve_level(
+            level, depth, children, bands, managers, previous.get(level.name), config, seed, k
         )
-        prev_names = previous.get(level.name)
-        prev_idx, names_from_prev = None, None
-        if prev_names is not None:
-            # The child's previous group: its territories' label, by weight.
-            child_prev = _majority(prev_names, territory_group, len(child_ids), child_prev_w)
-            prev_idx, names_from_prev = _index_previous(child_prev, count, level_managers)
-            complete = bool((prev_idx >= 0).all()) and len(np.unique(prev_idx)) == count
-            if not complete and not level_managers:
-                # With free centres the solver's group g is last year's g only when
-                # last year's grouping is the start; otherwise the term would be noise.
-                prev_idx, names_from_prev = None, None
-        assign, centres_out, fair, lower, upper, seconds = draw_level(
-            child_w,
-            child_xy,
-            child_adj,
-            count=count,
-            tolerance=tol,
-            shares=shares,
-            centres=centres,
-            previous=prev_idx,
-            disruption=config.previous.weight if config.previous is not None else 0.0,
-            compactness=config.compactness,
-            contiguity=config.contiguity,
-            seed=seed,
-            time_limit=config.time_limit,
-            child_ids=child_ids,
-            measure_names=list(bands),
-            name=level.name,
-        )
-        order, group_ids = _group_names(
-            level, assign, child_w, child_xy, count, level_managers, names_from_prev
-        )
-        # Renumber so that group g is the g-th named (managers' order, else west to east).
-        remap = np.empty(count, dtype=int)
-        remap[order] = np.arange(count)
-        assign = remap[assign]
-        centres_out = np.asarray(centres_out)[order]
-        fair, lower, upper = fair[order], lower[order], upper[order]
-        loads = np.zeros((count, len(bands)))
-        np.add.at(loads, assign, child_w)
-        pieces = group_pieces(child_adj, assign, count)
-        violations = _violations(level.name, group_ids, loads, lower, upper, list(bands))
-        if config.contiguity:
-            violations += [
-                f"{level.name} {group_ids[g]} is in {pieces[g]} pieces"
-                for g in range(count)
-                if pieces[g] > 1
-            ]
-        by_manager = {mgr.group or "": mgr for mgr in level_managers}
-        mgr_rows: list[ManagerConfig | None] = (
-            list(level_managers)
-            if level_managers and not any(mgr.group for mgr in level_managers)
-            else [by_manager.get(gid) for gid in group_ids]
-        )
-        levels.append(
-            LevelResult(
-                name=level.name,
-                assign=assign,
-                group_ids=tuple(group_ids),
-                manager_ids=tuple(mgr.manager_id if mgr else "" for mgr in mgr_rows),
-                manager_names=tuple(mgr.name if mgr else "" for mgr in mgr_rows),
-                centres=centres_out,
-                loads=loads,
-                fair_share=fair,
-                lower=lower,
-                upper=upper,
-                feasible=not violations,
-                violations=violations,
-                seconds=seconds,
-                pieces=pieces,
-            )
-        )
-        # The next level's children are this level's groups.
-        territory_group = assign[territory_group]
-        weight0 = np.maximum(child_w[:, 0], 1e-12)
-        gw = np.bincount(assign, weights=weight0, minlength=count)
-        child_xy = np.column_stack(
-            [
-                np.bincount(assign, weights=weight0 * child_xy[:, d], minlength=count) / gw
-                for d in range(2)
-            ]
-        )
-        child_adj = group_adjacency(child_adj, assign, count)
-        child_w = loads
-        child_prev_w = loads[:, 0]
-        child_ids = list(group_ids)
+        levels.append(result)
+        children = _next_children(children, result)
     measure_names = tuple(bands)
     table = _table(tids, rep_ids, levels, k)
     groups = _groups_frame(levels, measure_names, k)
@@ -443,6 +351,132 @@ def draw_hierarchy(
         feasible=not violations,
         violations=violations,
         seconds=time.perf_counter() - start,
+    )
+
+
+@dataclass
+class _Children:
+    """The members a level groups: territories for level 1, the groups below otherwise."""
+
+    weights: np.ndarray
+    xy: np.ndarray
+    adjacency: sp.csr_matrix
+    ids: list[str]
+    territory_group: np.ndarray  # (k,) the member each territory is in
+    territory_weight: np.ndarray  # (k,) each territory's first measure (for last year's labels)
+
+
+def _solve_level(
+    level: HierarchyLevel,
+    depth: int,
+    children: _Children,
+    bands: dict[str, float],
+    managers: list[ManagerConfig],
+    prev_names: np.ndarray | None,
+    config: HierarchyConfig,
+    seed: int,
+    k: int,
+) -> LevelResult:
+    """Draw one level over ``children`` and name, number and check its groups."""
+    n = len(children.ids)
+    count = level_count(level, k, n)
+    level_bands = _level_bands(level, bands)
+    share_kind = level.share or ("equal" if depth == 0 else "children")
+    own = [mgr for mgr in managers if mgr.level == level.name]
+    if own and len(own) != count:
+        raise ScenarioError(
+            f"hierarchy.managers: level {level.name!r} has {len(own)} managers "
+            f"for {count} {level.name}s; give one per {level.name} or none"
+        )
+    prev_idx, names_from_prev = None, None
+    if prev_names is not None:
+        # The member's previous group: its territories' label, by weight.
+        child_prev = _majority(prev_names, children.territory_group, n, children.territory_weight)
+        prev_idx, names_from_prev = _index_previous(child_prev, count, own)
+        complete = bool((prev_idx >= 0).all()) and len(np.unique(prev_idx)) == count
+        if not complete and not own:
+            # With free centres the solver's group g is last year's g only when
+            # last year's grouping is the start; otherwise the term would be noise.
+            prev_idx, names_from_prev = None, None
+    assign, centres, fair, lower, upper, seconds = draw_level(
+        children.weights,
+        children.xy,
+        children.adjacency,
+        count=count,
+        tolerance=[level_bands[mname] for mname in bands],
+        shares=None if share_kind == "equal" else _even_shares(n, count),
+        centres=np.array([[mgr.lon, mgr.lat] for mgr in own]) if own else None,
+        previous=prev_idx,
+        disruption=config.previous.weight if config.previous is not None else 0.0,
+        compactness=config.compactness,
+        contiguity=config.contiguity,
+        seed=seed,
+        time_limit=config.time_limit,
+        child_ids=children.ids,
+        measure_names=list(bands),
+        name=level.name,
+    )
+    order, group_ids = _group_names(
+        level, assign, children.weights, children.xy, count, own, names_from_prev
+    )
+    # Renumber so that group g is the g-th named (managers' order, else west to east).
+    remap = np.empty(count, dtype=int)
+    remap[order] = np.arange(count)
+    assign = remap[assign]
+    fair, lower, upper = fair[order], lower[order], upper[order]
+    loads = np.zeros((count, len(bands)))
+    np.add.at(loads, assign, children.weights)
+    pieces = group_pieces(children.adjacency, assign, count)
+    violations = _violations(level.name, group_ids, loads, lower, upper, list(bands))
+    if config.contiguity:
+        violations += [
+            f"{level.name} {group_ids[g]} is in {pieces[g]} pieces"
+            for g in range(count)
+            if pieces[g] > 1
+        ]
+    by_group = {mgr.group or "": mgr for mgr in own}
+    rows: list[ManagerConfig | None] = (
+        list(own)
+        if own and not any(mgr.group for mgr in own)
+        else [by_group.get(gid) for gid in group_ids]
+    )
+    return LevelResult(
+        name=level.name,
+        assign=assign,
+        group_ids=tuple(group_ids),
+        manager_ids=tuple(mgr.manager_id if mgr else "" for mgr in rows),
+        manager_names=tuple(mgr.name if mgr else "" for mgr in rows),
+        centres=np.asarray(centres)[order],
+        loads=loads,
+        fair_share=fair,
+        lower=lower,
+        upper=upper,
+        feasible=not violations,
+        violations=violations,
+        seconds=seconds,
+        pieces=pieces,
+    )
+
+
+def _next_children(children: _Children, level: LevelResult) -> _Children:
+    """The next level's members: this level's groups, at their weighted centres."""
+    count = len(level.group_ids)
+    assign = level.assign
+    weight0 = np.maximum(children.weights[:, 0], 1e-12)
+    total = np.bincount(assign, weights=weight0, minlength=count)
+    xy = np.column_stack(
+        [
+            np.bincount(assign, weights=weight0 * children.xy[:, d], minlength=count) / total
+            for d in range(2)
+        ]
+    )
+    return _Children(
+        weights=level.loads,
+        xy=xy,
+        adjacency=group_adjacency(children.adjacency, assign, count),
+        ids=list(level.group_ids),
+        territory_group=assign[children.territory_group],
+        territory_weight=children.territory_weight,
     )
 
 
@@ -588,16 +622,17 @@ def _previous_labels(
 
 
 def _majority(labels: np.ndarray, member: np.ndarray, n: int, weight: np.ndarray) -> np.ndarray:
-    """Each child's label: the heaviest label among the territories it holds."""
-    weight_t = np.ones(len(labels))
-    if len(weight) == n and n == len(labels):
-        weight_t = np.maximum(weight, 1e-12)
+    """Each member's label: the heaviest label among the territories it holds.
+
+    ``labels``, ``member`` and ``weight`` have one entry per territory; ties go to
+    the label first in sorted order.
+    """
     out = np.full(n, "", dtype=object)
     best = np.zeros(n)
     totals: dict[tuple[int, str], float] = {}
-    for t, (c, lab) in enumerate(zip(member, labels, strict=True)):
+    for c, lab, w in zip(member, labels, np.maximum(weight, 1e-12), strict=True):
         if lab:
-            totals[(int(c), str(lab))] = totals.get((int(c), str(lab)), 0.0) + weight_t[t]
+            totals[(int(c), str(lab))] = totals.get((int(c), str(lab)), 0.0) + float(w)
     for (c, lab), value in sorted(totals.items()):
         if value > best[c]:
             best[c], out[c] = value, lab
