@@ -147,6 +147,8 @@ def create_app(db_url: str, store: Path, *, policy: Policy | None = None) -> Fas
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "no-referrer"
+        if request.url.scheme == "https":
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
         if not request.url.path.startswith(("/assets/", "/static/")):
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -292,6 +292,7 @@ def test_session_cookie_flags_over_http_and_https(studio):
             )
             assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
             assert ("Secure" in cookie) is secure
+            assert ("strict-transport-security" in response.headers) is secure
 
 
 def test_sign_out_ends_the_session_on_the_server(studio):
