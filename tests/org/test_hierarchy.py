@@ -469,3 +469,29 @@ def test_untrusted_names_are_inert_in_the_map_and_the_csv(tmp_path):
     assert "<script>x()" not in html and "<b>W</b>" not in html
     # Escaped as text (&lt;script&gt;), then JSON-encoded by folium.
     assert "\\u0026lt;script\\u0026gt;x()" in html
+
+
+def test_levels_by_territories_per_group_and_a_managers_file(tmp_path):
+    terr, adj = grid(1, 6)
+    (tmp_path / "managers.csv").write_text(
+        "manager_id,name,lat,lon,level,group\n"
+        "M1,Ann,0,0,district,A\nM2,Bo,0,2.5,district,B\nM3,Cy,0,5,district,C\n"
+    )
+    cfg = config(levels=[{"name": "district", "territories_per": 2}], managers="managers.csv")
+    h = draw_hierarchy(terr, adj, cfg, seed=0, base_dir=tmp_path)
+    assert list(h.table["district"]) == ["A", "A", "B", "B", "C", "C"]
+    assert list(h.table["manager"]) == ["M1", "M1", "M2", "M2", "M3", "M3"]
+
+
+def test_a_level_may_set_its_own_band():
+    terr, adj = grid(1, 6, np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.3]))
+    loose = config(
+        levels=[{"name": "district", "count": 2, "balance": {"potential": {"tolerance": 0.2}}}]
+    )
+    tight = config(
+        levels=[{"name": "district", "count": 2, "balance": {"potential": {"tolerance": 0.01}}}]
+    )
+    assert draw_hierarchy(terr, adj, loose, measures=["potential"], seed=0).feasible
+    drawn = draw_hierarchy(terr, adj, tight, measures=["potential"], seed=0)
+    assert not drawn.feasible
+    assert drawn.score["district"]["balance"]["potential"]["tolerance"] == 0.01
