@@ -132,6 +132,7 @@ def create_app(db_url: str, store: Path, *, policy: Policy | None = None) -> Fas
     )
     templates = Jinja2Templates(env=env)
     templates.env.filters["figure"] = lambda f, unit="km": _figure_label(str(f), unit)
+    templates.env.filters["num"] = _number
 
     app = FastAPI(title="Territory Studio", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.factory = factory
@@ -281,6 +282,10 @@ def create_app(db_url: str, store: Path, *, policy: Policy | None = None) -> Fas
         return response
 
     # ---------------------------------------------------------------- pages
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return Response(status_code=204)
 
     @app.get("/")
     def home(who: Who):
@@ -739,6 +744,17 @@ async def _json_body(request: Request) -> dict:
     if not isinstance(body, dict):
         raise StarletteHTTPException(400, "the body must be a JSON object")
     return body
+
+
+def _number(value: Any) -> str:
+    """A figure for a table: whole numbers without decimals, others with two."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if number != number:
+        return ""
+    return f"{number:,.0f}" if number.is_integer() or abs(number) >= 1000 else f"{number:,.2f}"
 
 
 def _plain(value: Any) -> Any:
