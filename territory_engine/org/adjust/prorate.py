@@ -195,6 +195,176 @@ def _who(counts: pd.Series) -> str:
     return ", ".join(f"{r} ({int(n)})" for r, n in counts.sort_index().items())
 
 
+@dataclass(frozen=True)
+class _Basis:
+    """The parent plan's quotas and the change's date, that every changed rep is worked from.
+
+    Attributes
+    ----------
+    q_of, t_of
+        Rep id -> annual quota and territory id in the parent plan.
+    monthly
+        Territory id -> (12,) monthly quota (:func:`monthly_quotas`).
+    after
+        (12,) share of each plan month on or after the effective date.
+    effective, unit
+        The effective date and the rounding unit in dollars.
+    """
+
+    q_of: dict[str, float]
+    t_of: dict[str, str]
+    monthly: dict[str, np.ndarray]
+    after: np.ndarray
+    effective: date
+    unit: float
+
+    def territory_months(self, rep: str) -> np.ndarray:
+        """(12,) monthly quota of ``rep``'s territory in the parent plan (zero for a hire)."""
+        return self.monthly.get(self.t_of.get(rep, ""), np.zeros(MONTHS))
+
+
+@dataclass(frozen=True)
+class _Moves:
+    """The accounts that change rep, and the quota they carry after the date per rep.
+
+    Attributes
+    ----------
+    moved
+        The moved accounts: ``account_id, territory_id, rep_id, potential,
+        new_rep, value``.
+    relief, takeover
+        Rep id -> (12,) quota handed away and taken over, month by month.
+    """
+
+    moved: pd.DataFrame
+    relief: dict[str, np.ndarray]
+    takeover: dict[str, np.ndarray]
+
+    def relief_of(self, rep: str) -> np.ndarray:
+        """(12,) quota ``rep`` is relieved of (zero if it hands nothing away)."""
+        return self.relief.get(rep, np.zeros(MONTHS))
+
+    def takeover_of(self, rep: str) -> np.ndarray:
+        """(12,) quota ``rep`` takes over (zero if it takes nothing)."""
+        return self.takeover.get(rep, np.zeros(MONTHS))
+
+
+def _account_shares(old: pd.DataFrame, new_rep: pd.Series) -> tuple[pd.DataFrame, np.ndarray]:
+    """The parent's accounts with their new rep, and each one's share of its territory."""
+    frame = old[["account_id", "territory_id", "rep_id", "potential"]].copy()
+    frame["new_rep"] = frame["account_id"].astype(str).map(new_rep).fillna("").astype(str)
+    pot = frame["potential"].astype(float).clip(lower=0.0)
+    t_pot = pot.groupby(frame["territory_id"]).transform("sum")
+    t_n = frame.groupby("territory_id")["account_id"].transform("count")
+    # A territory without potential shares its quota equally among its accounts.
+    share = np.where(t_pot > 0, pot / t_pot.where(t_pot > 0, 1.0), 1.0 / t_n)
+    return frame, share
+
+
+def _moves(
+    old: pd.DataFrame, new_rep: pd.Series, monthly: dict[str, np.ndarray], after: np.ndarray
+) -> _Moves:
+    """The moved accounts and what each rep hands away and takes over, month by month."""
+    frame, share = _account_shares(old, new_rep)
+    # An account without a rep in the new plan is not a move: it has no one to go to.
+    moving = (frame["rep_id"] != frame["new_rep"]) & (frame["new_rep"] != "")
+    moved = frame[moving].copy()
+    zero = np.zeros(MONTHS)
+    values = np.array(
+        [
+            s * monthly.get(t, zero) * after
+            for s, t in zip(share[moving.to_numpy()], moved["territory_id"], strict=True)
+        ]
+    ).reshape(-1, MONTHS)
+    moved["value"] = values.sum(axis=1)
+    relief: dict[str, np.ndarray] = {}
+    takeover: dict[str, np.ndarray] = {}
+    for (src, dst), v in zip(
+        zip(moved["rep_id"], moved["new_rep"], strict=True), values, strict=True
+    ):
+        relief[src] = relief.get(src, zero) + v
+        takeover[dst] = takeover.get(dst, zero) + v
+    return _Moves(moved, relief, takeover)
+
+
+def _status(rep: str, new_ids: set[str], q_of: dict[str, float]) -> str:
+    """``left`` (not in the new plan), ``joined`` (not in the parent) or ``changed``."""
+    if rep not in new_ids:
+        return "left"
+    if rep not in q_of:
+        return "joined"
+    return "changed"
+
+
+def _explanation_parts(
+    rep: str,
+    status: str,
+    out_rows: pd.DataFrame,
+    in_rows: pd.DataFrame,
+    basis: _Basis,
+    relief_v: float,
+    take_v: float,
+) -> list[str]:
+    """The sentences of ``rep``'s explanation before its quota line, as its status reads."""
+    when = basis.effective.isoformat()
+    months_after = float(basis.after.sum())
+    after_text = _months_text(months_after)
+    if status == "left":
+        kept = basis.q_of.get(rep, 0.0) - relief_v
+        return [
+            f"{rep} left on {when}: {_months_text(MONTHS - months_after)} of {rep}'s quota "
+            f"({money(kept)}) stay with {rep}; quota relief of {money(relief_v)} for the "
+            f"{after_text} after, on {_accounts(len(out_rows))} handed to "
+            f"{_who(out_rows.groupby('new_rep').size())}"
+        ]
+    if status == "joined":
+        return [
+            f"{rep} joins on {when} and takes {_accounts(len(in_rows))} worth "
+            f"{money(take_v)} for the {after_text} left, from "
+            f"{_who(in_rows.groupby('rep_id').size())}"
+        ]
+    parts = []
+    if len(in_rows):
+        parts.append(
+            f"{rep} takes {_accounts(len(in_rows))} worth {money(take_v)} for "
+            f"{after_text} from {_who(in_rows.groupby('rep_id').size())} on {when}"
+        )
+    if len(out_rows):
+        parts.append(
+            f"{rep} hands {_accounts(len(out_rows))} to "
+            f"{_who(out_rows.groupby('new_rep').size())} on {when}: quota relief of "
+            f"{money(relief_v)} for the {after_text} after"
+        )
+    return parts
+
+
+def _change_row(
+    rep: str, new_cents: int, status: str, moves: _Moves, basis: _Basis
+) -> dict[str, object]:
+    """``rep``'s row of ``quota_changes.csv``, its explanation included."""
+    out_rows = moves.moved[moves.moved["rep_id"] == rep]
+    in_rows = moves.moved[moves.moved["new_rep"] == rep]
+    old_q = basis.q_of.get(rep, 0.0)
+    relief_v = float(moves.relief_of(rep).sum())
+    take_v = float(moves.takeover_of(rep).sum())
+    new_q = new_cents / 100.0
+    parts = _explanation_parts(rep, status, out_rows, in_rows, basis, relief_v, take_v)
+    parts.append(f"quota {money(old_q)} -> {money(new_q)} (rounded to {money(basis.unit)})")
+    return {
+        "rep_id": rep,
+        "territory_id": basis.t_of.get(rep, ""),
+        "status": status,
+        "old_quota": old_q,
+        "quota_before_effective": float((basis.territory_months(rep) * (1 - basis.after)).sum()),
+        "relief": relief_v,
+        "takeover": take_v,
+        "accounts_out": len(out_rows),
+        "accounts_in": len(in_rows),
+        "new_quota": new_q,
+        "explanation": "; ".join(parts) + ".",
+    }
+
+
 def prorate_quotas(
     quotas: pd.DataFrame,
     splits: pd.DataFrame | None,
@@ -227,107 +397,26 @@ def prorate_quotas(
         The effective date outside the plan year.
     """
     after = month_shares_after(plan_start, effective)
-    months_after = float(after.sum())
-    months_before = MONTHS - months_after
     monthly = monthly_quotas(quotas, splits)
     q_of = dict(zip(quotas["rep_id"].astype(str), quotas["quota"].astype(float), strict=True))
     t_of = dict(zip(quotas["rep_id"].astype(str), quotas["territory_id"].astype(str), strict=True))
-    frame = old[["account_id", "territory_id", "rep_id", "potential"]].copy()
-    frame["new_rep"] = frame["account_id"].astype(str).map(new_rep).fillna("").astype(str)
-    pot = frame["potential"].astype(float).clip(lower=0.0)
-    t_pot = pot.groupby(frame["territory_id"]).transform("sum")
-    t_n = frame.groupby("territory_id")["account_id"].transform("count")
-    share = np.where(t_pot > 0, pot / t_pot.where(t_pot > 0, 1.0), 1.0 / t_n)
-    moving = (frame["rep_id"] != frame["new_rep"]) & (frame["new_rep"] != "")
-    moved = frame[moving].copy()
-    zero = np.zeros(MONTHS)
-    values = np.array(
-        [
-            s * monthly.get(t, zero) * after
-            for s, t in zip(share[moving.to_numpy()], moved["territory_id"], strict=True)
-        ]
-    ).reshape(-1, MONTHS)
-    moved["value"] = values.sum(axis=1)
-    relief: dict[str, np.ndarray] = {}
-    takeover: dict[str, np.ndarray] = {}
-    for (src, dst), v in zip(
-        zip(moved["rep_id"], moved["new_rep"], strict=True), values, strict=True
-    ):
-        relief[src] = relief.get(src, zero) + v
-        takeover[dst] = takeover.get(dst, zero) + v
+    basis = _Basis(q_of, t_of, monthly, after, effective, unit)
+    moves = _moves(old, new_rep, monthly, after)
     new_ids = set(new_rep.astype(str)) - {""}
-    changed = sorted(set(relief) | set(takeover))
+    changed = sorted(set(moves.relief) | set(moves.takeover))
     raw = np.array(
-        [
-            q_of.get(r, 0.0) - relief.get(r, zero).sum() + takeover.get(r, zero).sum()
-            for r in changed
-        ]
+        [q_of.get(r, 0.0) - moves.relief_of(r).sum() + moves.takeover_of(r).sum() for r in changed]
     )
+    # Rounded so the changed quotas sum to what they summed to before, to the cent.
     before_total = float(sum(q_of.get(r, 0.0) for r in changed))
     cents = round_preserving_total(raw, unit, before_total) if changed else np.zeros(0, np.int64)
     quota_cents = {r: int(c) for r, c in zip(changed, cents, strict=True)}
     new_monthly = {
-        r: monthly.get(t_of.get(r, ""), zero) - relief.get(r, zero) + takeover.get(r, zero)
-        for r in changed
+        r: basis.territory_months(r) - moves.relief_of(r) + moves.takeover_of(r) for r in changed
     }
-    when = effective.isoformat()
-    after_text = _months_text(months_after)
-    rows = []
-    for r in changed:
-        out_rows = moved[moved["rep_id"] == r]
-        in_rows = moved[moved["new_rep"] == r]
-        old_q = q_of.get(r, 0.0)
-        relief_v = float(relief.get(r, zero).sum())
-        take_v = float(takeover.get(r, zero).sum())
-        parts = []
-        if r not in new_ids:
-            status = "left"
-            kept = old_q - relief_v
-            parts.append(
-                f"{r} left on {when}: {_months_text(months_before)} of {r}'s quota "
-                f"({money(kept)}) stay with {r}; quota relief of {money(relief_v)} for the "
-                f"{after_text} after, on {_accounts(len(out_rows))} handed to "
-                f"{_who(out_rows.groupby('new_rep').size())}"
-            )
-        elif r not in q_of:
-            status = "joined"
-            parts.append(
-                f"{r} joins on {when} and takes {_accounts(len(in_rows))} worth "
-                f"{money(take_v)} for the {after_text} left, from "
-                f"{_who(in_rows.groupby('rep_id').size())}"
-            )
-        else:
-            status = "changed"
-            if len(in_rows):
-                parts.append(
-                    f"{r} takes {_accounts(len(in_rows))} worth {money(take_v)} for "
-                    f"{after_text} from {_who(in_rows.groupby('rep_id').size())} on {when}"
-                )
-            if len(out_rows):
-                parts.append(
-                    f"{r} hands {_accounts(len(out_rows))} to "
-                    f"{_who(out_rows.groupby('new_rep').size())} on {when}: quota relief of "
-                    f"{money(relief_v)} for the {after_text} after"
-                )
-        new_q = quota_cents[r] / 100.0
-        parts.append(f"quota {money(old_q)} -> {money(new_q)} (rounded to {money(unit)})")
-        rows.append(
-            {
-                "rep_id": r,
-                "territory_id": t_of.get(r, ""),
-                "status": status,
-                "old_quota": old_q,
-                "quota_before_effective": float(
-                    (monthly.get(t_of.get(r, ""), zero) * (1 - after)).sum()
-                ),
-                "relief": relief_v,
-                "takeover": take_v,
-                "accounts_out": len(out_rows),
-                "accounts_in": len(in_rows),
-                "new_quota": new_q,
-                "explanation": "; ".join(parts) + ".",
-            }
-        )
+    rows = [
+        _change_row(r, quota_cents[r], _status(r, new_ids, q_of), moves, basis) for r in changed
+    ]
     changes = pd.DataFrame(rows, columns=list(CHANGE_COLUMNS))
     total = sum(to_cents(q) for q in q_of.values())
     after_cents = total - sum(to_cents(q_of.get(r, 0.0)) for r in changed) + int(cents.sum())

@@ -46,6 +46,7 @@ from territory_engine.config.scenario import LockConfig
 from territory_engine.config.whatif_models import AddRepConfig
 from territory_engine.errors import InfeasibleError, InputError, ScenarioError, did_you_mean
 from territory_engine.io.load import load_tables
+from territory_engine.io.model import Tables
 from territory_engine.metrics.scorecard import quota_section
 from territory_engine.org.adjust.changes import AddRep, Change, MoveUnits, RemoveRep
 from territory_engine.org.adjust.prorate import ProRated, month_shares_after, prorate_quotas
@@ -400,6 +401,191 @@ def _prorated_tables(
     return quotas, out.reset_index(drop=True)
 
 
+@dataclass
+class _Redrawn:
+    """The re-drawn plan of a change, before its quotas are pro-rated.
+
+    Attributes
+    ----------
+    scenario, dropped
+        The adjusted scenario and the locks it dropped (:func:`adjusted_scenario`).
+    tables, local, index
+        The loaded tables, the problem local to the re-drawn region and its index
+        (reps matched to the solved territories).
+    alignment
+        The solver's result on the re-drawn region.
+    plan, card
+        The plan tables and the scorecard (quotas still the parent's).
+    free
+        Rep ids whose territories were re-drawn.
+    """
+
+    scenario: Scenario
+    dropped: list[str]
+    tables: Tables
+    local: ProblemData
+    index: ProblemIndex
+    alignment: Alignment
+    plan: Plan
+    card: dict
+    free: set[str]
+
+    def new_rep(self) -> pd.Series:
+        """Account id -> rep id in the adjusted plan."""
+        assignments = self.plan.assignments
+        return pd.Series(assignments["rep_id"].to_numpy(), index=assignments["account_id"])
+
+
+def _solve_region(
+    scenario: Scenario,
+    tables: Tables,
+    problem: ProblemData,
+    index: ProblemIndex,
+    owners: np.ndarray,
+    free: set[str],
+) -> tuple[ProblemData, Alignment]:
+    """The problem local to the re-drawn region and its alignment, solved from the plan.
+
+    Raises
+    ------
+    InfeasibleError
+        The re-drawn region cannot be balanced.
+    """
+    reps = tables.reps
+    capacity = (
+        reps["capacity_fte"].to_numpy(float) if scenario.scale_by_capacity else np.ones(len(reps))
+    )
+    local = local_problem(problem, index, owners, free, scenario, capacity)
+    reasons = diagnose(local)
+    if reasons:
+        raise InfeasibleError("the change cannot be made:\n  - " + "\n  - ".join(reasons))
+    initial = plan_start(local, index, owners)
+    alignment = solve(
+        local,
+        SolveParams(
+            seed=scenario.solver.seed,
+            time_limit=scenario.solver.time_limit,
+            candidates=scenario.solver.candidates,
+            lns_rounds=scenario.solver.lns_rounds,
+        ),
+        initial=initial,
+    )
+    return local, alignment
+
+
+def _redraw(
+    scenario: Scenario,
+    parent: PlanFolder,
+    changes: Sequence[Change],
+    effective: date,
+    seed: int | None,
+    time_limit: float | None,
+) -> _Redrawn:
+    """Re-draw the region the changes touch, every other territory held as it was."""
+    adjusted, dropped = adjusted_scenario(scenario, parent, changes, effective, seed, time_limit)
+    tables = load_tables(adjusted)
+    problem, index = build_problem(adjusted, tables)
+    owners = _filled_owners(problem, base_unit_owners(problem, index, tables.accounts, parent))
+    free = redrawn_reps(problem, index, owners, changes, str(adjusted.data.units))
+    local, alignment = _solve_region(adjusted, tables, problem, index, owners, free)
+    index = match_reps(local, index, tables, alignment)
+    plan, card = make_plan(adjusted, tables, local, index, alignment)
+    return _Redrawn(adjusted, dropped, tables, local, index, alignment, plan, card, free)
+
+
+def _parent_accounts(parent: PlanFolder) -> pd.DataFrame:
+    """The parent's accounts as :func:`prorate_quotas` reads them, potential 0 if unknown."""
+    old = parent.assignments[["account_id", "territory_id", "rep_id"]].merge(
+        parent.accounts[["account_id", "potential"]], on="account_id", how="left"
+    )
+    old["potential"] = old["potential"].fillna(0.0)
+    return old
+
+
+def _quota_card(quotas: pd.DataFrame, drawn: _Redrawn) -> dict:
+    """The scorecard's quota section for the pro-rated quotas."""
+    local, alignment = drawn.local, drawn.alignment
+    k = local.n_territories
+    potential = np.bincount(
+        alignment.assign[drawn.index.account_unit],
+        weights=drawn.tables.accounts["potential"].to_numpy(float),
+        minlength=k,
+    )
+    q_by_t = dict(zip(quotas["territory_id"], quotas["quota"].astype(float), strict=True))
+    return dict(
+        quota_section(
+            np.array([q_by_t.get(t, np.nan) for t in local.territory_ids]),
+            potential,
+            list(local.territory_ids),
+            source="adjust",
+        )
+    )
+
+
+def _moved_accounts(parent: PlanFolder, new_rep: pd.Series) -> int:
+    """Accounts whose rep differs from the parent's (an account new to the plan counts)."""
+    return int(
+        (
+            parent.assignments.set_index("account_id")["rep_id"].reindex(new_rep.index).fillna("")
+            != new_rep
+        ).sum()
+    )
+
+
+def _adjustment(
+    parent: PlanFolder,
+    parent_id: str | None,
+    effective: date,
+    changes: Sequence[Change],
+    drawn: _Redrawn,
+    moved_accounts: int,
+    changed_units: int,
+    pro: ProRated,
+) -> dict:
+    """The manifest's ``adjustment`` section: the parent, the date and what changed."""
+    return {
+        "parent_plan_id": parent_id,
+        "parent_path": str(parent.path.resolve()),
+        "effective_date": effective.isoformat(),
+        "changes": [_describe(c) for c in changes],
+        "redrawn_reps": sorted(drawn.free),
+        "locks_dropped": drawn.dropped,
+        "moved_accounts": moved_accounts,
+        "changed_units": changed_units,
+        "bands": "the re-drawn territories are balanced among themselves within the "
+        "scenario's tolerances; the others hold what they held",
+        "quota_total_cents": {"before": pro.total_before, "after": pro.total_after},
+    }
+
+
+def _write(target: Path, plan: Plan, drawn: _Redrawn, pro: ProRated) -> Path:
+    """Write the adjusted plan folder, ``quota_changes.csv`` with it."""
+    scenario = drawn.scenario
+    return write_plan_folder(
+        target,
+        plan,
+        drawn.card,
+        accounts=drawn.tables.accounts,
+        reps=drawn.tables.reps,
+        measures=list(scenario.balance),
+        title=scenario.name,
+        tiles=scenario.output.tiles,
+        extra_tables={QUOTA_CHANGES: pro.changes},
+    )
+
+
+def _record_new(
+    store_path: Path | None, plan_dir: Path, effective: date, changes: Sequence[Change]
+) -> str | None:
+    """Record the new plan folder in the store, labelled by its date and changes."""
+    if store_path is None:
+        return None
+    from territory_engine.store import PlanStore
+
+    label = f"adjust {effective.isoformat()}: " + "; ".join(_describe(c) for c in changes)
+    return PlanStore(store_path).record_folder(plan_dir, label=label)
+
+
 def adjust_plan(
     plan_dir: Path | str,
     effective: date,
@@ -452,111 +638,41 @@ def adjust_plan(
     assert start is not None  # checked by _parent_scenario
     # The date is checked before any solving: a bad one costs nothing.
     month_shares_after(start, effective)
-    adjusted, dropped = adjusted_scenario(scenario, parent, changes, effective, seed, time_limit)
-    tables = load_tables(adjusted)
-    problem, index = build_problem(adjusted, tables)
-    owners = _filled_owners(problem, base_unit_owners(problem, index, tables.accounts, parent))
-    free = redrawn_reps(problem, index, owners, changes, str(adjusted.data.units))
-    reps = tables.reps
-    capacity = (
-        reps["capacity_fte"].to_numpy(float) if adjusted.scale_by_capacity else np.ones(len(reps))
-    )
-    local = local_problem(problem, index, owners, free, adjusted, capacity)
-    reasons = diagnose(local)
-    if reasons:
-        raise InfeasibleError("the change cannot be made:\n  - " + "\n  - ".join(reasons))
-    initial = plan_start(local, index, owners)
-    alignment = solve(
-        local,
-        SolveParams(
-            seed=adjusted.solver.seed,
-            time_limit=adjusted.solver.time_limit,
-            candidates=adjusted.solver.candidates,
-            lns_rounds=adjusted.solver.lns_rounds,
-        ),
-        initial=initial,
-    )
-    index = match_reps(local, index, tables, alignment)
-    plan, card = make_plan(adjusted, tables, local, index, alignment)
-    new_rep = pd.Series(plan.assignments["rep_id"].to_numpy(), index=plan.assignments["account_id"])
-    old = parent.assignments[["account_id", "territory_id", "rep_id"]].merge(
-        parent.accounts[["account_id", "potential"]], on="account_id", how="left"
-    )
-    old["potential"] = old["potential"].fillna(0.0)
+    drawn = _redraw(scenario, parent, changes, effective, seed, time_limit)
+    new_rep = drawn.new_rep()
     pro = prorate_quotas(
         parent.quotas,
         parent.quota_splits,
-        old,
+        _parent_accounts(parent),
         new_rep,
         plan_start=start,
         effective=effective,
-        unit=float(adjusted.quota.rounding),
+        unit=float(drawn.scenario.quota.rounding),
     )
-    quotas, splits = _prorated_tables(parent, plan, adjusted, pro)
-    k = local.n_territories
-    potential = np.bincount(
-        alignment.assign[index.account_unit],
-        weights=tables.accounts["potential"].to_numpy(float),
-        minlength=k,
-    )
-    q_by_t = dict(zip(quotas["territory_id"], quotas["quota"].astype(float), strict=True))
-    card["quota"] = dict(
-        quota_section(
-            np.array([q_by_t.get(t, np.nan) for t in local.territory_ids]),
-            potential,
-            list(local.territory_ids),
-            source="adjust",
-        )
-    )
-    moved_accounts = int(
-        (
-            parent.assignments.set_index("account_id")["rep_id"].reindex(new_rep.index).fillna("")
-            != new_rep
-        ).sum()
-    )
-    changed_units = _changed_units(parent, plan)
+    quotas, splits = _prorated_tables(parent, drawn.plan, drawn.scenario, pro)
+    drawn.card["quota"] = _quota_card(quotas, drawn)
+    moved_accounts = _moved_accounts(parent, new_rep)
+    changed_units = _changed_units(parent, drawn.plan)
     target = Path(output) if output is not None else default_output(parent.path, effective)
+    # The parent is recorded before the new folder is written, so the manifest can name it.
     store_path, parent_id = _record_parent(parent.path, target, store, record)
-    provenance = manifest(adjusted, None, local, tables, alignment)
+    provenance = manifest(drawn.scenario, None, drawn.local, drawn.tables, drawn.alignment)
     provenance["files"] = [*provenance["files"], QUOTA_CHANGES]
-    provenance["adjustment"] = {
-        "parent_plan_id": parent_id,
-        "parent_path": str(parent.path.resolve()),
-        "effective_date": effective.isoformat(),
-        "changes": [_describe(c) for c in changes],
-        "redrawn_reps": sorted(free),
-        "locks_dropped": dropped,
-        "moved_accounts": moved_accounts,
-        "changed_units": changed_units,
-        "bands": "the re-drawn territories are balanced among themselves within the "
-        "scenario's tolerances; the others hold what they held",
-        "quota_total_cents": {"before": pro.total_before, "after": pro.total_after},
-    }
-    plan = dataclasses.replace(plan, quotas=quotas, quota_splits=splits, provenance=provenance)
-    plan_dir_out = write_plan_folder(
-        target,
-        plan,
-        card,
-        accounts=tables.accounts,
-        reps=tables.reps,
-        measures=list(adjusted.balance),
-        title=adjusted.name,
-        tiles=adjusted.output.tiles,
-        extra_tables={QUOTA_CHANGES: pro.changes},
+    provenance["adjustment"] = _adjustment(
+        parent, parent_id, effective, changes, drawn, moved_accounts, changed_units, pro
     )
-    plan_id = None
-    if store_path is not None:
-        from territory_engine.store import PlanStore
-
-        label = f"adjust {effective.isoformat()}: " + "; ".join(_describe(c) for c in changes)
-        plan_id = PlanStore(store_path).record_folder(plan_dir_out, label=label)
+    plan = dataclasses.replace(
+        drawn.plan, quotas=quotas, quota_splits=splits, provenance=provenance
+    )
+    plan_dir_out = _write(target, plan, drawn, pro)
+    plan_id = _record_new(store_path, plan_dir_out, effective, changes)
     return AdjustResult(
         plan_dir=plan_dir_out,
         plan_id=plan_id,
         parent_id=parent_id,
-        alignment=alignment,
+        alignment=drawn.alignment,
         changes=pro.changes,
-        redrawn=sorted(free),
+        redrawn=sorted(drawn.free),
         moved_accounts=moved_accounts,
         changed_units=changed_units,
         total_before=pro.total_before,
