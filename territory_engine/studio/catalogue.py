@@ -111,7 +111,7 @@ class Catalogue:
 
     def __init__(self, store: Path) -> None:
         self.store_path = Path(store)
-        self._cache: OrderedDict[tuple[str, float], LoadedPlan] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, float, float], LoadedPlan] = OrderedDict()
         self._lock = threading.Lock()
 
     def _store(self) -> PlanStore | None:
@@ -159,7 +159,8 @@ class Catalogue:
         return added
 
     def load(self, plan: PlanVersion) -> LoadedPlan:
-        """The plan folder of ``plan`` (cached while its ``assignments.csv`` is unchanged).
+        """The plan folder of ``plan`` (cached while its ``assignments.csv`` and
+        ``hierarchy.csv`` are unchanged).
 
         Raises
         ------
@@ -170,7 +171,12 @@ class Catalogue:
         if store is None:
             raise StoreError(f"no plan store at {self.store_path}")
         folder = store.folder_of(plan.plan_id)
-        key = (str(folder), (folder / "assignments.csv").stat().st_mtime)
+        hierarchy = folder / HIERARCHY_FILE
+        key = (
+            str(folder),
+            (folder / "assignments.csv").stat().st_mtime,
+            hierarchy.stat().st_mtime if hierarchy.is_file() else 0.0,
+        )
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)

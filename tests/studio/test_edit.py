@@ -111,3 +111,37 @@ def test_edits_refuse_bad_moves_other_roles_and_missing_csrf(app_clients, edit_p
     # the manager cannot see a draft, the rep sees no plan at all
     assert _post(app_clients["mgr-ent"], move).status_code == 404
     assert _post(app_clients["rep-r01"], move).status_code == 404
+
+
+def test_a_region_manager_is_scoped_by_the_plans_hierarchy_csv(app_clients, edit_plan):
+    from territory_engine.studio.users import add_user
+
+    territories = read_plan_csv(edit_plan / "territories.csv")
+    east = {"T-R02", "T-R09", "T-R30"}
+    hierarchy = territories[["territory_id", "rep_id"]].copy()
+    hierarchy["district"] = "D1"
+    hierarchy["region"] = ["East" if t in east else "West" for t in hierarchy["territory_id"]]
+    hierarchy["manager"] = "someone"
+    hierarchy.to_csv(edit_plan / "hierarchy.csv", index=False)
+    app = app_clients["planner"].app
+    with app.state.factory() as db:
+        add_user(db, "mgr-east", "manager", "correct horse battery", scope="region:East")
+    planner = app_clients["planner"]
+    version = planner.get("/api/plans/1").json()["version"]
+    submitted = planner.post(
+        "/api/plans/1/transition",
+        json={"action": "submit", "version": version},
+        headers={"X-CSRF-Token": csrf_of(planner)},
+    )
+    assert submitted.status_code == 200, submitted.text
+    with TestClient(app) as manager:
+        assert login(manager, "mgr-east").status_code == 303
+        geo = manager.get("/plans/1/territories.geojson").json()
+        assert {f["properties"]["territory_id"] for f in geo["features"]} == east
+        assert manager.get("/plans/1/reps/R30").status_code == 200
+        assert manager.get("/plans/1/reps/R31").status_code == 404
+        move = {"moves": [{"unit_id": "01001", "to_territory_id": "T-R31"}]}
+        edit = manager.post(
+            "/api/plans/1/edit", json=move, headers={"X-CSRF-Token": csrf_of(manager)}
+        )
+        assert edit.status_code == 403 and "only a planner" in edit.json()["error"]
