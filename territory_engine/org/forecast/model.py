@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from territory_engine.errors import ScenarioError
+from territory_engine.metrics.accuracy import mape, wape
 
 __all__ = [
     "FORECAST_COLUMNS",
@@ -278,20 +279,6 @@ def forecast_hierarchy(
         out[f"lo_{lv}"] = np.maximum(fit[f"lo_{lv}"].to_numpy(float), 0.0)
         out[f"hi_{lv}"] = fit[f"hi_{lv}"].to_numpy(float)
     return out[FORECAST_COLUMNS].reset_index(drop=True)
-
-
-def wape(actual: np.ndarray, forecast: np.ndarray) -> float:
-    """``Σ|y − ŷ| / Σ|y|``; NaN when every ``y`` is 0."""
-    y, f = np.asarray(actual, dtype=float), np.asarray(forecast, dtype=float)
-    total = np.abs(y).sum()
-    return float(np.abs(y - f).sum() / total) if total > 0 else float("nan")
-
-
-def mape(actual: np.ndarray, forecast: np.ndarray) -> float:
-    """``mean |y − ŷ| / |y|`` over the points with ``y ≠ 0``; NaN when there are none."""
-    y, f = np.asarray(actual, dtype=float).ravel(), np.asarray(forecast, dtype=float).ravel()
-    ok = y != 0
-    return float(np.mean(np.abs(y[ok] - f[ok]) / np.abs(y[ok]))) if ok.any() else float("nan")
 
 
 def accuracy(actual: np.ndarray, forecast: np.ndarray, naive: np.ndarray) -> dict[str, float]:

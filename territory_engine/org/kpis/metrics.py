@@ -36,6 +36,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from territory_engine.metrics.accuracy import mape, wape
+
 __all__ = [
     "MONTHS",
     "achievement_rate",
@@ -259,17 +261,12 @@ def forecast_accuracy(forecasts: pd.DataFrame, actuals: pd.DataFrame) -> pd.Data
         unmatched = sorted(set(in_window.loc[in_window["actual"].isna(), "id"]))
         a = matched["actual"].to_numpy(dtype=float)
         f = matched["forecast"].to_numpy(dtype=float)
-        err = np.abs(a - f)
-        total = np.abs(a).sum()
-        nonzero = a != 0
         row = {
             "level": str(level),
             "points": len(matched),
             "series": int(matched["id"].nunique()),
-            "wape_pct": 100.0 * err.sum() / total if total > 0 else np.nan,
-            "mape_pct": 100.0 * float(np.mean(err[nonzero] / np.abs(a[nonzero])))
-            if nonzero.any()
-            else np.nan,
+            "wape_pct": 100.0 * wape(a, f),
+            "mape_pct": 100.0 * mape(a, f),
             "bias_pct": 100.0 * (f.sum() - a.sum()) / a.sum() if a.sum() > 0 else np.nan,
             "unmatched": unmatched,
         }
