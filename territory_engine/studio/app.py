@@ -429,6 +429,11 @@ def create_app(db_url: str, store: Path, *, policy: Policy | None = None) -> Fas
         if user.role != "rep":
             return RedirectResponse("/plans", status_code=303)
         plan = acc.published_plan()
+        if plan is not None:
+            try:
+                acc.rep_page(plan.id, str(user.rep_id))
+            except NotFound:
+                plan = None  # published, but without a territory for this rep
         if plan is None:
             return render(request, "rep_none.html", _base(who))
         return RedirectResponse(f"/plans/{plan.id}/reps/{user.rep_id}", status_code=303)
