@@ -324,3 +324,32 @@ def test_audit_log_is_append_only_and_its_csv_is_formula_safe(people):
     assert ",=HYPERLINK" not in text
     with pytest.raises(ValueError, match="unknown audit action"):
         audit.record(db, "x", "hack")
+
+
+def test_two_concurrent_changes_of_one_version_exactly_one_applies(people):
+    import threading
+
+    with people() as db:
+        plan_id = _plan(db, "p1").id
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def submit() -> None:
+        with people() as db:
+            plan = db.get(PlanVersion, plan_id)
+            user = _user(db, "pat")
+            barrier.wait()
+            try:
+                apply_transition(db, plan, "submit", user, seen_version=1)
+                outcomes.append("applied")
+            except StaleVersion:
+                outcomes.append("stale")
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["applied", "stale"]
+    with people() as db:
+        assert db.get(PlanVersion, plan_id).version == 2
