@@ -1,7 +1,7 @@
 """The Territory Studio ASGI application (FastAPI, server-rendered Jinja2 pages).
 
 :func:`create_app` builds it from a database URL and a plan store. The routes are thin:
-who is signed in comes from :func:`_signed_in` (a server-side session behind a signed
+who is signed in comes from :func:`signed_in` (a server-side session behind a signed
 cookie), what they may see from :class:`territory_engine.studio.access.Access`, state
 changes go through :mod:`.workflow` after :func:`_check_csrf`. Pages and the JSON API
 under ``/api`` call the same :class:`Access` methods, so they are scoped identically.
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import jinja2
-from fastapi import Body, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import (
     HTMLResponse,
@@ -138,591 +138,659 @@ def create_app(db_url: str, store: Path, *, policy: Policy | None = None) -> Fas
     app.state.factory = factory
     app.state.catalogue = catalogue
     app.state.policy = policy
+    app.state.session_signer = session_signer
+    app.state.login_signer = login_signer
+    app.state.templates = templates
     app.mount("/assets", StaticFiles(directory=str(_ASSETS)), name="assets")
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = _CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        if request.url.scheme == "https":
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
-        if not request.url.path.startswith(("/assets/", "/static/")):
-            response.headers["Cache-Control"] = "no-store"
-        return response
-
-    # ---------------------------------------------------------------- dependencies
-
-    def get_db() -> Iterator[Session]:
-        with factory() as db:
-            yield db
-
-    Db = Annotated[Session, Depends(get_db)]
-
-    def signed_in(request: Request, db: Db) -> tuple[User, UserSession]:
-        token = session_signer.unsign(request.cookies.get(SESSION_COOKIE))
-        found = current_session(db, token, policy)
-        if found is None:
-            raise _SignInNeeded()
-        return found
-
-    Who = Annotated[tuple[User, UserSession], Depends(signed_in)]
-
-    def access(db: Db, who: Who) -> Access:
-        return Access(db, catalogue, who[0])
-
-    Acc = Annotated[Access, Depends(access)]
-
-    async def check_csrf(request: Request, who: Who) -> None:
-        given = request.headers.get("x-csrf-token")
-        if given is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")
-        ):
-            form = await request.form()
-            value = form.get("csrf_token")
-            given = value if isinstance(value, str) else None
-        if not tokens_match(who[1].csrf_token, given):
-            raise _Forbidden("the form expired or did not come from this site: reload the page")
-
-    Csrf = Depends(check_csrf)
-
-    def render(request: Request, name: str, context: dict[str, Any], status: int = 200):
-        return templates.TemplateResponse(request, name, context, status_code=status)
-
-    # ---------------------------------------------------------------- errors
-
-    @app.exception_handler(_SignInNeeded)
-    async def _sign_in_needed(request: Request, _exc: _SignInNeeded):
-        if _is_api(request) or request.method != "GET":
-            return JSONResponse({"error": "sign in first"}, status_code=401)
-        return RedirectResponse("/login", status_code=303)
-
-    @app.exception_handler(NotFound)
-    async def _not_found(request: Request, _exc: NotFound):
-        return _error(request, 404, "Not found")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException):
-        return _error(request, exc.status_code, str(exc.detail))
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, _exc: RequestValidationError):
-        return _error(request, 400, "Bad request: a field is missing or malformed")
-
-    @app.exception_handler(_Forbidden)
-    async def _forbidden(request: Request, exc: _Forbidden):
-        return _error(request, 403, exc.message)
-
-    @app.exception_handler(WorkflowError)
-    async def _workflow(request: Request, exc: WorkflowError):
-        return _error(request, exc.status, str(exc))
-
-    def _error(request: Request, status: int, message: str) -> Response:
-        if _is_api(request):
-            return JSONResponse({"error": message}, status_code=status)
-        return render(request, "error.html", {"status": status, "message": message}, status)
-
-    # ---------------------------------------------------------------- sign-in
-
-    @app.get("/login", response_class=HTMLResponse)
-    def login_page(request: Request):
-        token = new_token()
-        response = render(request, "login.html", {"login_token": token, "message": None})
-        _set_cookie(request, response, LOGIN_COOKIE, login_signer.sign(token), None)
-        return response
-
-    @app.post("/login")
-    def login(
-        request: Request,
-        db: Db,
-        username: Annotated[str, Form(max_length=200)],
-        password: Annotated[str, Form(max_length=1000)],
-        login_token: Annotated[str, Form(max_length=200)] = "",
-    ):
-        expected = login_signer.unsign(request.cookies.get(LOGIN_COOKIE))
-        if not tokens_match(expected, login_token):
-            raise _Forbidden("the sign-in form expired: reload the page")
-        try:
-            result = sign_in(db, username, password, _client(request), policy)
-        except LockedOut as exc:
-            return _login_again(request, str(exc), 429)
-        if result is None:
-            return _login_again(request, "wrong user name or password", 401)
-        # A new session on every sign-in (no fixation); the one this browser had ends.
-        previous = session_signer.unsign(request.cookies.get(SESSION_COOKIE))
-        if previous:
-            end_session(db, previous, _client(request))
-        response = RedirectResponse("/", status_code=303)
-        _set_cookie(
-            request,
-            response,
-            SESSION_COOKIE,
-            session_signer.sign(result.token),
-            int(policy.absolute.total_seconds()),
-        )
-        response.delete_cookie(LOGIN_COOKIE, path="/")
-        return response
-
-    def _login_again(request: Request, message: str, status: int) -> Response:
-        token = new_token()
-        response = render(request, "login.html", {"login_token": token, "message": message}, status)
-        _set_cookie(request, response, LOGIN_COOKIE, login_signer.sign(token), None)
-        return response
-
-    @app.post("/logout", dependencies=[Csrf])
-    def logout(request: Request, db: Db):
-        end_session(
-            db, session_signer.unsign(request.cookies.get(SESSION_COOKIE)), _client(request)
-        )
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
-        return response
-
-    # ---------------------------------------------------------------- pages
-
-    @app.get("/favicon.ico", include_in_schema=False)
-    def favicon():
-        return Response(status_code=204)
-
-    @app.get("/")
-    def home(who: Who):
-        return RedirectResponse("/me" if who[0].role == "rep" else "/plans", status_code=303)
-
-    def _base(who: tuple[User, UserSession]) -> dict[str, Any]:
-        return {"user": who[0], "csrf_token": who[1].csrf_token}
-
-    def _state_filter(state: str | None) -> str | None:
-        if state in (None, ""):
-            return None
-        if state not in STATES:
-            raise StarletteHTTPException(400, f"unknown state; one of {', '.join(STATES)}")
-        return state
-
-    @app.get("/plans", response_class=HTMLResponse)
-    def plans_page(request: Request, who: Who, acc: Acc, db: Db, state: str | None = None):
-        wanted = _state_filter(state)
-        if who[0].role == "rep":
-            return RedirectResponse("/me", status_code=303)
-        if who[0].role == "planner":
-            catalogue.sync(db)
-        plans = [p for p in acc.plans() if wanted is None or p.state == wanted]
-        return render(request, "plans.html", {**_base(who), "plans": plans, "states": STATES})
-
-    @app.get("/plans/{plan_id}", response_class=HTMLResponse)
-    def plan_page(request: Request, plan_id: str, who: Who, acc: Acc):
-        plan = acc.plan_page(plan_id)
-        loaded = acc.load(plan)
-        territories = acc.territories(loaded)
-        columns = [
-            c
-            for c in ("territory_id", "rep_id", "rep_name", "segment", "n_accounts", "potential")
-            if c in territories
-        ]
-        columns += [f"{m}_dev_pct" for m in loaded.folder.measures if f"{m}_dev_pct" in territories]
-        return render(
-            request,
-            "plan.html",
-            {
-                **_base(who),
-                "plan": plan,
-                "headline": headline(loaded.folder.scorecard),
-                "violations": acc.violations(loaded),
-                "columns": columns,
-                "rows": territories[columns].to_dict("records"),
-                "actions": allowed_actions(plan, who[0].role),
-                "comments": acc.comments(plan, loaded),
-                "territory_ids": acc.territory_ids(loaded),
-            },
-        )
-
-    @app.get("/plans/{plan_id}/territories.geojson")
-    def plan_geojson(plan_id: str, acc: Acc):
-        plan = acc.plan_page(plan_id)
-        return JSONResponse(acc.geojson(acc.load(plan)), media_type="application/geo+json")
-
-    @app.get("/plans/{plan_id}/accounts.csv")
-    def plan_accounts(request: Request, plan_id: str, acc: Acc, db: Db, who: Who):
-        plan = acc.plan_page(plan_id)
-        frame = acc.accounts(acc.load(plan))
-        audit.record(
-            db,
-            who[0].username,
-            "export",
-            target=f"plan {plan.id} accounts.csv",
-            detail=f"{len(frame)} rows",
-            client=_client(request),
-        )
-        db.commit()
-        return _csv(csv_text(frame), f"plan-{plan.id}-accounts.csv")
-
-    @app.post("/plans/{plan_id}/action/{action}", dependencies=[Csrf])
-    def plan_action(
-        request: Request,
-        plan_id: str,
-        action: str,
-        who: Who,
-        acc: Acc,
-        db: Db,
-        version: Annotated[int, Form()],
-        comment: Annotated[str, Form(max_length=5000)] = "",
-    ):
-        plan = acc.plan_page(plan_id)
-        if action not in TRANSITIONS:
-            raise NotFound(action)
-        apply_transition(
-            db, plan, action, who[0], seen_version=version, comment=comment, client=_client(request)
-        )
-        return RedirectResponse(f"/plans/{plan.id}", status_code=303)
-
-    @app.post("/plans/{plan_id}/comments", dependencies=[Csrf])
-    def plan_comment(
-        request: Request,
-        plan_id: str,
-        who: Who,
-        acc: Acc,
-        db: Db,
-        body: Annotated[str, Form(min_length=1, max_length=5000)],
-        territory_id: Annotated[str, Form(max_length=64)] = "",
-    ):
-        plan = acc.plan_page(plan_id)
-        _add_comment(request, db, acc, who[0], plan, body, territory_id)
-        return RedirectResponse(f"/plans/{plan.id}", status_code=303)
-
-    def _add_comment(
-        request: Request,
-        db: Session,
-        acc: Access,
-        user: User,
-        plan: PlanVersion,
-        body: str,
-        territory_id: str,
-    ) -> None:
-        from territory_engine.studio.models import Comment, utcnow
-
-        body = body.strip()
-        if not body:
-            raise StarletteHTTPException(400, "a comment needs some text")
-        if territory_id:
-            acc.check_territory(acc.load(plan), territory_id)
-        db.add(
-            Comment(
-                plan_version_id=plan.id,
-                territory_id=territory_id or None,
-                user_id=user.id,
-                username=user.username,
-                body=body,
-                created_at=utcnow(),
-            )
-        )
-        target = f"plan {plan.id}" + (f" territory {territory_id}" if territory_id else "")
-        audit.record(
-            db, user.username, "comment", target=target, detail=body, client=_client(request)
-        )
-        db.commit()
-
-    @app.get("/me", response_class=HTMLResponse)
-    def my_page(request: Request, who: Who, acc: Acc):
-        user = who[0]
-        if user.role != "rep":
-            return RedirectResponse("/plans", status_code=303)
-        plan = acc.published_plan()
-        if plan is not None:
-            try:
-                acc.rep_page(plan.id, str(user.rep_id))
-            except NotFound:
-                plan = None  # published, but without a territory for this rep
-        if plan is None:
-            return render(request, "rep_none.html", _base(who))
-        return RedirectResponse(f"/plans/{plan.id}/reps/{user.rep_id}", status_code=303)
-
-    def _rep_context(page: RepPage) -> dict[str, Any]:
-        rep = page.rows.rep.iloc[0].to_dict() if not page.rows.rep.empty else {}
-        quota = None
-        if not page.rows.quotas.empty and "quota" in page.rows.quotas:
-            quota = float(page.rows.quotas["quota"].astype(float).sum())
-        return {
-            "plan": page.plan,
-            "rep": rep,
-            "quota": quota,
-            "explanation": page.explanation,
-            "standing": page.standing.to_dict("records"),
-            "accounts": page.rows.accounts.to_dict("records"),
-            "account_columns": [
-                c
-                for c in ("account_id", "name", "segment", "industry", *page.measures)
-                if c in page.rows.accounts
-            ],
-            "travel_unit": page.rows.travel_unit,
-        }
-
-    @app.get("/plans/{plan_id}/reps/{rep_id}", response_class=HTMLResponse)
-    def rep_page(request: Request, plan_id: str, rep_id: str, who: Who, acc: Acc):
-        page = acc.rep_page(plan_id, rep_id)
-        return render(request, "rep.html", {**_base(who), **_rep_context(page)})
-
-    @app.get("/plans/{plan_id}/reps/{rep_id}/territory.geojson")
-    def rep_geojson(plan_id: str, rep_id: str, acc: Acc):
-        page = acc.rep_page(plan_id, rep_id)
-        return JSONResponse(acc.rep_geojson(page), media_type="application/geo+json")
-
-    @app.get("/plans/{plan_id}/reps/{rep_id}/accounts.csv")
-    def rep_accounts(request: Request, plan_id: str, rep_id: str, acc: Acc, db: Db, who: Who):
-        page = acc.rep_page(plan_id, rep_id)
-        frame = acc.rep_accounts(page)
-        audit.record(
-            db,
-            who[0].username,
-            "export",
-            target=f"plan {page.plan.id} rep {rep_id} accounts.csv",
-            detail=f"{len(frame)} rows",
-            client=_client(request),
-        )
-        db.commit()
-        return _csv(csv_text(frame), f"plan-{page.plan.id}-{rep_id}-accounts.csv")
-
-    def _planner(who: tuple[User, UserSession]) -> None:
-        if who[0].role != "planner":
-            raise NotFound("audit")
-
-    def _action_filter(action: str | None) -> str | None:
-        if action in (None, ""):
-            return None
-        if action not in audit.ACTIONS:
-            raise StarletteHTTPException(400, "unknown action")
-        return action
-
-    @app.get("/audit", response_class=HTMLResponse)
-    def audit_page(request: Request, who: Who, db: Db, action: str | None = None):
-        _planner(who)
-        wanted = _action_filter(action)
-        rows = [e for e in audit.entries(db, limit=500) if wanted is None or e.action == wanted]
-        return render(
-            request, "audit.html", {**_base(who), "entries": rows, "actions": audit.ACTIONS}
-        )
-
-    @app.get("/audit.csv")
-    def audit_download(request: Request, who: Who, db: Db):
-        _planner(who)
-        rows = audit.entries(db)
-        text = audit.audit_csv(rows)
-        audit.record(
-            db,
-            who[0].username,
-            "export",
-            target="audit.csv",
-            detail=f"{len(rows)} rows",
-            client=_client(request),
-        )
-        db.commit()
-        return _csv(text, "audit.csv")
-
-    # ---------------------------------------------------------------- JSON API
-
-    def _plan_json(plan: PlanVersion, role: str) -> dict[str, Any]:
-        return {
-            "id": plan.id,
-            "plan_id": plan.plan_id,
-            "name": plan.name,
-            "plan_year": plan.plan_year,
-            "state": plan.state,
-            "version": plan.version,
-            "actions": allowed_actions(plan, role),
-        }
-
-    @app.get("/api/me")
-    def api_me(who: Who, acc: Acc):
-        user = who[0]
-        published = acc.published_plan() if user.role == "rep" else None
-        return {
-            "username": user.username,
-            "role": user.role,
-            "rep_id": user.rep_id,
-            "published_plan": published.id if published else None,
-            "csrf_token": who[1].csrf_token,
-        }
-
-    @app.get("/api/plans")
-    def api_plans(who: Who, acc: Acc, state: str | None = None):
-        if who[0].role == "rep":
-            raise NotFound("plans")
-        wanted = _state_filter(state)
-        return [
-            _plan_json(p, who[0].role) for p in acc.plans() if wanted is None or p.state == wanted
-        ]
-
-    @app.get("/api/plans/{plan_id}")
-    def api_plan(plan_id: str, who: Who, acc: Acc):
-        plan = acc.plan_page(plan_id)
-        loaded = acc.load(plan)
-        territories = acc.territories(loaded)
-        return {
-            **_plan_json(plan, who[0].role),
-            "headline": dict(headline(loaded.folder.scorecard)),
-            "violations": acc.violations(loaded),
-            "territories": _records(territories),
-            "comments": [
-                {"user": c.username, "territory_id": c.territory_id, "body": c.body}
-                for c in acc.comments(plan, loaded)
-            ],
-        }
-
-    @app.get("/api/plans/{plan_id}/territories.geojson")
-    def api_plan_geojson(plan_id: str, acc: Acc):
-        return plan_geojson(plan_id, acc)
-
-    @app.post("/api/plans/{plan_id}/transition", dependencies=[Csrf])
-    async def api_transition(request: Request, plan_id: str, who: Who, acc: Acc, db: Db):
-        body = await _json_body(request)
-        action, version = body.get("action"), body.get("version")
-        comment = body.get("comment") or ""
-        if (
-            not isinstance(action, str)
-            or not isinstance(version, int)
-            or not isinstance(comment, str)
-        ):
-            raise StarletteHTTPException(400, "send {action: str, version: int, comment: str}")
-        plan = acc.plan_page(plan_id)
-        fresh = apply_transition(
-            db, plan, action, who[0], seen_version=version, comment=comment, client=_client(request)
-        )
-        return _plan_json(fresh, who[0].role)
-
-    @app.post("/api/plans/{plan_id}/comments", dependencies=[Csrf])
-    async def api_comment(request: Request, plan_id: str, who: Who, acc: Acc, db: Db):
-        body = await _json_body(request)
-        text, territory = body.get("body"), body.get("territory_id") or ""
-        if not isinstance(text, str) or not isinstance(territory, str) or len(text) > 5000:
-            raise StarletteHTTPException(400, "send {body: str, territory_id: str}")
-        plan = acc.plan_page(plan_id)
-        _add_comment(request, db, acc, who[0], plan, text, territory)
-        return {"ok": True}
-
-    @app.post("/api/plans/{plan_id}/edit", dependencies=[Csrf])
-    def api_edit(
-        request: Request,
-        plan_id: str,
-        who: Who,
-        acc: Acc,
-        db: Db,
-        payload: Annotated[dict[str, Any], Body()],
-    ):
-        plan = acc.plan_page(plan_id)
-        user = who[0]
-        if user.role != "planner":
-            raise _Forbidden("only a planner edits plans")
-        moves = _moves(payload.get("moves"))
-        save = payload.get("save") is True
-        reason = payload.get("reason") or ""
-        version = payload.get("version")
-        if not isinstance(reason, str) or len(reason) > 2000:
-            raise StarletteHTTPException(400, "reason: a text of at most 2,000 characters")
-        if save and (not isinstance(version, int) or not reason.strip()):
-            raise StarletteHTTPException(400, "saving needs the version you edited and a reason")
-        loaded = acc.load(plan)
-        workdir = catalogue.store_path.resolve().parent / EDITS_FOLDER
-        workdir.mkdir(parents=True, exist_ok=True)
-        try:
-            edit = rescore(loaded.folder, moves, workdir)
-        except TerritoryEngineError as exc:
-            raise StarletteHTTPException(400, str(exc)) from None
-        saved = None
-        if save and isinstance(version, int):
-            saved = _save_edit(request, db, plan, user, edit, version, reason.strip(), moves)
-        else:
-            shutil.rmtree(edit.folder, ignore_errors=True)
-        card = edit.card
-        keep = ("territory_id", "rep_id", "n_accounts", "potential")
-        return {
-            "moved_accounts": edit.moved_accounts,
-            "headline": dict(headline(card)),
-            "territories": [
-                {k: v for k, v in t.items() if k in keep or k.endswith(("_dev_pct", "_in_band"))}
-                for t in card.get("territories", [])
-            ],
-            "broken": edit.broken,
-            "saved": saved,
-        }
-
-    def _save_edit(
-        request: Request,
-        db: Session,
-        plan: PlanVersion,
-        user: User,
-        edit: EditResult,
-        seen: int,
-        reason: str,
-        moves: list[Move],
-    ) -> dict[str, Any]:
-        """Store an edit as a new draft version, if ``plan`` is still at version ``seen``.
-
-        The conditional bump of the parent's version is the optimistic lock: of two saves
-        of one version, the second finds the version moved on and gets 409.
-        """
-        now = utcnow()
-        bumped = db.execute(
-            update(PlanVersion)
-            .where(PlanVersion.id == plan.id, PlanVersion.version == seen)
-            .values(version=PlanVersion.version + 1, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if bumped.rowcount != 1:  # type: ignore[attr-defined]
-            db.rollback()
-            shutil.rmtree(edit.folder, ignore_errors=True)
-            raise StaleVersion("this plan changed since you opened it: reload the page")
-        try:
-            target = edit.folder.parent / f"{plan.plan_id}-{new_token()[:10]}"
-            folder = save_folder(edit, target)
-            new_id = PlanStore(catalogue.store_path).record_folder(
-                folder, label=f"studio edit of {plan.plan_id} by {user.username}"
-            )
-            child = PlanVersion(
-                plan_id=new_id,
-                name=plan.name,
-                plan_year=plan.plan_year,
-                state="draft",
-                version=1,
-                parent_id=plan.id,
-                author=user.username,
-                reason=reason,
-                created_at=now,
-                updated_at=now,
-            )
-            db.add(child)
-            audit.record(
-                db,
-                user.username,
-                "save_version",
-                target=f"plan {plan.id} -> {new_id}",
-                detail=f"{len(moves)} unit moves, {edit.moved_accounts} accounts: {reason}",
-                client=_client(request),
-            )
-            db.commit()
-        except BaseException:
-            db.rollback()
-            raise
-        return {"id": child.id, "plan_id": new_id, "parent_id": plan.id}
-
-    @app.get("/api/plans/{plan_id}/reps/{rep_id}")
-    def api_rep(plan_id: str, rep_id: str, acc: Acc):
-        page = acc.rep_page(plan_id, rep_id)
-        context = _rep_context(page)
-        return {
-            "plan": page.plan.id,
-            "rep": {k: _plain(v) for k, v in context["rep"].items()},
-            "quota": context["quota"],
-            "explanation": context["explanation"],
-            "standing": _records(page.standing),
-            "accounts": _records(acc.rep_accounts(page)),
-        }
-
-    @app.get("/api/plans/{plan_id}/reps/{rep_id}/territory.geojson")
-    def api_rep_geojson(plan_id: str, rep_id: str, acc: Acc):
-        return rep_geojson(plan_id, rep_id, acc)
-
+    app.middleware("http")(_security_headers)
+    for error, handler in _HANDLERS.items():
+        app.add_exception_handler(error, handler)
+    app.include_router(router)
     return app
+
+
+async def _security_headers(request: Request, call_next):
+    response = await call_next(request)
+    response.headers["Content-Security-Policy"] = _CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if request.url.scheme == "https":
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
+    if not request.url.path.startswith(("/assets/", "/static/")):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+router = APIRouter()
+#: Exception handlers, registered on the app by :func:`create_app`.
+_HANDLERS: dict[type[Exception], Any] = {}
+
+
+def _handles(error: type[Exception]):
+    def register(handler):
+        _HANDLERS[error] = handler
+        return handler
+
+    return register
+
+
+# ---------------------------------------------------------------- dependencies
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with request.app.state.factory() as db:
+        yield db
+
+
+Db = Annotated[Session, Depends(get_db)]
+
+
+def signed_in(request: Request, db: Db) -> tuple[User, UserSession]:
+    token = request.app.state.session_signer.unsign(request.cookies.get(SESSION_COOKIE))
+    found = current_session(db, token, request.app.state.policy)
+    if found is None:
+        raise _SignInNeeded()
+    return found
+
+
+Who = Annotated[tuple[User, UserSession], Depends(signed_in)]
+
+
+def access(request: Request, db: Db, who: Who) -> Access:
+    return Access(db, request.app.state.catalogue, who[0])
+
+
+Acc = Annotated[Access, Depends(access)]
+
+
+async def check_csrf(request: Request, who: Who) -> None:
+    given = request.headers.get("x-csrf-token")
+    if given is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf_token")
+        given = value if isinstance(value, str) else None
+    if not tokens_match(who[1].csrf_token, given):
+        raise _Forbidden("the form expired or did not come from this site: reload the page")
+
+
+Csrf = Depends(check_csrf)
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200):
+    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status)
+
+
+# ---------------------------------------------------------------- errors
+
+
+@_handles(_SignInNeeded)
+async def _sign_in_needed(request: Request, _exc: _SignInNeeded):
+    if _is_api(request) or request.method != "GET":
+        return JSONResponse({"error": "sign in first"}, status_code=401)
+    return RedirectResponse("/login", status_code=303)
+
+
+@_handles(NotFound)
+async def _not_found(request: Request, _exc: NotFound):
+    return _error(request, 404, "Not found")
+
+
+@_handles(StarletteHTTPException)
+async def _http_error(request: Request, exc: StarletteHTTPException):
+    return _error(request, exc.status_code, str(exc.detail))
+
+
+@_handles(RequestValidationError)
+async def _invalid(request: Request, _exc: RequestValidationError):
+    return _error(request, 400, "Bad request: a field is missing or malformed")
+
+
+@_handles(_Forbidden)
+async def _forbidden(request: Request, exc: _Forbidden):
+    return _error(request, 403, exc.message)
+
+
+@_handles(WorkflowError)
+async def _workflow(request: Request, exc: WorkflowError):
+    return _error(request, exc.status, str(exc))
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    if _is_api(request):
+        return JSONResponse({"error": message}, status_code=status)
+    return render(request, "error.html", {"status": status, "message": message}, status)
+
+
+# ---------------------------------------------------------------- sign-in
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request):
+    token = new_token()
+    response = render(request, "login.html", {"login_token": token, "message": None})
+    _set_cookie(request, response, LOGIN_COOKIE, request.app.state.login_signer.sign(token), None)
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    db: Db,
+    username: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=1000)],
+    login_token: Annotated[str, Form(max_length=200)] = "",
+):
+    expected = request.app.state.login_signer.unsign(request.cookies.get(LOGIN_COOKIE))
+    if not tokens_match(expected, login_token):
+        raise _Forbidden("the sign-in form expired: reload the page")
+    try:
+        result = sign_in(db, username, password, _client(request), request.app.state.policy)
+    except LockedOut as exc:
+        return _login_again(request, str(exc), 429)
+    if result is None:
+        return _login_again(request, "wrong user name or password", 401)
+    # A new session on every sign-in (no fixation); the one this browser had ends.
+    previous = request.app.state.session_signer.unsign(request.cookies.get(SESSION_COOKIE))
+    if previous:
+        end_session(db, previous, _client(request))
+    response = RedirectResponse("/", status_code=303)
+    _set_cookie(
+        request,
+        response,
+        SESSION_COOKIE,
+        request.app.state.session_signer.sign(result.token),
+        int(request.app.state.policy.absolute.total_seconds()),
+    )
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+def _login_again(request: Request, message: str, status: int) -> Response:
+    token = new_token()
+    response = render(request, "login.html", {"login_token": token, "message": message}, status)
+    _set_cookie(request, response, LOGIN_COOKIE, request.app.state.login_signer.sign(token), None)
+    return response
+
+
+@router.post("/logout", dependencies=[Csrf])
+def logout(request: Request, db: Db):
+    end_session(
+        db,
+        request.app.state.session_signer.unsign(request.cookies.get(SESSION_COOKIE)),
+        _client(request),
+    )
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# ---------------------------------------------------------------- pages
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon():
+    return Response(status_code=204)
+
+
+@router.get("/")
+def home(who: Who):
+    return RedirectResponse("/me" if who[0].role == "rep" else "/plans", status_code=303)
+
+
+def _base(who: tuple[User, UserSession]) -> dict[str, Any]:
+    return {"user": who[0], "csrf_token": who[1].csrf_token}
+
+
+def _state_filter(state: str | None) -> str | None:
+    if state in (None, ""):
+        return None
+    if state not in STATES:
+        raise StarletteHTTPException(400, f"unknown state; one of {', '.join(STATES)}")
+    return state
+
+
+@router.get("/plans", response_class=HTMLResponse)
+def plans_page(request: Request, who: Who, acc: Acc, db: Db, state: str | None = None):
+    wanted = _state_filter(state)
+    if who[0].role == "rep":
+        return RedirectResponse("/me", status_code=303)
+    if who[0].role == "planner":
+        request.app.state.catalogue.sync(db)
+    plans = [p for p in acc.plans() if wanted is None or p.state == wanted]
+    return render(request, "plans.html", {**_base(who), "plans": plans, "states": STATES})
+
+
+@router.get("/plans/{plan_id}", response_class=HTMLResponse)
+def plan_page(request: Request, plan_id: str, who: Who, acc: Acc):
+    plan = acc.plan_page(plan_id)
+    loaded = acc.load(plan)
+    territories = acc.territories(loaded)
+    columns = [
+        c
+        for c in ("territory_id", "rep_id", "rep_name", "segment", "n_accounts", "potential")
+        if c in territories
+    ]
+    columns += [f"{m}_dev_pct" for m in loaded.folder.measures if f"{m}_dev_pct" in territories]
+    return render(
+        request,
+        "plan.html",
+        {
+            **_base(who),
+            "plan": plan,
+            "headline": headline(loaded.folder.scorecard),
+            "violations": acc.violations(loaded),
+            "columns": columns,
+            "rows": territories[columns].to_dict("records"),
+            "actions": allowed_actions(plan, who[0].role),
+            "comments": acc.comments(plan, loaded),
+            "territory_ids": acc.territory_ids(loaded),
+        },
+    )
+
+
+@router.get("/plans/{plan_id}/territories.geojson")
+def plan_geojson(plan_id: str, acc: Acc):
+    plan = acc.plan_page(plan_id)
+    return JSONResponse(acc.geojson(acc.load(plan)), media_type="application/geo+json")
+
+
+@router.get("/plans/{plan_id}/accounts.csv")
+def plan_accounts(request: Request, plan_id: str, acc: Acc, db: Db, who: Who):
+    plan = acc.plan_page(plan_id)
+    frame = acc.accounts(acc.load(plan))
+    audit.record(
+        db,
+        who[0].username,
+        "export",
+        target=f"plan {plan.id} accounts.csv",
+        detail=f"{len(frame)} rows",
+        client=_client(request),
+    )
+    db.commit()
+    return _csv(csv_text(frame), f"plan-{plan.id}-accounts.csv")
+
+
+@router.post("/plans/{plan_id}/action/{action}", dependencies=[Csrf])
+def plan_action(
+    request: Request,
+    plan_id: str,
+    action: str,
+    who: Who,
+    acc: Acc,
+    db: Db,
+    version: Annotated[int, Form()],
+    comment: Annotated[str, Form(max_length=5000)] = "",
+):
+    plan = acc.plan_page(plan_id)
+    if action not in TRANSITIONS:
+        raise NotFound(action)
+    apply_transition(
+        db, plan, action, who[0], seen_version=version, comment=comment, client=_client(request)
+    )
+    return RedirectResponse(f"/plans/{plan.id}", status_code=303)
+
+
+@router.post("/plans/{plan_id}/comments", dependencies=[Csrf])
+def plan_comment(
+    request: Request,
+    plan_id: str,
+    who: Who,
+    acc: Acc,
+    db: Db,
+    body: Annotated[str, Form(min_length=1, max_length=5000)],
+    territory_id: Annotated[str, Form(max_length=64)] = "",
+):
+    plan = acc.plan_page(plan_id)
+    _add_comment(request, db, acc, who[0], plan, body, territory_id)
+    return RedirectResponse(f"/plans/{plan.id}", status_code=303)
+
+
+def _add_comment(
+    request: Request,
+    db: Session,
+    acc: Access,
+    user: User,
+    plan: PlanVersion,
+    body: str,
+    territory_id: str,
+) -> None:
+    from territory_engine.studio.models import Comment, utcnow
+
+    body = body.strip()
+    if not body:
+        raise StarletteHTTPException(400, "a comment needs some text")
+    if territory_id:
+        acc.check_territory(acc.load(plan), territory_id)
+    db.add(
+        Comment(
+            plan_version_id=plan.id,
+            territory_id=territory_id or None,
+            user_id=user.id,
+            username=user.username,
+            body=body,
+            created_at=utcnow(),
+        )
+    )
+    target = f"plan {plan.id}" + (f" territory {territory_id}" if territory_id else "")
+    audit.record(db, user.username, "comment", target=target, detail=body, client=_client(request))
+    db.commit()
+
+
+@router.get("/me", response_class=HTMLResponse)
+def my_page(request: Request, who: Who, acc: Acc):
+    user = who[0]
+    if user.role != "rep":
+        return RedirectResponse("/plans", status_code=303)
+    plan = acc.published_plan()
+    if plan is not None:
+        try:
+            acc.rep_page(plan.id, str(user.rep_id))
+        except NotFound:
+            plan = None  # published, but without a territory for this rep
+    if plan is None:
+        return render(request, "rep_none.html", _base(who))
+    return RedirectResponse(f"/plans/{plan.id}/reps/{user.rep_id}", status_code=303)
+
+
+def _rep_context(page: RepPage) -> dict[str, Any]:
+    rep = page.rows.rep.iloc[0].to_dict() if not page.rows.rep.empty else {}
+    quota = None
+    if not page.rows.quotas.empty and "quota" in page.rows.quotas:
+        quota = float(page.rows.quotas["quota"].astype(float).sum())
+    return {
+        "plan": page.plan,
+        "rep": rep,
+        "quota": quota,
+        "explanation": page.explanation,
+        "standing": page.standing.to_dict("records"),
+        "accounts": page.rows.accounts.to_dict("records"),
+        "account_columns": [
+            c
+            for c in ("account_id", "name", "segment", "industry", *page.measures)
+            if c in page.rows.accounts
+        ],
+        "travel_unit": page.rows.travel_unit,
+    }
+
+
+@router.get("/plans/{plan_id}/reps/{rep_id}", response_class=HTMLResponse)
+def rep_page(request: Request, plan_id: str, rep_id: str, who: Who, acc: Acc):
+    page = acc.rep_page(plan_id, rep_id)
+    return render(request, "rep.html", {**_base(who), **_rep_context(page)})
+
+
+@router.get("/plans/{plan_id}/reps/{rep_id}/territory.geojson")
+def rep_geojson(plan_id: str, rep_id: str, acc: Acc):
+    page = acc.rep_page(plan_id, rep_id)
+    return JSONResponse(acc.rep_geojson(page), media_type="application/geo+json")
+
+
+@router.get("/plans/{plan_id}/reps/{rep_id}/accounts.csv")
+def rep_accounts(request: Request, plan_id: str, rep_id: str, acc: Acc, db: Db, who: Who):
+    page = acc.rep_page(plan_id, rep_id)
+    frame = acc.rep_accounts(page)
+    audit.record(
+        db,
+        who[0].username,
+        "export",
+        target=f"plan {page.plan.id} rep {rep_id} accounts.csv",
+        detail=f"{len(frame)} rows",
+        client=_client(request),
+    )
+    db.commit()
+    return _csv(csv_text(frame), f"plan-{page.plan.id}-{rep_id}-accounts.csv")
+
+
+def _planner(who: tuple[User, UserSession]) -> None:
+    if who[0].role != "planner":
+        raise NotFound("audit")
+
+
+def _action_filter(action: str | None) -> str | None:
+    if action in (None, ""):
+        return None
+    if action not in audit.ACTIONS:
+        raise StarletteHTTPException(400, "unknown action")
+    return action
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, who: Who, db: Db, action: str | None = None):
+    _planner(who)
+    wanted = _action_filter(action)
+    rows = [e for e in audit.entries(db, limit=500) if wanted is None or e.action == wanted]
+    return render(request, "audit.html", {**_base(who), "entries": rows, "actions": audit.ACTIONS})
+
+
+@router.get("/audit.csv")
+def audit_download(request: Request, who: Who, db: Db):
+    _planner(who)
+    rows = audit.entries(db)
+    text = audit.audit_csv(rows)
+    audit.record(
+        db,
+        who[0].username,
+        "export",
+        target="audit.csv",
+        detail=f"{len(rows)} rows",
+        client=_client(request),
+    )
+    db.commit()
+    return _csv(text, "audit.csv")
+
+
+# ---------------------------------------------------------------- JSON API
+
+
+def _plan_json(plan: PlanVersion, role: str) -> dict[str, Any]:
+    return {
+        "id": plan.id,
+        "plan_id": plan.plan_id,
+        "name": plan.name,
+        "plan_year": plan.plan_year,
+        "state": plan.state,
+        "version": plan.version,
+        "actions": allowed_actions(plan, role),
+    }
+
+
+@router.get("/api/me")
+def api_me(who: Who, acc: Acc):
+    user = who[0]
+    published = acc.published_plan() if user.role == "rep" else None
+    return {
+        "username": user.username,
+        "role": user.role,
+        "rep_id": user.rep_id,
+        "published_plan": published.id if published else None,
+        "csrf_token": who[1].csrf_token,
+    }
+
+
+@router.get("/api/plans")
+def api_plans(who: Who, acc: Acc, state: str | None = None):
+    if who[0].role == "rep":
+        raise NotFound("plans")
+    wanted = _state_filter(state)
+    return [_plan_json(p, who[0].role) for p in acc.plans() if wanted is None or p.state == wanted]
+
+
+@router.get("/api/plans/{plan_id}")
+def api_plan(plan_id: str, who: Who, acc: Acc):
+    plan = acc.plan_page(plan_id)
+    loaded = acc.load(plan)
+    territories = acc.territories(loaded)
+    return {
+        **_plan_json(plan, who[0].role),
+        "headline": dict(headline(loaded.folder.scorecard)),
+        "violations": acc.violations(loaded),
+        "territories": _records(territories),
+        "comments": [
+            {"user": c.username, "territory_id": c.territory_id, "body": c.body}
+            for c in acc.comments(plan, loaded)
+        ],
+    }
+
+
+@router.get("/api/plans/{plan_id}/territories.geojson")
+def api_plan_geojson(plan_id: str, acc: Acc):
+    return plan_geojson(plan_id, acc)
+
+
+@router.post("/api/plans/{plan_id}/transition", dependencies=[Csrf])
+async def api_transition(request: Request, plan_id: str, who: Who, acc: Acc, db: Db):
+    body = await _json_body(request)
+    action, version = body.get("action"), body.get("version")
+    comment = body.get("comment") or ""
+    if not isinstance(action, str) or not isinstance(version, int) or not isinstance(comment, str):
+        raise StarletteHTTPException(400, "send {action: str, version: int, comment: str}")
+    plan = acc.plan_page(plan_id)
+    fresh = apply_transition(
+        db, plan, action, who[0], seen_version=version, comment=comment, client=_client(request)
+    )
+    return _plan_json(fresh, who[0].role)
+
+
+@router.post("/api/plans/{plan_id}/comments", dependencies=[Csrf])
+async def api_comment(request: Request, plan_id: str, who: Who, acc: Acc, db: Db):
+    body = await _json_body(request)
+    text, territory = body.get("body"), body.get("territory_id") or ""
+    if not isinstance(text, str) or not isinstance(territory, str) or len(text) > 5000:
+        raise StarletteHTTPException(400, "send {body: str, territory_id: str}")
+    plan = acc.plan_page(plan_id)
+    _add_comment(request, db, acc, who[0], plan, text, territory)
+    return {"ok": True}
+
+
+@router.post("/api/plans/{plan_id}/edit", dependencies=[Csrf])
+def api_edit(
+    request: Request,
+    plan_id: str,
+    who: Who,
+    acc: Acc,
+    db: Db,
+    payload: Annotated[dict[str, Any], Body()],
+):
+    plan = acc.plan_page(plan_id)
+    user = who[0]
+    if user.role != "planner":
+        raise _Forbidden("only a planner edits plans")
+    moves = _moves(payload.get("moves"))
+    save = payload.get("save") is True
+    reason = payload.get("reason") or ""
+    version = payload.get("version")
+    if not isinstance(reason, str) or len(reason) > 2000:
+        raise StarletteHTTPException(400, "reason: a text of at most 2,000 characters")
+    if save and (not isinstance(version, int) or not reason.strip()):
+        raise StarletteHTTPException(400, "saving needs the version you edited and a reason")
+    loaded = acc.load(plan)
+    workdir = request.app.state.catalogue.store_path.resolve().parent / EDITS_FOLDER
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        edit = rescore(loaded.folder, moves, workdir)
+    except TerritoryEngineError as exc:
+        raise StarletteHTTPException(400, str(exc)) from None
+    saved = None
+    if save and isinstance(version, int):
+        saved = _save_edit(request, db, plan, user, edit, version, reason.strip(), moves)
+    else:
+        shutil.rmtree(edit.folder, ignore_errors=True)
+    card = edit.card
+    keep = ("territory_id", "rep_id", "n_accounts", "potential")
+    return {
+        "moved_accounts": edit.moved_accounts,
+        "headline": dict(headline(card)),
+        "territories": [
+            {k: v for k, v in t.items() if k in keep or k.endswith(("_dev_pct", "_in_band"))}
+            for t in card.get("territories", [])
+        ],
+        "broken": edit.broken,
+        "saved": saved,
+    }
+
+
+def _save_edit(
+    request: Request,
+    db: Session,
+    plan: PlanVersion,
+    user: User,
+    edit: EditResult,
+    seen: int,
+    reason: str,
+    moves: list[Move],
+) -> dict[str, Any]:
+    """Store an edit as a new draft version, if ``plan`` is still at version ``seen``.
+
+    The conditional bump of the parent's version is the optimistic lock: of two saves
+    of one version, the second finds the version moved on and gets 409.
+    """
+    now = utcnow()
+    bumped = db.execute(
+        update(PlanVersion)
+        .where(PlanVersion.id == plan.id, PlanVersion.version == seen)
+        .values(version=PlanVersion.version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if bumped.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        shutil.rmtree(edit.folder, ignore_errors=True)
+        raise StaleVersion("this plan changed since you opened it: reload the page")
+    try:
+        target = edit.folder.parent / f"{plan.plan_id}-{new_token()[:10]}"
+        folder = save_folder(edit, target)
+        new_id = PlanStore(request.app.state.catalogue.store_path).record_folder(
+            folder, label=f"studio edit of {plan.plan_id} by {user.username}"
+        )
+        child = PlanVersion(
+            plan_id=new_id,
+            name=plan.name,
+            plan_year=plan.plan_year,
+            state="draft",
+            version=1,
+            parent_id=plan.id,
+            author=user.username,
+            reason=reason,
+            created_at=now,
+            updated_at=now,
+        )
+        db.add(child)
+        audit.record(
+            db,
+            user.username,
+            "save_version",
+            target=f"plan {plan.id} -> {new_id}",
+            detail=f"{len(moves)} unit moves, {edit.moved_accounts} accounts: {reason}",
+            client=_client(request),
+        )
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    return {"id": child.id, "plan_id": new_id, "parent_id": plan.id}
+
+
+@router.get("/api/plans/{plan_id}/reps/{rep_id}")
+def api_rep(plan_id: str, rep_id: str, acc: Acc):
+    page = acc.rep_page(plan_id, rep_id)
+    context = _rep_context(page)
+    return {
+        "plan": page.plan.id,
+        "rep": {k: _plain(v) for k, v in context["rep"].items()},
+        "quota": context["quota"],
+        "explanation": context["explanation"],
+        "standing": _records(page.standing),
+        "accounts": _records(acc.rep_accounts(page)),
+    }
+
+
+@router.get("/api/plans/{plan_id}/reps/{rep_id}/territory.geojson")
+def api_rep_geojson(plan_id: str, rep_id: str, acc: Acc):
+    return rep_geojson(plan_id, rep_id, acc)
 
 
 def _moves(value: Any) -> list[Move]:

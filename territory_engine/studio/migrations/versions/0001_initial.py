@@ -17,6 +17,12 @@ _TZ = sa.DateTime()
 
 
 def upgrade() -> None:
+    _people()
+    _plans()
+
+
+def _people() -> None:
+    """Secrets, users, sessions and sign-in attempts."""
     op.create_table(
         "studio_secrets",
         sa.Column("name", sa.String(64), primary_key=True),
@@ -61,6 +67,10 @@ def upgrade() -> None:
     )
     op.create_index("login_attempts_user", "login_attempts", ["username", "at"])
     op.create_index("login_attempts_client", "login_attempts", ["client", "at"])
+
+
+def _plans() -> None:
+    """Plan versions, comments and the audit log."""
     op.create_table(
         "plan_versions",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
