@@ -18,6 +18,7 @@ from territory_engine.errors import ScenarioError, did_you_mean
 
 PATH_KEYS = {("data", "accounts"), ("data", "reps"), ("data", "units"), ("data", "edges")}
 PATH_KEYS |= {("data", "places"), ("data", "travel_times")}
+PATH_KEYS |= {("data", "history")}  # monthly revenue history (org.forecast)
 PATH_KEYS |= {("output", "folder"), ("output", "store")}
 
 
@@ -148,8 +149,25 @@ def absolutise_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
         block = out.get(section)
         if isinstance(block, dict) and isinstance(block.get(key), str):
             block[key] = resolve_path(base_dir, block[key])
+    _absolutise_hierarchy(out, base_dir)
     absolutise_whatif(out, base_dir)
     return out
+
+
+def _absolutise_hierarchy(raw: dict[str, Any], base_dir: Path) -> None:
+    """Resolve ``hierarchy.managers`` (when a file) and ``hierarchy.previous.file``.
+
+    Resolved where they are written, so that a variant extending a scenario in
+    another folder reads the files its parent named.
+    """
+    block = raw.get("hierarchy")
+    if not isinstance(block, dict):
+        return
+    if isinstance(block.get("managers"), str):
+        block["managers"] = resolve_path(base_dir, block["managers"])
+    previous = block.get("previous")
+    if isinstance(previous, dict) and isinstance(previous.get("file"), str):
+        previous["file"] = resolve_path(base_dir, previous["file"])
 
 
 def resolve_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:

@@ -22,7 +22,16 @@ from territory_engine.config.segments import list_segments
 from territory_engine.errors import InfeasibleError
 from territory_engine.io.load import Tables, load_tables
 from territory_engine.io.placement import placement_counts
-from territory_engine.pipeline.assemble import make_plan, match_reps
+from territory_engine.io.whatif import base_plan_entry
+from territory_engine.org.adjust.warm import warm_start
+from territory_engine.org.forecast.plan import (
+    PlanForecast,
+    forecast_by_hierarchy,
+    forecast_plan,
+    write_forecasts,
+)
+from territory_engine.org.hierarchy.plan import plan_hierarchy
+from territory_engine.pipeline.assemble import match_reps
 from territory_engine.plan.files import PLAN_FILES
 from territory_engine.plan.model import Plan
 from territory_engine.plan.writer import write_plan_folder
@@ -71,6 +80,7 @@ class PlanResult:
     tables: Tables
     timings: dict[str, float] = field(default_factory=dict)
     plan_dir: Path | None = None
+    forecast: PlanForecast | None = None  # forecasts.csv with data.history (org.forecast)
 
     @property
     def feasible(self) -> bool:
@@ -103,6 +113,8 @@ class PlanResult:
             tiles=self.scenario.output.tiles,
             on_written=record_write_time,
         )
+        if self.forecast is not None:  # forecasts.csv, added atomically (org.forecast)
+            write_forecasts(self.plan_dir, self.forecast)
         return self.plan_dir
 
 
@@ -138,6 +150,8 @@ def solve_scenario(
             candidates=scenario.solver.candidates,
             lns_rounds=scenario.solver.lns_rounds,
         ),
+        # A what-if from a plan (whatif.base_plan) starts from that plan.
+        initial=warm_start(scenario, problem, index, tables),
         progress=progress,
     )
     index = match_reps(problem, index, tables, alignment)
@@ -173,6 +187,7 @@ def manifest(
         },
         "versions": _versions(),
         "files": list(PLAN_FILES),
+        **base_plan_entry(scenario),
     }
 
 
@@ -225,13 +240,20 @@ def run_scenario(
 
     t2 = time.perf_counter()
     step("plan")
-    plan, card = make_plan(scenario, tables, problem, index, alignment)
+    # make_plan, plus forecasts and quotas from them with data.history (org.forecast).
+    plan, card, forecast = forecast_plan(scenario, tables, problem, index, alignment)
     timings["plan"] = time.perf_counter() - t2
 
     plan = dataclasses.replace(
         plan, provenance=manifest(scenario, source, problem, tables, alignment)
     )
-    result = PlanResult(scenario, plan, card, alignment, problem, index, tables, timings)
+    # The drawn hierarchy (hierarchy:): districts, regions, their quota totals; a no-op without.
+    plan, card = plan_hierarchy(scenario, tables, problem, index, alignment, plan, card, source)
+    # Forecasts reconciled through the drawn districts and regions too (org.forecast).
+    plan, card, forecast = forecast_by_hierarchy(plan, card, forecast)
+    result = PlanResult(
+        scenario, plan, card, alignment, problem, index, tables, timings, forecast=forecast
+    )
     if output is not None:
         step("write", folder=str(output))
         result.write(output)

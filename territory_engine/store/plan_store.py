@@ -299,6 +299,19 @@ class StoredPlan:
         """Seconds per pipeline step (``plan.json``'s ``timings_seconds``)."""
         return dict(self.manifest.get("timings_seconds") or {})
 
+    @property
+    def parent_id(self) -> str | None:
+        """The plan a mid-year change was made to (``plan.json``'s ``adjustment``), else None.
+
+        Kept in the manifest rather than a column, so stores of any version read it.
+        """
+        return (self.manifest.get("adjustment") or {}).get("parent_plan_id")
+
+    @property
+    def effective_date(self) -> str | None:
+        """The ISO date a mid-year change takes effect, else ``None``."""
+        return (self.manifest.get("adjustment") or {}).get("effective_date")
+
 
 def default_store_path(plan_dir: Path) -> Path:
     """The store of plans written under the same output folder as ``plan_dir``.
