@@ -125,9 +125,12 @@ def capacity(
         ),
     ] = None,
     target_share: Annotated[
-        str,
-        typer.Option(help="Band of the share of reps expected at quota, LOW:HIGH."),
-    ] = "0.6:0.7",
+        str | None,
+        typer.Option(
+            help="Band of the share of reps expected at quota, LOW:HIGH "
+            "(default the scenario's quota.attainment.healthy_low:healthy_high).",
+        ),
+    ] = None,
     hours_per_fte: Annotated[
         float,
         typer.Option(min=1.0, help="Selling hours a year of one full-time rep."),
@@ -179,7 +182,7 @@ def capacity(
     if scheduler and (serial or workers):
         raise InputError("--scheduler runs the plans on that cluster: drop --serial and --workers")
     counts = parse_headcounts(reps)
-    band = parse_band(target_share)
+    band = parse_band(target_share) if target_share is not None else None
     starts = parse_start_dates(start)
     result = plan_capacity(
         scenario,

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from territory_engine.config.columns import ColumnsConfig, SheetsConfig
+from territory_engine.config.hierarchy_models import HierarchyConfig
 from territory_engine.config.whatif_models import WhatIfConfig
 
 
@@ -81,6 +82,10 @@ class DataConfig(_Strict):
     )
     units_layer: str | None = None
     unit_id_column: str = "unit_id"
+    history: Path | None = Field(
+        None,
+        description="monthly revenue: account_id,month,revenue or revenue_m01.. (org.forecast)",
+    )
 
     @field_validator("units", mode="before")
     @classmethod
@@ -361,8 +366,12 @@ class AttainmentConfig(_Strict):
     cv: float = Field(0.15, ge=0.0)
     correlation: float = Field(0.0, ge=0.0, le=1.0)
     draws: int = Field(4000, ge=1)
-    healthy_low: float = Field(0.55, ge=0.0, le=1.0)
-    healthy_high: float = Field(0.65, ge=0.0, le=1.0)
+    # A healthy plan puts 60–70 % of reps at or above quota (capacity and kpis use it too).
+    healthy_low: float = Field(0.60, ge=0.0, le=1.0)
+    healthy_high: float = Field(0.70, ge=0.0, le=1.0)
+    spread: Literal["cv", "history"] | None = Field(
+        None, description="'history': each territory's spread from its forecast interval"
+    )  # None: 'history' when data.history is given, else the cv setting
 
 
 class QuotaConfig(_Strict):
@@ -373,10 +382,14 @@ class QuotaConfig(_Strict):
     revenue of all accounts. See ``territory_engine.quota`` for the formulas.
     """
 
-    method: Literal["flat", "history", "equitable_growth", "potential", "blended"] = "blended"
+    method: Literal["flat", "history", "equitable_growth", "potential", "blended", "forecast"] = (
+        "blended"
+    )
     target: float | None = Field(None, gt=0.0)
     growth: float = Field(0.08, gt=-1.0)
     history_weight: float = Field(0.5, ge=0.0, le=1.0)
+    stretch: float = Field(1.0, gt=0.0, description="method forecast: target = stretch × forecast")
+    forecast_weight: float = Field(1.0, ge=0.0, le=1.0, description="method forecast vs potential")
     rounding: float = Field(1000.0, gt=0.0)
     scale_by_capacity: bool = True
     plan_start: date | None = Field(None, description="first day of the plan year")
@@ -443,6 +456,7 @@ class Scenario(_Strict):
     solver: SolverConfig = SolverConfig()
     output: OutputConfig = OutputConfig()
     whatif: WhatIfConfig = WhatIfConfig()
+    hierarchy: HierarchyConfig | None = None  # districts and regions drawn by the solver
 
     @model_validator(mode="after")
     def _some_measure(self) -> Scenario:

@@ -67,8 +67,8 @@ class AttainmentModel:
     correlation: float = 0.0
     draws: int = 4000
     seed: int = 0
-    healthy_low: float = 0.55
-    healthy_high: float = 0.65
+    healthy_low: float = 0.60
+    healthy_high: float = 0.70
     description: str = ""
     cv_by_territory: np.ndarray | None = None
 

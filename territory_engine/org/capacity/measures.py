@@ -52,7 +52,8 @@ __all__ = [
 #: training, internal meetings and admin). A setting: ``--hours-per-fte``.
 DEFAULT_HOURS_PER_FTE = 1600.0
 
-#: Share of reps expected at or above quota that a healthy plan reaches.
+#: Share of reps expected at or above quota that a healthy plan reaches, when
+#: neither the settings nor a scenario say (the scenario's default is the same).
 DEFAULT_BAND = (0.60, 0.70)
 
 
@@ -65,13 +66,14 @@ class CapacitySettings:
     hours_per_fte
         Selling hours a year of one full-time rep (``H``).
     band
-        ``(low, high)`` share of reps expected at quota that counts as reached.
+        ``(low, high)`` share of reps expected at quota that counts as reached;
+        ``None``: the scenario's healthy band (``quota.attainment.healthy_low/high``).
     min_population
         Free placement considers gazetteer places of at least this many people.
     """
 
     hours_per_fte: float = DEFAULT_HOURS_PER_FTE
-    band: tuple[float, float] = DEFAULT_BAND
+    band: tuple[float, float] | None = None
     min_population: float = 10_000.0
 
 

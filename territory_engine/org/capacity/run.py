@@ -17,6 +17,7 @@ summary rewritten with the plan ids.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import math
 import shutil
@@ -47,6 +48,7 @@ from territory_engine.org.capacity.headcount import (
     teams_today,
 )
 from territory_engine.org.capacity.measures import (
+    DEFAULT_BAND,
     CapacitySettings,
     Recommendation,
     headcount_measures,
@@ -221,6 +223,9 @@ def plan_capacity(
         output=output,
         time_limit=time_limit,
     )
+    if settings.band is None:  # the scenario's own healthy band
+        att = prep.base.quota.attainment
+        settings = dataclasses.replace(settings, band=(att.healthy_low, att.healthy_high))
     folder = prep.folder
 
     def report(event: str, **info: Any) -> None:
@@ -296,6 +301,11 @@ class _Prepared:
     changes: list[OrgChanges]
     variants: list[tuple[str, Scenario]]
     scope_of: dict[int, list[str] | None]
+
+
+def _band(settings: CapacitySettings) -> tuple[float, float]:
+    """The settings' band (set from the scenario by :func:`plan_capacity` when not given)."""
+    return settings.band if settings.band is not None else DEFAULT_BAND
 
 
 def _prepare(
@@ -378,7 +388,7 @@ def _info(
         "scope": prep.scope_text,
         "today": prep.today,
         "hours_per_fte": settings.hours_per_fte,
-        "band": list(settings.band),
+        "band": list(_band(settings)),
         "recommendation": rec.reason,
         "recommended": rec.headcount,
         "hire_in": list(hire_in),
@@ -398,8 +408,8 @@ def _summarise(
         rows.append(row)
         hiring_rows += hired
     table = pd.DataFrame(rows)
-    rec = recommend(table, settings.band)
-    low, high = settings.band
+    rec = recommend(table, _band(settings))
+    low, high = _band(settings)
     table["in_band"] = [
         r["status"] == "ok" and low - 1e-12 <= r.get("share_at_quota", math.nan) <= high + 1e-12
         for r in rows

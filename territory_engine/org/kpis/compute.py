@@ -140,7 +140,7 @@ def compute_kpis(
     actuals: str | os.PathLike[str],
     as_of: str | None = None,
     *,
-    healthy: tuple[float, float] = HEALTHY_BAND,
+    healthy: tuple[float, float] | None = None,
 ) -> KpiResult:
     """The year's KPIs of a plan from monthly actual revenue.
 
@@ -156,7 +156,9 @@ def compute_kpis(
         ``YYYY-MM``, the last month counted; default the last month of the actuals.
         Later rows are left out (and counted in the notes).
     healthy
-        The healthy band of the share of reps at or above quota (fractions).
+        The healthy band of the share of reps at or above quota (fractions);
+        default the plan's own (``quota.attainment.healthy_low/high`` of its
+        scenario, in its scorecard), else :data:`HEALTHY_BAND`.
 
     Returns
     -------
@@ -204,6 +206,8 @@ def compute_kpis(
     by_district = metrics.group_distribution(table, "district") if has["district"] else _empty()
     by_region = metrics.group_distribution(table, "region") if has["region"] else _empty()
     forecast = _forecast_accuracy(folder, table, data, territory_ids, actual, months[:elapsed])
+    if healthy is None:
+        healthy = _plan_healthy_band(folder)
     summary = _summary(table, data, months, elapsed, healthy, forecast is not None)
     return KpiResult(
         plan_dir=folder.path,
@@ -450,6 +454,12 @@ def _actual_series(
         return pd.DataFrame(columns=["level", "id", "month", "actual"])
     out = pd.concat(frames, ignore_index=True)
     return out[out["id"].astype(str) != ""]
+
+
+def _plan_healthy_band(folder: PlanFolder) -> tuple[float, float]:
+    """The healthy band the plan was made with (its scorecard's attainment), else the default."""
+    band = ((folder.scorecard.get("quota") or {}).get("attainment") or {}).get("healthy_band")
+    return (float(band[0]), float(band[1])) if band else HEALTHY_BAND
 
 
 def _summary(
