@@ -88,7 +88,8 @@ def migrate(engine: Engine) -> None:
             command.upgrade(config, "head")
     except OperationalError as exc:
         where = engine.url.render_as_string(hide_password=True)
-        raise InputError(f"cannot open the studio database {where}: {exc.orig}") from None
+        reason = " ".join(str(exc.orig).split())  # drivers' messages span lines
+        raise InputError(f"cannot open the studio database {where}: {reason}") from None
 
 
 def server_secret(factory: sessionmaker[Session], name: str = "cookie_key") -> str:
