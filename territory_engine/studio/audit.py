@@ -10,13 +10,11 @@ would try. :func:`audit_csv` is the planners' download; every text cell goes thr
 
 from __future__ import annotations
 
-import csv
-import io
-
+import pandas as pd
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from territory_engine.io.safe_cells import safe_text
+from territory_engine.io.safe_cells import csv_text
 from territory_engine.studio.models import AuditEntry, utcnow
 
 __all__ = ["ACTIONS", "AUDIT_COLUMNS", "AuditLogError", "audit_csv", "entries", "record"]
@@ -107,11 +105,9 @@ def entries(db: Session, *, limit: int | None = None) -> list[AuditEntry]:
 
 def audit_csv(rows: list[AuditEntry]) -> str:
     """The entries as CSV text (:data:`AUDIT_COLUMNS`), formula-injection safe."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(AUDIT_COLUMNS)
-    for e in rows:
-        cells = [e.id, e.at.isoformat(timespec="seconds") + "Z", e.username, e.action]
-        cells += [e.target or "", e.detail or "", e.client or ""]
-        writer.writerow([safe_text(c) for c in cells])
-    return out.getvalue()
+    cells = [
+        (e.id, e.at.isoformat(timespec="seconds") + "Z", e.username, e.action)
+        + (e.target or "", e.detail or "", e.client or "")
+        for e in rows
+    ]
+    return csv_text(pd.DataFrame(cells, columns=list(AUDIT_COLUMNS)))
