@@ -106,8 +106,15 @@ def entries(db: Session, *, limit: int | None = None) -> list[AuditEntry]:
 def audit_csv(rows: list[AuditEntry]) -> str:
     """The entries as CSV text (:data:`AUDIT_COLUMNS`), formula-injection safe."""
     cells = [
-        (e.id, e.at.isoformat(timespec="seconds") + "Z", e.username, e.action)
-        + (e.target or "", e.detail or "", e.client or "")
+        (
+            e.id,
+            e.at.isoformat(timespec="seconds") + "Z",
+            e.username,
+            e.action,
+            e.target or "",
+            e.detail or "",
+            e.client or "",
+        )
         for e in rows
     ]
     return csv_text(pd.DataFrame(cells, columns=list(AUDIT_COLUMNS)))
