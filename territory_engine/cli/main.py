@@ -10,11 +10,16 @@ from rich.console import Console
 from rich.table import Table
 
 from territory_engine.cli import (
+    adjust_cmd,
+    capacity_cmd,
     crm_cmd,
+    hierarchy_cmd,
+    kpis_cmd,
     partition_cmd,
     plans_cmd,
     quota_cmd,
     scenario_cmd,
+    studio_cmd,
     sweep_cmd,
     validate_cmd,
     views_cmd,
@@ -42,6 +47,11 @@ scenario_cmd.register(app)
 plans_cmd.register(app)
 sweep_cmd.register(app)
 crm_cmd.register(app)
+capacity_cmd.register(app)
+kpis_cmd.register(app)
+studio_cmd.register(app)
+adjust_cmd.register(app)
+hierarchy_cmd.register(app)
 
 
 @app.callback()
@@ -115,6 +125,14 @@ def run(
     no_store: Annotated[
         bool, typer.Option("--no-store", help="Do not record the run in a plan store.")
     ] = False,
+    from_plan: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-plan",
+            help="Start from this plan folder: its owners are the current owners "
+            "(disruption) and the solver's start (sets whatif.base_plan).",
+        ),
+    ] = None,
 ) -> None:
     """Run SCENARIO, write its plan folder and record it in the plan store."""
     from territory_engine.config import load_scenario
@@ -132,6 +150,10 @@ def run(
         overrides["time_limit"] = time_limit
     if overrides:
         sc = sc.model_copy(update={"solver": sc.solver.model_copy(update=overrides)})
+    if from_plan is not None:
+        from territory_engine.config.whatif import with_base_plan
+
+        sc = with_base_plan(sc, from_plan)
     mode: Mode = "quiet" if quiet else "verbose" if verbose else "live"
     try:
         with RunProgress(console, mode=mode, time_limit=sc.solver.time_limit) as progress:
