@@ -17,7 +17,13 @@ from territory_engine.errors import InputError
 from territory_engine.io.safe_cells import restore_frame
 from territory_engine.plan.files import HIERARCHY, HIERARCHY_GEOJSON
 
-__all__ = ["hierarchy_geometry", "hierarchy_levels", "read_hierarchy", "read_hierarchy_geometry"]
+__all__ = [
+    "carry_hierarchy",
+    "hierarchy_geometry",
+    "hierarchy_levels",
+    "read_hierarchy",
+    "read_hierarchy_geometry",
+]
 
 
 def read_hierarchy(plan_dir: Path | str) -> pd.DataFrame | None:
@@ -50,6 +56,44 @@ def read_hierarchy(plan_dir: Path | str) -> pd.DataFrame | None:
 def hierarchy_levels(table: pd.DataFrame) -> list[str]:
     """The level columns of a ``hierarchy.csv`` table, bottom up."""
     return [c for c in table.columns if c not in ("territory_id", "rep_id", "manager")]
+
+
+def carry_hierarchy(
+    table: pd.DataFrame, territories: pd.DataFrame, donors: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """``hierarchy.csv`` carried over to ``territories`` (a changed plan), groups unchanged.
+
+    A territory of ``table`` keeps its groups and manager (its ``rep_id`` is the
+    plan's now); a territory of ``table`` no longer in the plan leaves; a new
+    one joins every group of its donor (``donors``: new territory id -> a
+    territory of ``table``, e.g. the one it took most units from), so the groups
+    still nest.
+
+    Raises
+    ------
+    InputError
+        A territory that is neither in ``table`` nor has a donor in it.
+    """
+    rows = table.assign(territory_id=table["territory_id"].astype(str)).drop_duplicates(
+        "territory_id"
+    )
+    rows = rows.set_index("territory_id")
+    donors = donors or {}
+    out = []
+    for tid, rep in zip(
+        territories["territory_id"].astype(str),
+        territories["rep_id"].fillna("").astype(str),
+        strict=True,
+    ):
+        source = tid if tid in rows.index else donors.get(tid)
+        if source is None or source not in rows.index:
+            raise InputError(
+                f"has no row for territory {tid} and no neighbour to take its groups from; "
+                "redraw it with territory-engine hierarchy",
+                file=HIERARCHY,
+            )
+        out.append({**rows.loc[source].to_dict(), "territory_id": tid, "rep_id": rep})
+    return pd.DataFrame(out, columns=list(table.columns))
 
 
 def read_hierarchy_geometry(plan_dir: Path | str) -> gpd.GeoDataFrame | None:
