@@ -58,6 +58,8 @@ __all__ = [
     "annual_cv",
     "forecast_by_hierarchy",
     "forecast_plan",
+    "kept_forecast",
+    "parent_forecast",
     "plan_forecast",
     "quota_hierarchy",
     "regroup_forecast",
@@ -425,3 +427,59 @@ def write_forecasts(plan_dir: Path, forecast: PlanForecast) -> Path:
             MANIFEST: write_manifest,
         },
     )
+
+
+def _book(rows: object) -> dict[str, tuple]:
+    """Territory id -> (accounts, potential) of a scorecard's territory table."""
+    out: dict[str, tuple] = {}
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict) and "territory_id" in row:
+            out[str(row["territory_id"])] = (
+                row.get("n_accounts"),
+                round(float(row.get("potential") or 0.0), 2),
+            )
+    return out
+
+
+def kept_forecast(section: dict, old_territories: object, new_territories: object) -> dict:
+    """The scorecard's ``forecast`` section of a re-scored plan: carried over, never refitted.
+
+    A forecast is a function of the history and of which accounts each territory
+    holds. ``score`` rewrites only ``scorecard.json`` and ``report.html``: refitting
+    every territory's AutoETS and its backtest there would take seconds to minutes
+    and leave ``forecasts.csv`` and quotas from forecasts (``quota.method:
+    forecast``) disagreeing with the card. So the section is kept as it is when
+    each territory still holds the accounts count and potential the old scorecard
+    recorded, and otherwise kept and marked ``stale: true`` with the reason
+    (re-run the scenario to refit). An edit that swaps accounts of equal count
+    and potential between territories is not seen.
+    """
+    old, new = _book(old_territories), _book(new_territories)
+    if old and old == new:
+        return section
+    changed = sorted(t for t in set(old) | set(new) if old.get(t) != new.get(t))
+    shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+    reason = (
+        f"the assignment changed since the forecast (territories {shown}); forecasts.csv "
+        "and this section are the old assignment's: re-run the scenario to refit them"
+        if changed
+        else "the scorecard the forecast came with has no territory table to check the "
+        "assignment against; forecasts.csv and this section may be another assignment's"
+    )
+    return {**section, "stale": True, "stale_reason": reason}
+
+
+def parent_forecast(section: dict, parent_path: Path) -> dict:
+    """The ``forecast`` section of a mid-year change: the parent plan's, marked so.
+
+    The re-drawn territories' books changed, so their forecasts are not refitted
+    from here: ``forecasts.csv`` and this section are carried from the parent
+    (``from_parent``) and marked ``stale``.
+    """
+    return {
+        **section,
+        "from_parent": str(Path(parent_path).resolve()),
+        "stale": True,
+        "stale_reason": "carried from the parent plan: the forecasts are of the parent's "
+        "territories before the change; re-run the scenario to refit them",
+    }
