@@ -231,9 +231,103 @@ def score_folder(plan_dir: Path, scenario: Scenario, tables: Tables | None = Non
             "scenario_hash": scenario_hash(scenario),
         },
     )
-    return ScoreResult(
-        card.to_dict(), plan, quotas, "quotas.csv" if from_file is not None else "scenario"
+    quota_values = from_file if from_file is not None else quotas.quotas["quota"].to_numpy(float)
+    kept = _kept_layers(
+        plan_dir,
+        scenario,
+        card.to_dict(),
+        problem,
+        index,
+        inputs.unit_territory,
+        plan,
+        quota_values,
     )
+    return ScoreResult(kept, plan, quotas, "quotas.csv" if from_file is not None else "scenario")
+
+
+#: The scorecard sections of a plan folder's organisation layers (``org``), in no fixed order.
+LAYER_SECTIONS = ("forecast", "hierarchy")
+
+
+def read_card(plan_dir: Path) -> dict:
+    """The folder's ``scorecard.json`` as it is, or ``{}`` when absent or unreadable."""
+    path = Path(plan_dir) / "scorecard.json"
+    if not path.is_file():
+        return {}
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return card if isinstance(card, dict) else {}
+
+
+def _kept_layers(
+    plan_dir: Path,
+    scenario: Scenario,
+    card: dict,
+    problem: ProblemData,
+    index: ProblemIndex,
+    unit_territory: np.ndarray,
+    plan: PlanAssignment,
+    quota: np.ndarray,
+) -> dict:
+    """``card`` with the folder's organisation layers: hierarchy re-scored, forecast carried.
+
+    A folder with ``hierarchy.csv`` gets its ``hierarchy`` section recomputed from
+    its current assignment, groups kept
+    (:func:`~territory_engine.org.hierarchy.plan.kept_hierarchy`); the old card's
+    ``forecast`` section is carried
+    (:func:`~territory_engine.org.forecast.plan.kept_forecast`: marked stale when
+    the territories' books changed). A folder with neither is scored as before.
+    """
+    from territory_engine.org.hierarchy.tables import read_hierarchy
+
+    old = read_card(plan_dir)
+    has_table = read_hierarchy(plan_dir) is not None
+    if not has_table and "forecast" not in old:
+        return card
+    keys = [k for k in old if k in LAYER_SECTIONS]
+    if has_table and "hierarchy" not in keys:
+        keys.append("hierarchy")
+    out = dict(card)
+    for key in keys:
+        if key == "forecast":
+            from territory_engine.org.forecast.plan import kept_forecast
+
+            out[key] = kept_forecast(old[key], old.get("territories"), card.get("territories"))
+        elif has_table:
+            out[key] = _hierarchy_section(
+                plan_dir, scenario, card, problem, index, unit_territory, plan, quota, old
+            )
+    return out
+
+
+def _hierarchy_section(
+    plan_dir: Path,
+    scenario: Scenario,
+    card: dict,
+    problem: ProblemData,
+    index: ProblemIndex,
+    unit_territory: np.ndarray,
+    plan: PlanAssignment,
+    quota: np.ndarray,
+    old: dict,
+) -> dict:
+    """The ``hierarchy`` section of the folder's kept groups over its territories now."""
+    import pandas as pd
+
+    from territory_engine.org.hierarchy.plan import kept_hierarchy, solved_adjacency
+
+    territories = pd.DataFrame(card["territories"])
+    centres = np.asarray(plan.centres, dtype=float)
+    if centres.shape == (len(territories), 2):
+        territories["centre_lon"], territories["centre_lat"] = centres[:, 0], centres[:, 1]
+    quotas = pd.DataFrame({"territory_id": plan.territory_ids, "quota": quota})
+    adjacency = solved_adjacency(problem, index, unit_territory, len(plan.territory_ids))
+    section = old.get("hierarchy") if isinstance(old.get("hierarchy"), dict) else None
+    kept = kept_hierarchy(plan_dir, scenario, territories, adjacency, quotas, section=section)
+    assert kept is not None  # the caller saw hierarchy.csv
+    return kept[3]
 
 
 def _territory_potential(card: Scorecard) -> np.ndarray:
@@ -306,4 +400,12 @@ def score_plan(plan_dir: Path, scenario_file: Path | None = None) -> ScoreResult
     return result
 
 
-__all__ = ["ScoreResult", "resolve_scenario", "score_folder", "score_plan", "scoring_inputs"]
+__all__ = [
+    "LAYER_SECTIONS",
+    "ScoreResult",
+    "read_card",
+    "resolve_scenario",
+    "score_folder",
+    "score_plan",
+    "scoring_inputs",
+]
