@@ -7,7 +7,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from territory_engine.config import Scenario, load_scenario, scenario_hash
 from territory_engine.errors import InputError
@@ -16,14 +18,19 @@ from territory_engine.io.load import Tables, load_tables
 from territory_engine.io.safe_cells import write_csv
 from territory_engine.metrics import Scorecard, quota_section
 from territory_engine.plan.assignment import read_plan_assignment
-from territory_engine.plan.files import WORKBOOK
+from territory_engine.plan.files import HIERARCHY_GEOJSON, WORKBOOK
 from territory_engine.plan.rewrite import (
     report_writer,
     rewrite_folder,
     text_writer,
     workbook_writer,
 )
-from territory_engine.plan.score import ScoreResult, scenario_quota, score_folder
+from territory_engine.plan.score import (
+    LAYER_SECTIONS,
+    ScoreResult,
+    scenario_quota,
+    score_folder,
+)
 from territory_engine.quota import QuotaResult
 from territory_engine.quota.inputs import plan_quotas
 
@@ -81,16 +88,19 @@ def reallocate_quotas(plan_dir: Path, scenario_file: Path) -> ScoreResult:
     else:
         # No scorecard yet: score everything but the quotas from quotas.csv.
         card = _score_with(plan_dir, scenario, tables, quotas)
+    table, card, geometry = _kept_hierarchy(plan_dir, scenario, quotas, card)
     text = to_json(card)
     replace: dict[str, Callable[[Path], None]] = {
-        "quotas.csv": lambda p: write_csv(quotas.quotas, p),
+        "quotas.csv": lambda p: write_csv(table, p),
         "quota_splits.csv": lambda p: write_csv(quotas.splits, p),
         "scorecard.json": text_writer(text),
     }
-    workbook = workbook_writer(plan_dir, quotas.quotas)
+    if geometry is not None:
+        replace[HIERARCHY_GEOJSON] = lambda p: geometry.to_file(p, driver="GeoJSON")
+    workbook = workbook_writer(plan_dir, table)
     if workbook is not None:
         replace[WORKBOOK] = workbook
-    report = report_writer(plan_dir, card, quotas.quotas, scenario)
+    report = report_writer(plan_dir, card, table, scenario)
     if report is not None:
         replace["report.html"] = report
     manifest_path = plan_dir / "plan.json"
@@ -110,15 +120,43 @@ def reallocate_quotas(plan_dir: Path, scenario_file: Path) -> ScoreResult:
         manifest_text = json.dumps(manifest, indent=2)
         replace["plan.json"] = text_writer(manifest_text)
     rewrite_folder(plan_dir, replace)
+    quotas = dataclasses.replace(quotas, quotas=table)
     return ScoreResult(card, plan, quotas, "scenario")
+
+
+def _kept_hierarchy(
+    plan_dir: Path, scenario: Scenario, quotas: QuotaResult, card: dict
+) -> tuple[pd.DataFrame, dict, gpd.GeoDataFrame | None]:
+    """The new quotas under the folder's kept ``hierarchy.csv`` (unchanged without one).
+
+    ``quotas.csv`` keeps its region and district from the drawn groups (unless the
+    quota scenario's ``quota.regions`` sets them), and each group's quota total is
+    recomputed in the scorecard's ``hierarchy`` section and ``hierarchy.geojson``
+    (:func:`~territory_engine.org.hierarchy.plan.requota_hierarchy`). The groups'
+    balance stays as scored: re-allocating quotas moves no account.
+    """
+    from territory_engine.org.hierarchy.plan import requota_hierarchy
+
+    section = card.get("hierarchy") if isinstance(card.get("hierarchy"), dict) else None
+    kept = requota_hierarchy(
+        plan_dir, quotas.quotas, section, fill_pools=not scenario.quota.regions
+    )
+    if kept is None:
+        return quotas.quotas, card, None
+    table, section, geometry = kept
+    if section is not None:
+        card = {**card, "hierarchy": section}
+    return table, card, geometry
 
 
 def _score_with(plan_dir: Path, scenario: Scenario, tables: Tables, quotas: QuotaResult) -> dict:
     """The scorecard of ``plan_dir`` with the quotas of ``quotas`` (not the folder's)."""
     result = score_folder(plan_dir, scenario, tables)
-    card = Scorecard.from_dict(result.card)
+    # The organisation layers' sections are not the scorecard's own: set aside and kept.
+    layers = {k: v for k, v in result.card.items() if k in LAYER_SECTIONS}
+    card = Scorecard.from_dict({k: v for k, v in result.card.items() if k not in layers})
     quota_part = scenario_quota(card, quotas, result.assignment.territory_ids)
-    return dataclasses.replace(card, quota=quota_part).to_dict()
+    return {**dataclasses.replace(card, quota=quota_part).to_dict(), **layers}
 
 
 __all__ = ["reallocate_quotas"]
