@@ -58,6 +58,7 @@ from territory_engine.org.adjust.warm import (
 )
 from territory_engine.pipeline.assemble import make_plan, match_reps
 from territory_engine.pipeline.run import manifest
+from territory_engine.plan.files import MANIFEST
 from territory_engine.plan.model import Plan
 from territory_engine.plan.reader import PlanFolder, read_plan_folder
 from territory_engine.plan.writer import write_plan_folder
@@ -558,20 +559,100 @@ def _adjustment(
     }
 
 
-def _write(target: Path, plan: Plan, drawn: _Redrawn, pro: ProRated) -> Path:
-    """Write the adjusted plan folder, ``quota_changes.csv`` with it."""
+def _write(
+    target: Path, plan: Plan, card: dict, drawn: _Redrawn, extra: dict[str, pd.DataFrame]
+) -> Path:
+    """Write the adjusted plan folder, ``quota_changes.csv`` (and ``forecasts.csv``) with it."""
     scenario = drawn.scenario
     return write_plan_folder(
         target,
         plan,
-        drawn.card,
+        card,
         accounts=drawn.tables.accounts,
         reps=drawn.tables.reps,
         measures=list(scenario.balance),
         title=scenario.name,
         tiles=scenario.output.tiles,
-        extra_tables={QUOTA_CHANGES: pro.changes},
+        extra_tables=extra,
     )
+
+
+def _donors(parent: PlanFolder, plan: Plan) -> dict[str, str]:
+    """A new territory -> the parent's territory it took most geo units from."""
+    if parent.units is None or not len(plan.units):
+        return {}
+    known = set(parent.territories["territory_id"].astype(str))
+    old = parent.units[["unit_id", "segment", "territory_id"]].astype(str)
+    new = plan.units[["unit_id", "segment", "territory_id"]].astype(str)
+    new = new[~new["territory_id"].isin(known)]
+    taken = new.merge(old, on=["unit_id", "segment"], suffixes=("", "_parent"))
+    taken = taken[taken["territory_id_parent"].isin(known)]
+    counts = taken.groupby(["territory_id", "territory_id_parent"]).size().reset_index(name="n")
+    # Most units first; a tie goes to the parent territory first in id order.
+    counts = counts.sort_values(["territory_id", "n", "territory_id_parent"], ascending=[1, 0, 1])
+    first = counts.drop_duplicates("territory_id")
+    return dict(zip(first["territory_id"], first["territory_id_parent"], strict=True))
+
+
+def _carry_layers(
+    parent: PlanFolder, drawn: _Redrawn, plan: Plan, card: dict
+) -> tuple[Plan, dict, dict[str, pd.DataFrame]]:
+    """The parent's organisation layers on the adjusted plan.
+
+    ``hierarchy.csv``: same groups; a hire's territory joins the groups of the
+    territory it took most units from (:func:`_donors`), a departed rep's leaves;
+    the ``hierarchy`` section, ``hierarchy.geojson`` and the quotas' region and
+    district are recomputed (:func:`~territory_engine.org.hierarchy.plan.kept_hierarchy`,
+    :func:`~territory_engine.org.hierarchy.plan.attach_hierarchy`).
+    ``forecasts.csv`` and the ``forecast`` section are the parent's, marked so
+    (:func:`~territory_engine.org.forecast.plan.parent_forecast`).
+
+    Returns
+    -------
+    tuple
+        The plan, the scorecard and the extra tables (``forecasts.csv``) to write.
+    """
+    from territory_engine.org.forecast.plan import FORECASTS_FILE, parent_forecast
+    from territory_engine.org.hierarchy.plan import (
+        attach_hierarchy,
+        kept_hierarchy,
+        solved_adjacency,
+    )
+
+    extra: dict[str, pd.DataFrame] = {}
+    files = list(plan.provenance.get("files", []))
+    forecasts = parent.path / FORECASTS_FILE
+    if isinstance(parent.scorecard.get("forecast"), dict) and forecasts.is_file():
+        from territory_engine.io.safe_cells import restore_frame
+
+        text = {"level": str, "id": str, "month": str}
+        extra[FORECASTS_FILE] = restore_frame(
+            pd.read_csv(forecasts, dtype=text, keep_default_na=False)
+        )
+        card = {**card, "forecast": parent_forecast(parent.scorecard["forecast"], parent.path)}
+    if parent.hierarchy is not None:
+        adjacency = solved_adjacency(drawn.local, drawn.index, drawn.alignment.assign)
+        section = parent.scorecard.get("hierarchy")
+        kept = kept_hierarchy(
+            parent.path,
+            drawn.scenario,
+            plan.territories,
+            adjacency,
+            plan.quotas,
+            section=section if isinstance(section, dict) else None,
+            donors=_donors(parent, plan),
+        )
+        assert kept is not None  # the parent has hierarchy.csv
+        plan, card = attach_hierarchy(
+            plan, card, kept[0], fill_pools=not drawn.scenario.quota.regions
+        )
+        plan.provenance["hierarchy"]["from_parent"] = str(parent.path.resolve())
+        attached = list(plan.provenance["files"])
+        files = attached + [f for f in files if f not in attached]
+    if extra:
+        files.insert(files.index(MANIFEST) if MANIFEST in files else len(files), FORECASTS_FILE)
+    plan.provenance["files"] = files
+    return plan, card, extra
 
 
 def _record_new(
@@ -664,7 +745,8 @@ def adjust_plan(
     plan = dataclasses.replace(
         drawn.plan, quotas=quotas, quota_splits=splits, provenance=provenance
     )
-    plan_dir_out = _write(target, plan, drawn, pro)
+    plan, card, extra = _carry_layers(parent, drawn, plan, drawn.card)
+    plan_dir_out = _write(target, plan, card, drawn, {QUOTA_CHANGES: pro.changes, **extra})
     plan_id = _record_new(store_path, plan_dir_out, effective, changes)
     return AdjustResult(
         plan_dir=plan_dir_out,
