@@ -19,6 +19,7 @@ from territory_engine.config import load_scenario
 from territory_engine.org.adjust.changes import AddRep, RemoveRep
 from territory_engine.org.adjust.run import adjust_plan
 from territory_engine.org.hierarchy import read_hierarchy
+from territory_engine.org.hierarchy.tables import read_hierarchy_geometry
 from territory_engine.pipeline.run import run_scenario
 from territory_engine.plan.requota import reallocate_quotas
 from territory_engine.plan.score import score_plan
@@ -143,6 +144,10 @@ def test_quota_keeps_region_and_district_and_the_group_totals(layered, tmp_path)
     totals = quotas.groupby("district")["quota"].sum()
     assert card["hierarchy"]["district"]["quota"] == pytest.approx(totals.to_dict())
     assert sum(card["hierarchy"]["region"]["quota"].values()) == pytest.approx(9_000_000)
+    shapes = read_hierarchy_geometry(folder)
+    assert shapes is not None
+    districts = shapes[shapes["level"] == "district"].set_index("id")["quota"]
+    assert districts.to_dict() == pytest.approx(totals.to_dict())
     assert card["forecast"] == FORECAST
     assert (folder / "forecasts.csv").read_bytes() == forecasts
 
