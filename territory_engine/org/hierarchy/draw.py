@@ -458,21 +458,25 @@ def _solve_level(
     )
 
 
-def _next_children(children: _Children, level: LevelResult) -> _Children:
-    """The next level's members: this level's groups, at their weighted centres."""
-    count = len(level.group_ids)
-    assign = level.assign
+def group_centres(children: _Children, assign: np.ndarray, count: int) -> np.ndarray:
+    """(count, 2) each group's centre, its members' positions weighted by the first measure."""
     weight0 = np.maximum(children.weights[:, 0], 1e-12)
     total = np.bincount(assign, weights=weight0, minlength=count)
-    xy = np.column_stack(
+    return np.column_stack(
         [
             np.bincount(assign, weights=weight0 * children.xy[:, d], minlength=count) / total
             for d in range(2)
         ]
     )
+
+
+def _next_children(children: _Children, level: LevelResult) -> _Children:
+    """The next level's members: this level's groups, at their weighted centres."""
+    count = len(level.group_ids)
+    assign = level.assign
     return _Children(
         weights=level.loads,
-        xy=xy,
+        xy=group_centres(children, assign, count),
         adjacency=group_adjacency(children.adjacency, assign, count),
         ids=list(level.group_ids),
         territory_group=assign[children.territory_group],

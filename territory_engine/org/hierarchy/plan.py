@@ -32,6 +32,7 @@ from territory_engine.org.hierarchy.draw import (
     _table,
     _violations,
     draw_hierarchy,
+    group_centres,
 )
 from territory_engine.org.hierarchy.graph import polygon_territory_adjacency, territory_adjacency
 from territory_engine.org.hierarchy.result import LevelResult
@@ -436,14 +437,7 @@ def _kept_level(
         violations += [
             f"{name} {group_ids[g]} is in {pieces[g]} pieces" for g in range(count) if pieces[g] > 1
         ]
-    w0 = np.maximum(children.weights[:, 0], 1e-12)
-    total = np.bincount(assign, weights=w0, minlength=count)
-    centres = np.column_stack(
-        [
-            np.bincount(assign, weights=w0 * children.xy[:, d], minlength=count) / total
-            for d in range(2)
-        ]
-    )
+    centres = group_centres(children, assign, count)
     return LevelResult(
         name=name,
         assign=assign,
