@@ -8,12 +8,11 @@ name from the data (reps, cities, errors) is escaped; the charts are inline SVG.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
-from territory_engine.render.charts import AXIS_COLOR, FONT, GRID_COLOR, nice_ticks, short_label
+from territory_engine.render.charts import line_chart
 from territory_engine.render.page import (
     Cell,
     compose_page,
@@ -25,127 +24,11 @@ from territory_engine.render.page import (
     table_html,
 )
 
-__all__ = ["capacity_charts", "line_chart", "render_capacity_page"]
-
-_LINE = "#4e79a7"
-_BAND = "#d3e9d8"
-_PICK = "#2b8a3e"
-_INFEASIBLE = "#9a9a9a"
+__all__ = ["capacity_charts", "render_capacity_page"]
 
 
 def _num(value: Any) -> float:
     return math.nan if isna(value) else float(value)
-
-
-def line_chart(
-    xs: Sequence[float],
-    ys: Sequence[float],
-    *,
-    title: str,
-    x_label: str,
-    y_label: str,
-    band: tuple[float, float] | None = None,
-    band_label: str = "",
-    marked: float | None = None,
-    grey: Sequence[bool] = (),
-    percent: bool = False,
-    width: int = 560,
-    height: int = 300,
-) -> str:
-    """A line of ``y`` against ``x`` with an optional shaded band and one marked point.
-
-    Parameters
-    ----------
-    xs, ys
-        The points (NaN ``y``: not drawn).
-    title, x_label, y_label, band_label
-        Texts (plain; escaped here).
-    band
-        ``(low, high)`` of ``y`` shaded behind the line.
-    marked
-        The ``x`` drawn as a large green dot (the recommendation).
-    grey
-        Per point: drawn as a grey cross (infeasible plan).
-    percent
-        Tick labels as percentages.
-    """
-    left, right, top, bottom = 70, 16, 34, 42
-    pts = [(x, y) for x, y in zip(xs, ys, strict=True) if math.isfinite(y)]
-    x_lo, x_hi = (min(xs), max(xs)) if xs else (0.0, 1.0)
-    if x_hi == x_lo:
-        x_lo, x_hi = x_lo - 1, x_hi + 1
-    y_vals = [y for _, y in pts] + (list(band) if band else [])
-    y_lo, y_hi = (min(y_vals), max(y_vals)) if y_vals else (0.0, 1.0)
-    pad = 0.08 * (y_hi - y_lo) if y_hi > y_lo else max(abs(y_hi) * 0.05, 0.05)
-    y_lo, y_hi = y_lo - pad, y_hi + pad
-
-    def px(v: float) -> float:
-        return left + (v - x_lo) / (x_hi - x_lo) * (width - left - right)
-
-    def py(v: float) -> float:
-        return height - bottom - (v - y_lo) / (y_hi - y_lo) * (height - top - bottom)
-
-    def tick(v: float) -> str:
-        return f"{100 * v:.0f} %" if percent else short_label(v)
-
-    out = [
-        f'<svg class="te-chart" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" role="img" aria-label="{esc(title)}" {FONT}>',
-        f'<text x="{left}" y="16" font-size="13" font-weight="600">{esc(title)}</text>',
-    ]
-    if band is not None:
-        lo, hi = max(band[0], y_lo), min(band[1], y_hi)
-        if hi > lo:
-            out.append(
-                f'<rect x="{left}" y="{py(hi):.1f}" width="{width - left - right}" '
-                f'height="{py(lo) - py(hi):.1f}" fill="{_BAND}"><title>{esc(band_label)}</title>'
-                "</rect>"
-            )
-    for t in nice_ticks(y_lo, y_hi):
-        out.append(
-            f'<line x1="{left}" y1="{py(t):.1f}" x2="{width - right}" y2="{py(t):.1f}" '
-            f'stroke="{GRID_COLOR}"/><text x="{left - 6}" y="{py(t) + 4:.1f}" '
-            f'text-anchor="end">{esc(tick(t))}</text>'
-        )
-    # Headcounts are whole: no tick between two of them.
-    for t in (t for t in nice_ticks(x_lo, x_hi, 8) if float(t).is_integer()):
-        out.append(
-            f'<text x="{px(t):.1f}" y="{height - bottom + 14}" text-anchor="middle">'
-            f"{fmt_number(t, 0)}</text>"
-        )
-    if len(pts) > 1:
-        path = " ".join(
-            f"{'M' if i == 0 else 'L'}{px(x):.1f} {py(y):.1f}" for i, (x, y) in enumerate(pts)
-        )
-        out.append(f'<path d="{path}" fill="none" stroke="{_LINE}" stroke-width="2"/>')
-    flags = list(grey) or [False] * len(xs)
-    for x, y, off in zip(xs, ys, flags, strict=True):
-        if not math.isfinite(y):
-            continue
-        tip = f"<title>{esc(fmt_number(x, 0))}: {esc(tick(y))}</title>"
-        if off:
-            out.append(
-                f'<path d="M{px(x) - 4:.1f} {py(y) - 4:.1f} l8 8 m0 -8 l-8 8" '
-                f'stroke="{_INFEASIBLE}" stroke-width="2">{tip}</path>'
-            )
-        elif marked is not None and x == marked:
-            out.append(
-                f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="7" fill="{_PICK}" stroke="#111" '
-                f'stroke-width="1.5" class="te-pick">{tip}</circle>'
-            )
-        else:
-            out.append(
-                f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3.5" fill="{_LINE}">{tip}</circle>'
-            )
-    out.append(
-        f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" '
-        f'stroke="{AXIS_COLOR}"/>'
-        f'<text x="{(left + width - right) / 2:.1f}" y="{height - 6}" text-anchor="middle" '
-        f'fill="#555">{esc(x_label)}</text>'
-        f'<text transform="translate(14 {(top + height - bottom) / 2:.1f}) rotate(-90)" '
-        f'text-anchor="middle" fill="#555">{esc(y_label)}</text></svg>'
-    )
-    return "".join(out)
 
 
 def capacity_charts(table: pd.DataFrame, band: tuple[float, float]) -> list[str]:
