@@ -31,18 +31,41 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from territory_engine.plan.compare import team_standing
+from territory_engine.plan.compare import (
+    ScorecardDelta,
+    moved_accounts,
+    rep_deltas,
+    scorecard_deltas,
+    team_standing,
+)
 from territory_engine.render.rep_view import RepRows, rep_rows
 from territory_engine.store import StoreError
 from territory_engine.studio.catalogue import Catalogue, LoadedPlan
 from territory_engine.studio.models import Comment, PlanVersion, User
 
-__all__ = ["Access", "NotFound", "RepPage", "headline"]
+__all__ = ["OUTSIDE", "Access", "ComparePage", "NotFound", "RepPage", "headline"]
 
 #: GeoJSON properties a planner's or manager's map gets (no other column leaves the server).
 _MAP_PROPERTIES = ("territory_id", "rep_id", "rep_name", "segment", "n_accounts")
 #: Account columns a CSV or a rep's table holds.
 _ACCOUNT_COLUMNS = ("account_id", "name", "segment", "industry", "territory_id", "rep_id")
+
+
+#: What a manager's compare shows for the side of a move outside their scope.
+OUTSIDE = "outside your scope"
+#: Plan-level scorecard sections a manager's compare shows (the plan-wide numbers).
+_PLAN_WIDE = (
+    "n_territories",
+    "n_accounts",
+    "balance",
+    "travel",
+    "disruption",
+    "contiguity",
+    "quota",
+    "relationships",
+    "families",
+    "compactness",
+)
 
 
 class NotFound(Exception):
@@ -58,6 +81,96 @@ class RepPage:
     standing: pd.DataFrame
     measures: list[str]
     explanation: str
+
+
+@dataclass(frozen=True)
+class ComparePage:
+    """Two plan versions side by side, as the user may see them.
+
+    Attributes
+    ----------
+    a, b
+        The plan versions (A is the reference, B the candidate: deltas are B − A).
+    moves
+        :func:`~territory_engine.plan.compare.moved_accounts` of the accounts whose
+        rep changes, limited to those leaving or joining a rep in scope; the other
+        side of such a move reads :data:`OUTSIDE` (no id, no name).
+    deltas
+        :func:`~territory_engine.plan.compare.rep_deltas` of the reps in scope.
+    fairness
+        :func:`~territory_engine.plan.compare.scorecard_deltas` of the plan-level
+        numbers (for a manager, the plan-wide sections only, nothing keyed by a
+        territory, rep or group).
+    measures
+        The balance measures both plans have.
+    points
+        ``account_id, lat, lon`` of the moved accounts (for the maps' rings).
+    """
+
+    a: PlanVersion
+    b: PlanVersion
+    moves: pd.DataFrame
+    deltas: pd.DataFrame
+    fairness: list[ScorecardDelta]
+    measures: list[str]
+    points: pd.DataFrame
+
+    def moves_geojson(self) -> dict:
+        """The moved accounts as GeoJSON points with the move's visible columns."""
+        keep = (
+            "account_id",
+            "name",
+            "from_territory_id",
+            "from_rep_name",
+            "to_territory_id",
+            "to_rep_name",
+        )
+        rows = self.moves.merge(self.points, on="account_id", how="inner")
+        features = []
+        for row in rows.to_dict("records"):
+            lat, lon = float(row["lat"]), float(row["lon"])
+            if math.isnan(lat) or math.isnan(lon):
+                continue
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                    "properties": {k: str(row[k]) for k in keep},
+                }
+            )
+        return {"type": "FeatureCollection", "features": features}
+
+
+def _union(first: pd.DataFrame, second: pd.DataFrame, key: str) -> pd.DataFrame:
+    """``first``, then the rows of ``second`` whose ``key`` it lacks (as ``compare`` does)."""
+    return pd.concat([first, second[~second[key].isin(set(first[key]))]], ignore_index=True)
+
+
+def _plan_wide(card: dict, hidden: set[str]) -> dict:
+    """The plan-wide part of a scorecard: :data:`_PLAN_WIDE` sections, without any key
+    naming a territory, rep or group (``hidden``) and without ``*_detail`` breakdowns."""
+
+    def strip(value):
+        if not isinstance(value, dict):
+            return value
+        return {
+            k: strip(v)
+            for k, v in value.items()
+            if str(k) not in hidden and not str(k).endswith("_detail")
+        }
+
+    return {k: strip(v) for k, v in card.items() if k in _PLAN_WIDE}
+
+
+def _scoped_moves(moves: pd.DataFrame, reps: set[str]) -> pd.DataFrame:
+    """The moves leaving or joining a rep of ``reps``; the other side blanked."""
+    keep = moves["from_rep_id"].astype(str).isin(reps) | moves["to_rep_id"].astype(str).isin(reps)
+    out = moves[keep].copy()
+    for side in ("from", "to"):
+        outside = ~out[f"{side}_rep_id"].astype(str).isin(reps)
+        out.loc[outside, [f"{side}_territory_id", f"{side}_rep_id"]] = ""
+        out.loc[outside, f"{side}_rep_name"] = OUTSIDE
+    return out.reset_index(drop=True)
 
 
 def headline(card: dict) -> list[tuple[str, str]]:
@@ -227,6 +340,48 @@ class Access:
             r"(?<![\w-])(" + "|".join(re.escape(n) for n in names if n) + r")(?![\w-])"
         )
         return [rule for rule in rules if not pattern.search(rule)]
+
+    # ------------------------------------------------------------------ compare
+
+    def compare(self, a_id: str | int, b_id: str | int) -> ComparePage:
+        """Plan versions ``a_id`` and ``b_id`` compared, within the user's scope.
+
+        The differences are :mod:`territory_engine.plan.compare`'s (what the
+        ``compare`` command draws); this only picks what the user may see: a planner
+        everything; a manager the moves into or out of their reps' territories (the
+        other side reads :data:`OUTSIDE`), the per-rep changes of their reps and the
+        plan-wide numbers. Both versions must be visible (a rep gets 404).
+        """
+        plan_a, plan_b = self.plan_page(a_id), self.plan_page(b_id)
+        loaded_a, loaded_b = self.load(plan_a), self.load(plan_b)
+        fa, fb = loaded_a.folder, loaded_b.folder
+        measures = [m for m in dict.fromkeys(fa.measures) if m in fb.measures]
+        accounts = _union(fb.accounts, fa.accounts, "account_id")
+        moves = moved_accounts(
+            fa.assignments, fb.assignments, accounts, _union(fb.reps, fa.reps, "rep_id")
+        )
+        deltas = rep_deltas(fa.territories, fb.territories, fa.quotas, fb.quotas, measures)
+        card_a, card_b = fa.scorecard, fb.scorecard
+        if self.user.role != "planner":
+            reps = self._scope_reps(loaded_a) | self._scope_reps(loaded_b)
+            moves = _scoped_moves(moves, reps)
+            deltas = deltas[deltas["rep_id"].astype(str).isin(reps)].reset_index(drop=True)
+            hidden: set[str] = set()
+            for org in (loaded_a.org, loaded_b.org):
+                for column in org.columns:
+                    hidden.update(v for v in org[column].astype(str) if v)
+            card_a, card_b = _plan_wide(card_a, hidden), _plan_wide(card_b, hidden)
+        fairness = scorecard_deltas(card_a, card_b)
+        points = accounts[[c for c in ("account_id", "lat", "lon") if c in accounts]]
+        if not {"lat", "lon"} <= set(points.columns):
+            points = pd.DataFrame(columns=["account_id", "lat", "lon"])
+        points = points[points["account_id"].isin(set(moves["account_id"]))]
+        return ComparePage(plan_a, plan_b, moves, deltas, fairness, measures, points)
+
+    def _scope_reps(self, loaded: LoadedPlan) -> set[str]:
+        org = loaded.org
+        ids = set(self.territory_ids(loaded))
+        return {r for r in org.loc[org["territory_id"].isin(ids), "rep_id"] if r}
 
     # ------------------------------------------------------------------ reps
 

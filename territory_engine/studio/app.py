@@ -47,7 +47,7 @@ from territory_engine.io.safe_cells import csv_text
 from territory_engine.render.rep_view import _figure_label
 from territory_engine.store import PlanStore
 from territory_engine.studio import audit
-from territory_engine.studio.access import Access, NotFound, RepPage, headline
+from territory_engine.studio.access import Access, ComparePage, NotFound, RepPage, headline
 from territory_engine.studio.auth import (
     LockedOut,
     Policy,
@@ -389,6 +389,7 @@ def plan_page(request: Request, plan_id: str, who: Who, acc: Acc):
             "actions": allowed_actions(plan, who[0].role),
             "comments": acc.comments(plan, loaded),
             "territory_ids": acc.territory_ids(loaded),
+            "others": [p for p in acc.plans() if p.id != plan.id],
         },
     )
 
@@ -791,6 +792,81 @@ def api_rep(plan_id: str, rep_id: str, acc: Acc):
 @router.get("/api/plans/{plan_id}/reps/{rep_id}/territory.geojson")
 def api_rep_geojson(plan_id: str, rep_id: str, acc: Acc):
     return rep_geojson(plan_id, rep_id, acc)
+
+
+# ---------------------------------------------------------------- compare
+
+
+@router.get("/plans/{plan_id}/compare")
+def compare_pick(plan_id: str, acc: Acc, b: str = ""):
+    """The plan page's "compare with" form: on to the compare page of the version picked."""
+    other = acc.plan_page(b)
+    return RedirectResponse(f"/plans/{acc.plan_page(plan_id).id}/compare/{other.id}", 303)
+
+
+def _compare_json(page: ComparePage) -> dict[str, Any]:
+    moves = page.moves
+    reps = set(moves["from_rep_id"]) | set(moves["to_rep_id"])
+    return {
+        "a": page.a.id,
+        "b": page.b.id,
+        "measures": page.measures,
+        "summary": {
+            "moved_accounts": len(moves),
+            "moved_potential": float(moves["potential"].sum()) if len(moves) else 0.0,
+            "reps_affected": len(reps - {""}),
+        },
+        "fairness": [
+            {
+                "section": f.section,
+                "key": f.key,
+                "a": f.a,
+                "b": f.b,
+                "delta": f.delta,
+                "better": f.better,
+            }
+            for f in page.fairness
+        ],
+        "rep_deltas": _records(page.deltas),
+        "moves": _records(moves),
+    }
+
+
+@router.get("/plans/{plan_id}/compare/{other_id}", response_class=HTMLResponse)
+def compare_page(request: Request, plan_id: str, other_id: str, who: Who, acc: Acc):
+    page = acc.compare(plan_id, other_id)
+    data = _compare_json(page)
+    delta_columns = [
+        c
+        for c in ("n_accounts", *page.measures, "quota", "travel_mean_km")
+        if f"{c}_delta" in page.deltas
+    ]
+    return render(
+        request,
+        "compare.html",
+        {
+            **_base(who),
+            "a": page.a,
+            "b": page.b,
+            "summary": data["summary"],
+            "fairness": page.fairness,
+            "deltas": data["rep_deltas"],
+            "delta_columns": delta_columns,
+            "moves": data["moves"][:500],
+            "n_moves": len(page.moves),
+        },
+    )
+
+
+@router.get("/api/plans/{plan_id}/compare/{other_id}")
+def api_compare(plan_id: str, other_id: str, acc: Acc):
+    return _compare_json(acc.compare(plan_id, other_id))
+
+
+@router.get("/api/plans/{plan_id}/compare/{other_id}/moves.geojson")
+def api_compare_moves(plan_id: str, other_id: str, acc: Acc):
+    page = acc.compare(plan_id, other_id)
+    return JSONResponse(page.moves_geojson(), media_type="application/geo+json")
 
 
 def _moves(value: Any) -> list[Move]:

@@ -3,6 +3,13 @@
 // never as HTML, so an account or rep name cannot run as markup.
 (function () {
   "use strict";
+  // The compare page draws two maps with its own file (loaded from 'self', as the CSP wants).
+  if (document.getElementById("compare")) {
+    var extra = document.createElement("script");
+    extra.src = "/static/compare.js";
+    document.body.appendChild(extra);
+    return;
+  }
   var el = document.getElementById("map");
   if (!el || typeof L === "undefined") { return; }
   var map = L.map(el, { attributionControl: false });
