@@ -34,7 +34,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import shapely
 
 from territory_engine.config import Scenario, load_scenario, scenario_hash
 from territory_engine.config.segments import teams
@@ -197,6 +199,85 @@ def score_folder(plan_dir: Path, scenario: Scenario, tables: Tables | None = Non
     plan = read_plan_assignment(plan_dir, scenario, tables)
     problem, index = build_problem(scenario, tables)
     drawn = read_unit_territories(plan_dir, index, plan.territory_ids)
+    loaded = LoadedInputs(scenario, tables, problem, index)
+    return score_assignment(
+        plan_dir, loaded, plan, drawn, lambda: read_plan_quotas(plan_dir, plan.territory_ids)
+    )
+
+
+#: How many territory polygons a :class:`LoadedInputs` memo holds before it starts over.
+POLYGON_MEMO_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class LoadedInputs:
+    """What scoring any assignment of one scenario needs, loaded once.
+
+    Attributes
+    ----------
+    scenario, tables
+        The scenario and its loaded tables.
+    problem, index
+        :func:`~territory_engine.problem.build.build_problem` of them.
+    polygons
+        A memo of territory polygons by their units, for scoring many assignments
+        of one scenario (an edit session); ``None`` dissolves every territory, as
+        :func:`score_folder` does. The polygons are the same either way.
+    """
+
+    scenario: Scenario
+    tables: Tables
+    problem: ProblemData
+    index: ProblemIndex
+    polygons: dict[tuple[str, bytes], object] | None = None
+
+
+def _territory_polygons(
+    loaded: LoadedInputs, unit_territory: np.ndarray, territory_ids: list[str]
+) -> gpd.GeoDataFrame:
+    """:func:`plan_polygons`, re-using the memo's union of a territory whose units are unchanged.
+
+    Each territory's polygon is the union of its units in the order
+    :func:`plan_polygons` dissolves them (the same ``union_all`` of the same
+    geometries), so the result equals the dissolve's.
+    """
+    units, index, memo = loaded.tables.units, loaded.index, loaded.polygons
+    if memo is None:
+        return plan_polygons(units, index, unit_territory, territory_ids)
+    keep = np.flatnonzero(~index.exception_unit & (unit_territory >= 0))
+    geoms = units.set_index(units["unit_id"].astype(str)).geometry
+    owner = np.asarray(territory_ids, dtype=object)[unit_territory[keep]]
+    names, shapes = [], []
+    for tid in sorted(set(owner.tolist())):
+        mine = keep[owner == tid]
+        key = (tid, mine.tobytes())
+        if key not in memo:
+            if len(memo) >= POLYGON_MEMO_SIZE:
+                memo.clear()
+            memo[key] = shapely.union_all(geoms.loc[index.unit_geo_id[mine]].to_numpy())
+        names.append(tid)
+        shapes.append(memo[key])
+    return gpd.GeoDataFrame(
+        {"territory_id": np.asarray(names, dtype=object)}, geometry=shapes, crs=units.crs
+    )
+
+
+def score_assignment(
+    plan_dir: Path,
+    loaded: LoadedInputs,
+    plan: PlanAssignment,
+    drawn: np.ndarray | None,
+    file_quotas: Callable[[], np.ndarray | None],
+) -> ScoreResult:
+    """Score ``plan`` with inputs already loaded (what :func:`score_folder` does after reading).
+
+    ``plan_dir`` is the folder the card names and whose organisation layers
+    (``hierarchy.csv``, the old ``scorecard.json``'s forecast) are kept; ``drawn``
+    is its ``units.csv`` (:func:`read_unit_territories`); ``file_quotas`` gives its
+    ``quotas.csv`` quotas (:func:`read_plan_quotas`), called after the scenario's
+    allocation as :func:`score_folder` always did.
+    """
+    scenario, tables, problem, index = loaded.scenario, loaded.tables, loaded.problem, loaded.index
     inputs, split = scoring_inputs(scenario, tables, problem, index, plan, drawn)
     quotas = plan_quotas(
         scenario,
@@ -206,7 +287,7 @@ def score_folder(plan_dir: Path, scenario: Scenario, tables: Tables | None = Non
         plan.territory_rep,
         plan.centres,
     )
-    from_file = read_plan_quotas(plan_dir, plan.territory_ids)
+    from_file = file_quotas()
     card = scorecard(inputs)
     if from_file is None:
         quota_part = scenario_quota(card, quotas, plan.territory_ids)
@@ -219,7 +300,7 @@ def score_folder(plan_dir: Path, scenario: Scenario, tables: Tables | None = Non
             source="quotas.csv",
         )
     assert inputs.unit_territory is not None  # scoring_inputs always draws the units
-    polygons = plan_polygons(tables.units, index, inputs.unit_territory, plan.territory_ids)
+    polygons = _territory_polygons(loaded, inputs.unit_territory, plan.territory_ids)
     card = dataclasses.replace(
         card,
         quota=quota_part,
@@ -402,9 +483,11 @@ def score_plan(plan_dir: Path, scenario_file: Path | None = None) -> ScoreResult
 
 __all__ = [
     "LAYER_SECTIONS",
+    "LoadedInputs",
     "ScoreResult",
     "read_card",
     "resolve_scenario",
+    "score_assignment",
     "score_folder",
     "score_plan",
     "scoring_inputs",
