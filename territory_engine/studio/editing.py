@@ -104,13 +104,53 @@ class EditResult:
     moves: tuple[Move, ...] = ()
 
 
+@dataclass(frozen=True)
+class _Targets:
+    """What moving units of one plan's tables checks and looks up (read once per tables)."""
+
+    rep_of: dict[str, str]
+    segment_of: dict[str, str]
+    unit_ids: pd.Series
+    account_segment: pd.Series | None
+    known_units: frozenset[str]
+
+    @classmethod
+    def of(
+        cls, plan: PlanFolder, assignments: pd.DataFrame, units: pd.DataFrame | None
+    ) -> _Targets:
+        territories = plan.territories.astype({"territory_id": str, "rep_id": str})
+        segment_of = (
+            dict(zip(territories["territory_id"], territories["segment"].astype(str), strict=True))
+            if "segment" in territories
+            else {}
+        )
+        segments = plan.accounts.set_index("account_id")["segment"] if segment_of else None
+        unit_ids = assignments["unit_id"].astype(str)
+        known = set(unit_ids)
+        if units is not None:
+            known |= set(units["unit_id"].astype(str))
+        return cls(
+            rep_of=dict(zip(territories["territory_id"], territories["rep_id"], strict=True)),
+            segment_of=segment_of,
+            unit_ids=unit_ids,
+            account_segment=(
+                assignments["account_id"].map(segments).astype(str)
+                if segments is not None
+                else None
+            ),
+            known_units=frozenset(known),
+        )
+
+
 def _move_tables(
-    plan: PlanFolder,
+    targets: _Targets,
     moves: Sequence[Move],
     assignments: pd.DataFrame,
     units: pd.DataFrame | None,
 ) -> int:
     """Apply ``moves`` to ``assignments`` (and ``units``) in place; accounts moved.
+
+    ``targets`` are of these tables (:meth:`_Targets.of`, or the same tables' copy).
 
     Raises
     ------
@@ -119,33 +159,19 @@ def _move_tables(
     """
     if len(moves) > MAX_MOVES:
         raise InputError(f"at most {MAX_MOVES} moves per edit, not {len(moves)}")
-    territories = plan.territories.astype({"territory_id": str, "rep_id": str})
-    rep_of = dict(zip(territories["territory_id"], territories["rep_id"], strict=True))
-    segment_of = (
-        dict(zip(territories["territory_id"], territories["segment"].astype(str), strict=True))
-        if "segment" in territories
-        else {}
-    )
-    segments = plan.accounts.set_index("account_id")["segment"] if segment_of else None
-    unit_ids = assignments["unit_id"].astype(str)
-    known_units = set(unit_ids)
-    if units is not None:
-        known_units |= set(units["unit_id"].astype(str))
-    account_segment = (
-        assignments["account_id"].map(segments).astype(str) if segments is not None else None
-    )
+    rep_of, segment_of = targets.rep_of, targets.segment_of
     moved = 0
     for move in moves:
         if move.to_territory_id not in rep_of:
             raise InputError(
                 f"move of unit {move.unit_id!r}: no territory {move.to_territory_id!r}"
             )
-        if move.unit_id not in known_units:
+        if move.unit_id not in targets.known_units:
             raise InputError(f"no unit {move.unit_id!r} in this plan")
-        mask = unit_ids == move.unit_id
+        mask = targets.unit_ids == move.unit_id
         segment = segment_of.get(move.to_territory_id)
-        if account_segment is not None and segment is not None:
-            mask &= account_segment == segment
+        if targets.account_segment is not None and segment is not None:
+            mask &= targets.account_segment == segment
         changing = mask & (assignments["territory_id"] != move.to_territory_id)
         moved += int(changing.sum())
         assignments.loc[mask, "territory_id"] = move.to_territory_id
@@ -177,7 +203,7 @@ def apply_moves(plan: PlanFolder, moves: Sequence[Move], target: Path) -> int:
     assignments = read_plan_csv(target / "assignments.csv")
     units_file = target / "units.csv"
     units = read_plan_csv(units_file) if units_file.is_file() else None
-    moved = _move_tables(plan, moves, assignments, units)
+    moved = _move_tables(_Targets.of(plan, assignments, units), moves, assignments, units)
     write_csv(assignments, target / "assignments.csv")
     if units is not None:
         write_csv(units, units_file)
@@ -227,6 +253,10 @@ class EditSession:
         The folder's ``quotas.csv`` for its own territories (``None`` when absent).
     territory_ids
         The territories those quotas are aligned with.
+    targets
+        The territories and units moves may name, looked up once.
+    account_rows
+        (N,) the row of ``assignments`` of each account of the accounts table.
     """
 
     plan: PlanFolder
@@ -236,6 +266,8 @@ class EditSession:
     units: pd.DataFrame | None
     quotas: np.ndarray | None
     territory_ids: tuple[str, ...]
+    targets: _Targets
+    account_rows: np.ndarray
 
     @classmethod
     def open(cls, plan: PlanFolder) -> EditSession:
@@ -246,14 +278,20 @@ class EditSession:
         problem, index = build_problem(scenario, tables)
         base = read_plan_assignment(folder, scenario, tables)
         units_file = folder / "units.csv"
+        assignments = read_plan_csv(folder / "assignments.csv")
+        units = read_plan_csv(units_file) if units_file.is_file() else None
         return cls(
             plan=plan,
             loaded=LoadedInputs(scenario, tables, problem, index, polygons={}),
             accounts=_plain_accounts(tables),
-            assignments=read_plan_csv(folder / "assignments.csv"),
-            units=read_plan_csv(units_file) if units_file.is_file() else None,
+            assignments=assignments,
+            units=units,
             quotas=read_plan_quotas(folder, base.territory_ids),
             territory_ids=tuple(base.territory_ids),
+            targets=_Targets.of(plan, assignments, units),
+            account_rows=pd.Index(assignments["account_id"].astype(str)).get_indexer(
+                tables.accounts["account_id"].astype(str)
+            ),
         )
 
     def rescore(self, moves: Sequence[Move], workdir: Path) -> EditResult:
@@ -266,7 +304,7 @@ class EditSession:
         """
         assignments = self.assignments.copy()
         units = self.units.copy() if self.units is not None else None
-        moved = _move_tables(self.plan, moves, assignments, units)
+        moved = _move_tables(self.targets, moves, assignments, units)
         folder = Path(self.plan.path)
         plan = self._assignment(assignments)
         drawn = self._drawn(units, plan.territory_ids)
@@ -291,18 +329,14 @@ class EditSession:
         )
         frame = frame.assign(territory_id=tid)
         rep_ids = tables.reps["rep_id"].astype(str)
-        account_ids = tables.accounts["account_id"].astype(str)
         rep_pos = {r: i for i, r in enumerate(rep_ids)}
         territory_rep = frame.groupby("territory_id", sort=False)["rep_id"].first()
         order = sorted(
             territory_rep.index, key=lambda t: (rep_pos.get(territory_rep[t], 1 << 30), t)
         )
         pos = {t: i for i, t in enumerate(order)}
-        by_account = dict(zip(frame["account_id"], frame["territory_id"], strict=True))
-        try:
-            account_territory = np.array([pos[by_account[a]] for a in account_ids], dtype=int)
-        except KeyError as exc:
-            raise InputError(f"account {exc.args[0]!r} has no row in assignments.csv") from None
+        codes = frame["territory_id"].map(pos).to_numpy(dtype=int)
+        account_territory = codes[self.account_rows]
         reps_of = [str(territory_rep[t]) for t in order]
         centres = _centres(
             Path(self.plan.path), scenario, tables, order, reps_of, account_territory
