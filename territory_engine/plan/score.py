@@ -251,12 +251,13 @@ def _territory_polygons(
     for tid in sorted(set(owner.tolist())):
         mine = keep[owner == tid]
         key = (tid, mine.tobytes())
-        if key not in memo:
+        shape = memo.get(key)  # one lookup: another request may clear the memo meanwhile
+        if shape is None:
             if len(memo) >= POLYGON_MEMO_SIZE:
                 memo.clear()
-            memo[key] = shapely.union_all(geoms.loc[index.unit_geo_id[mine]].to_numpy())
+            shape = memo[key] = shapely.union_all(geoms.loc[index.unit_geo_id[mine]].to_numpy())
         names.append(tid)
-        shapes.append(memo[key])
+        shapes.append(shape)
     return gpd.GeoDataFrame(
         {"territory_id": np.asarray(names, dtype=object)}, geometry=shapes, crs=units.crs
     )

@@ -131,3 +131,21 @@ def test_the_cache_is_bounded(tmp_path, plan_copy, monkeypatch):
     assert opened.calls == 3  # the newest is kept
     cache.get(folders[0])
     assert opened.calls == 4  # the oldest was dropped
+
+
+def test_concurrent_edits_of_one_session_score_as_one_at_a_time(session, plan_copy, tmp_path):
+    units = _units(plan_copy, "T-R30", 3)
+    lists = [[Move(u, "T-R31")] for u in units]
+    alone = [_text(session.rescore(moves, tmp_path).card) for moves in lists]
+    together: dict[int, str] = {}
+
+    def run(i: int) -> None:
+        together[i] = _text(session.rescore(lists[i], tmp_path).card)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(lists))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [together[i] for i in range(len(lists))] == alone
+    assert len(set(alone)) == len(alone)
