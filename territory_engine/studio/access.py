@@ -25,6 +25,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
+import weakref
 from dataclasses import dataclass
 
 import pandas as pd
@@ -81,6 +83,53 @@ class RepPage:
     standing: pd.DataFrame
     measures: list[str]
     explanation: str
+    geojson: dict
+    accounts: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class _RepParts:
+    """What a rep's page is made of in one loaded plan folder (all of it theirs only)."""
+
+    rows: RepRows
+    standing: pd.DataFrame
+    measures: list[str]
+    explanation: str
+    geojson: dict
+    accounts: pd.DataFrame
+
+
+#: A rep's page parts per loaded plan folder, made once: a loaded folder never changes
+#: (the catalogue loads a new one when its files change, and the old one's parts go
+#: with it), so 50 reps reloading their pages do not re-filter the plan every time.
+_REP_PARTS: weakref.WeakKeyDictionary[LoadedPlan, dict[str, _RepParts]] = (
+    weakref.WeakKeyDictionary()
+)
+_REP_PARTS_LOCK = threading.Lock()
+
+
+def _rep_parts(loaded: LoadedPlan, rep_id: str) -> _RepParts:
+    with _REP_PARTS_LOCK:
+        found = _REP_PARTS.get(loaded, {}).get(rep_id)
+    if found is not None:
+        return found
+    folder = loaded.folder
+    rows = rep_rows(folder, rep_id)
+    standing = team_standing(folder.territories, folder.quotas, rep_id, folder.measures)
+    explanation = ""
+    if "explanation" in rows.quotas and not rows.quotas.empty:
+        value = rows.quotas["explanation"].iloc[0]
+        explanation = "" if isinstance(value, float) and math.isnan(value) else str(value)
+    territories = rows.territories
+    keep = [c for c in ("territory_id", "rep_id", "rep_name", "n_accounts") if c in territories]
+    geojson = json.loads(territories[[*keep, "geometry"]].to_json(drop_id=True))
+    view = rows.accounts
+    columns = [c for c in (*_ACCOUNT_COLUMNS, *folder.measures) if c in view.columns]
+    accounts = view[list(dict.fromkeys(columns))]
+    made = _RepParts(rows, standing, list(folder.measures), explanation, geojson, accounts)
+    with _REP_PARTS_LOCK:
+        _REP_PARTS.setdefault(loaded, {})[rep_id] = made
+    return made
 
 
 @dataclass(frozen=True)
@@ -411,26 +460,24 @@ class Access:
         theirs = org.loc[org["rep_id"] == rep_id, "territory_id"].tolist()
         if not theirs or not set(theirs) & set(self.territory_ids(loaded)):
             raise NotFound(rep_id)
-        folder = loaded.folder
-        rows = rep_rows(folder, rep_id)
-        standing = team_standing(folder.territories, folder.quotas, rep_id, folder.measures)
-        explanation = ""
-        if "explanation" in rows.quotas and not rows.quotas.empty:
-            value = rows.quotas["explanation"].iloc[0]
-            explanation = "" if isinstance(value, float) and math.isnan(value) else str(value)
-        return RepPage(plan, rows, standing, list(folder.measures), explanation)
+        parts = _rep_parts(loaded, rep_id)
+        return RepPage(
+            plan,
+            parts.rows,
+            parts.standing,
+            parts.measures,
+            parts.explanation,
+            parts.geojson,
+            parts.accounts,
+        )
 
     def rep_geojson(self, page: RepPage) -> dict:
         """The GeoJSON behind a rep's map: their own territory only, a few properties."""
-        territories = page.rows.territories
-        keep = [c for c in ("territory_id", "rep_id", "rep_name", "n_accounts") if c in territories]
-        return json.loads(territories[[*keep, "geometry"]].to_json(drop_id=True))
+        return page.geojson
 
     def rep_accounts(self, page: RepPage) -> pd.DataFrame:
         """The rep's accounts, with :data:`_ACCOUNT_COLUMNS` and the measures."""
-        view = page.rows.accounts
-        keep = [c for c in (*_ACCOUNT_COLUMNS, *page.measures) if c in view.columns]
-        return view[list(dict.fromkeys(keep))]
+        return page.accounts
 
     # ------------------------------------------------------------------ comments
 

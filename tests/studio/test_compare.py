@@ -218,3 +218,16 @@ def test_the_moves_table_matches_the_json_for_a_manager(users):
         assert move["account_id"] in page
     frame = pd.DataFrame(data["moves"])
     assert (frame["from_rep_id"].isin(ENTERPRISE) | frame["to_rep_id"].isin(ENTERPRISE)).all()
+
+
+def test_a_rep_page_made_once_for_the_planner_is_still_scoped_for_a_manager(users):
+    """Rep pages' parts are kept per loaded plan: a page the planner opened (and so made)
+    is still 404 for a manager whose scope does not hold that rep."""
+    planner, manager = users["planner"], users["mgr-r08"]
+    for route in ("/plans/1/reps/R09", "/api/plans/1/reps/R09/territory.geojson"):
+        assert planner.get(route).status_code == 200
+        assert manager.get(route).status_code == 404
+    first = planner.get("/api/plans/1/reps/R09").json()
+    assert planner.get("/api/plans/1/reps/R09").json() == first
+    assert {a["rep_id"] for a in first["accounts"]} == {"R09"}
+    assert manager.get("/plans/1/reps/R08/accounts.csv").status_code == 200
