@@ -375,10 +375,16 @@ class EditSession:
         plan = plan.drop_duplicates("account_id", keep="first")
         accounts = self.accounts
         extra = sorted(set(plan["account_id"]) - set(accounts["account_id"]))
-        joined = accounts.merge(
-            plan[["account_id", "rep_id", "territory_id"]], on="account_id", how="left"
-        )
-        joined[["rep_id", "territory_id"]] = joined[["rep_id", "territory_id"]].fillna("")
+        if duplicate or extra or {"rep_id", "territory_id"} & set(accounts.columns):
+            joined = accounts.merge(
+                plan[["account_id", "rep_id", "territory_id"]], on="account_id", how="left"
+            )
+            joined[["rep_id", "territory_id"]] = joined[["rep_id", "territory_id"]].fillna("")
+        else:  # the merge's result, by the rows looked up once (moves keep every row)
+            joined = accounts.assign(
+                rep_id=plan["rep_id"].to_numpy()[self.account_rows],
+                territory_id=plan["territory_id"].to_numpy()[self.account_rows],
+            )
         pairs = plan.loc[plan["rep_id"] != "", ["territory_id", "rep_id"]].drop_duplicates()
         return PlanView(
             scenario=self.loaded.scenario,

@@ -47,7 +47,7 @@ def test_in_memory_rescore_equals_the_folder_rescore_on_the_same_moves(
     folder = rescore_folder(session.plan, moves, tmp_path)
     memory = session.rescore(moves, tmp_path)
     assert memory.moved_accounts == folder.moved_accounts > 0
-    assert memory.broken == folder.broken
+    assert memory.broken == folder.broken and folder.broken  # (the short solve breaks some)
     assert _text(memory.card) == _text(folder.card)
     assert memory.card["scored"]["scenario_hash"] == folder.card["scored"]["scenario_hash"]
     assert not memory.folder.exists()  # a preview writes nothing
