@@ -12,8 +12,9 @@ flight per user, a random think time between requests):
   (``POST /api/plans/{id}/edit`` with one to three random unit moves within a
   segment, the session's CSRF token, nothing saved).
 
-It reports p50 / p95 / max latency per request kind, the errors (any non-2xx or
-exception), and checks that nothing was lost: the audit log holds one ``sign_in`` per
+It reports p50 / p95 / max latency per request kind (each user's first round apart,
+as ``(first)``: it is the cold one, which makes the rep's page parts or the planner's
+edit session), the errors (any non-2xx, a sign-in other than its 303, or an exception), and checks that nothing was lost: the audit log holds one ``sign_in`` per
 session made and one ``export`` per accounts CSV served, and the plan's version did
 not move (previews save nothing). The server is stopped at the end, also on Ctrl-C
 or an exception. Exit 1 when a request failed or something was lost.
@@ -240,23 +241,30 @@ async def think(rng: random.Random, seconds: float) -> None:
 
 
 async def rep_loop(client, plan_id, rep_id, until, stats, counts, pause, rng) -> None:
-    """A rep: their page, their map's GeoJSON, their accounts CSV, again and again."""
+    """A rep: their page, their map's GeoJSON, their accounts CSV, again and again.
+
+    The first round is recorded apart (``(first)``): it makes the rep's page parts,
+    which later rounds reuse."""
     base = f"/plans/{plan_id}/reps/{rep_id}"
+    first = " (first)"
     while time.monotonic() < until:
-        await timed(stats, "rep page", client.get(base))
+        await timed(stats, "rep page" + first, client.get(base))
         await think(rng, pause)
-        await timed(stats, "rep geojson", client.get(f"{base}/territory.geojson"))
+        await timed(stats, "rep geojson" + first, client.get(f"{base}/territory.geojson"))
         await think(rng, pause)
-        served = await timed(stats, "rep accounts.csv", client.get(f"{base}/accounts.csv"))
+        served = await timed(stats, "rep accounts.csv" + first, client.get(f"{base}/accounts.csv"))
         if served is not None and served.status_code == 200:
             counts.csv_served += 1
         await think(rng, pause)
+        first = ""
 
 
 async def planner_loop(client, token, plan_id, units, until, stats, pause, rng) -> None:
-    """A planner: the plan page, then an edit preview of one to three unit moves."""
+    """A planner: the plan page, then an edit preview of one to three unit moves (the
+    first round recorded apart: it is the cold one)."""
+    first = " (first)"
     while time.monotonic() < until:
-        await timed(stats, "plan page", client.get(f"/plans/{plan_id}"))
+        await timed(stats, "plan page" + first, client.get(f"/plans/{plan_id}"))
         await think(rng, pause)
         moves = []
         for unit_id, segment, territory in rng.sample(units, rng.randint(1, 3)):
@@ -268,7 +276,7 @@ async def planner_loop(client, token, plan_id, units, until, stats, pause, rng) 
         if moves:
             await timed(
                 stats,
-                "edit",
+                "edit" + first,
                 client.post(
                     f"/api/plans/{plan_id}/edit",
                     json={"moves": moves},
@@ -277,6 +285,7 @@ async def planner_loop(client, token, plan_id, units, until, stats, pause, rng) 
                 ),
             )
         await think(rng, pause)
+        first = ""
 
 
 def plan_units(plan: Path) -> list[tuple[str, str, str]]:
@@ -444,7 +453,7 @@ async def _measure(base: str, people: list[Person], plan: Path, args) -> int:
     problems = await check_nothing_lost(base, planner, 1, version, counts, Stats())
     numbers = report(stats, wall, (loads_before, loads_after), problems, args)
     if args.json is not None:
-        args.json.write_text(json.dumps(numbers, indent=2), encoding="utf-8")
+        args.json.write_text(json.dumps(numbers, indent=2, default=str), encoding="utf-8")
     return 1 if numbers["errors"] or problems or setup.errors.get("sign in") else 0
 
 
