@@ -374,7 +374,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def report(stats: Stats, wall: float, loads: tuple, problems: list[str], args) -> dict:
     rows = {}
-    print(f"\n{'request':<18}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'errors':>8}  target")
+    print(f"\n{'request':<26}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'errors':>8}  target")
     for kind in sorted(stats.seconds):
         ms = [1000 * s for s in stats.seconds[kind]]
         row = {
@@ -392,7 +392,7 @@ def report(stats: Stats, wall: float, loads: tuple, problems: list[str], args) -
             else f"p95 < {target:.0f}: {'yes' if row['p95_ms'] < target else 'NO'}"
         )
         print(
-            f"{kind:<18}{row['n']:>7}{row['p50_ms']:>9.0f}{row['p95_ms']:>9.0f}"
+            f"{kind:<26}{row['n']:>7}{row['p50_ms']:>9.0f}{row['p95_ms']:>9.0f}"
             f"{row['max_ms']:>9.0f}{row['errors']:>8}  {verdict}"
         )
     total = sum(len(v) for v in stats.seconds.values())
