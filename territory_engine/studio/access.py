@@ -195,6 +195,49 @@ def _union(first: pd.DataFrame, second: pd.DataFrame, key: str) -> pd.DataFrame:
     return pd.concat([first, second[~second[key].isin(set(first[key]))]], ignore_index=True)
 
 
+@dataclass(frozen=True)
+class _Comparison:
+    """Two loaded plan folders compared in full (before any scoping)."""
+
+    moves: pd.DataFrame
+    deltas: pd.DataFrame
+    fairness: list[ScorecardDelta]
+    measures: list[str]
+    points: pd.DataFrame
+
+
+#: Full comparisons per pair of loaded folders (A, then B), made once: the page and
+#: the map's moves GeoJSON of one view share it; a reloaded folder starts afresh.
+_COMPARISONS: weakref.WeakKeyDictionary[
+    LoadedPlan, weakref.WeakKeyDictionary[LoadedPlan, _Comparison]
+] = weakref.WeakKeyDictionary()
+
+
+def _comparison(loaded_a: LoadedPlan, loaded_b: LoadedPlan) -> _Comparison:
+    """:mod:`territory_engine.plan.compare` of two folders, as the ``compare`` command
+    lines them up (B's accounts and reps first, A's extras after)."""
+    with _REP_PARTS_LOCK:
+        pairs = _COMPARISONS.get(loaded_a)
+        found = pairs.get(loaded_b) if pairs is not None else None
+    if found is not None:
+        return found
+    fa, fb = loaded_a.folder, loaded_b.folder
+    measures = [m for m in dict.fromkeys(fa.measures) if m in fb.measures]
+    accounts = _union(fb.accounts, fa.accounts, "account_id")
+    reps = _union(fb.reps, fa.reps, "rep_id")
+    moves = moved_accounts(fa.assignments, fb.assignments, accounts, reps)
+    deltas = rep_deltas(fa.territories, fb.territories, fa.quotas, fb.quotas, measures)
+    fairness = scorecard_deltas(fa.scorecard, fb.scorecard)
+    points = accounts[[c for c in ("account_id", "lat", "lon") if c in accounts]]
+    if not {"lat", "lon"} <= set(points.columns):
+        points = pd.DataFrame(columns=["account_id", "lat", "lon"])
+    points = points[points["account_id"].isin(set(moves["account_id"]))]
+    made = _Comparison(moves, deltas, fairness, measures, points)
+    with _REP_PARTS_LOCK:
+        _COMPARISONS.setdefault(loaded_a, weakref.WeakKeyDictionary())[loaded_b] = made
+    return made
+
+
 def _plan_wide(card: dict, hidden: set[str]) -> dict:
     """The plan-wide part of a scorecard: :data:`_PLAN_WIDE` sections, without any key
     naming a territory, rep or group (``hidden``) and without ``*_detail`` breakdowns."""
@@ -403,14 +446,8 @@ class Access:
         """
         plan_a, plan_b = self.plan_page(a_id), self.plan_page(b_id)
         loaded_a, loaded_b = self.load(plan_a), self.load(plan_b)
-        fa, fb = loaded_a.folder, loaded_b.folder
-        measures = [m for m in dict.fromkeys(fa.measures) if m in fb.measures]
-        accounts = _union(fb.accounts, fa.accounts, "account_id")
-        moves = moved_accounts(
-            fa.assignments, fb.assignments, accounts, _union(fb.reps, fa.reps, "rep_id")
-        )
-        deltas = rep_deltas(fa.territories, fb.territories, fa.quotas, fb.quotas, measures)
-        card_a, card_b = fa.scorecard, fb.scorecard
+        full = _comparison(loaded_a, loaded_b)
+        moves, deltas, fairness = full.moves, full.deltas, full.fairness
         if self.user.role != "planner":
             reps = self._scope_reps(loaded_a) | self._scope_reps(loaded_b)
             moves = _scoped_moves(moves, reps)
@@ -419,13 +456,11 @@ class Access:
             for org in (loaded_a.org, loaded_b.org):
                 for column in org.columns:
                     hidden.update(v for v in org[column].astype(str) if v)
-            card_a, card_b = _plan_wide(card_a, hidden), _plan_wide(card_b, hidden)
-        fairness = scorecard_deltas(card_a, card_b)
-        points = accounts[[c for c in ("account_id", "lat", "lon") if c in accounts]]
-        if not {"lat", "lon"} <= set(points.columns):
-            points = pd.DataFrame(columns=["account_id", "lat", "lon"])
-        points = points[points["account_id"].isin(set(moves["account_id"]))]
-        return ComparePage(plan_a, plan_b, moves, deltas, fairness, measures, points)
+            card_a = _plan_wide(loaded_a.folder.scorecard, hidden)
+            card_b = _plan_wide(loaded_b.folder.scorecard, hidden)
+            fairness = scorecard_deltas(card_a, card_b)
+        points = full.points[full.points["account_id"].isin(set(moves["account_id"]))]
+        return ComparePage(plan_a, plan_b, moves, deltas, fairness, full.measures, points)
 
     def _scope_reps(self, loaded: LoadedPlan) -> set[str]:
         org = loaded.org

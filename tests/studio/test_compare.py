@@ -231,3 +231,13 @@ def test_a_rep_page_made_once_for_the_planner_is_still_scoped_for_a_manager(user
     assert planner.get("/api/plans/1/reps/R09").json() == first
     assert {a["rep_id"] for a in first["accounts"]} == {"R09"}
     assert manager.get("/plans/1/reps/R08/accounts.csv").status_code == 200
+
+
+def test_a_managers_scoped_view_leaves_the_shared_comparison_whole(users):
+    """The full comparison of two folders is made once and shared; scoping a manager's
+    view of it must not blank anything in what the planner gets afterwards."""
+    assert users["mgr-r08"].get("/api/plans/1/compare/2").status_code == 200
+    assert users["mgr-ent"].get("/api/plans/1/compare/2").status_code == 200
+    data = users["planner"].get("/api/plans/1/compare/2").json()
+    assert {(m["from_rep_id"], m["to_rep_id"]) for m in data["moves"]} == set(MOVES)
+    assert "outside your scope" not in {m["to_rep_name"] for m in data["moves"]}
