@@ -95,11 +95,8 @@ def build_plan(work: Path, time_limit: int) -> tuple[Path, Path]:
     return plan, store
 
 
-def seed_users(db_url: str, plan: Path, planners: int, wal: bool = False) -> list[Person]:
-    """The demo users of ``plan`` and ``planners - 1`` more planners, with passwords.
-
-    ``wal`` switches the studio's SQLite file to write-ahead logging first (a setting
-    of the file that lasts), to compare against the default rollback journal."""
+def seed_users(db_url: str, plan: Path, planners: int) -> list[Person]:
+    """The demo users of ``plan`` and ``planners - 1`` more planners, with passwords."""
     from territory_engine.plan.reader import read_plan_folder
     from territory_engine.studio.db import open_database
     from territory_engine.studio.users import add_user, demo_users
@@ -115,11 +112,6 @@ def seed_users(db_url: str, plan: Path, planners: int, wal: bool = False) -> lis
             add_user(db, f"planner-{number}", "planner", password, operator="benchmark")
             made.append(Person(f"planner-{number}", "planner", password, None))
         db.commit()
-        if wal:
-            from sqlalchemy import text
-
-            db.execute(text("PRAGMA journal_mode=WAL"))
-            db.commit()
     return made
 
 
@@ -432,9 +424,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=1.0, help="mean pause between requests (s)")
     parser.add_argument("--time-limit", type=int, default=10, help="solver time limit of the plan")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--wal", action="store_true", help="the studio's SQLite file in WAL mode (a comparison)"
-    )
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="studio_load_") as tmp:
@@ -442,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"building the sample plan ({args.time_limit} s solve) in {work}", flush=True)
         plan, store = build_plan(work, args.time_limit)
         db_url = f"sqlite:///{work / 'studio.sqlite'}"
-        people = seed_users(db_url, plan, args.planners, args.wal)
+        people = seed_users(db_url, plan, args.planners)
         port = free_port()
         server = start_server(db_url, store, port, work / "server.log")
         failed = 1

@@ -42,7 +42,7 @@ def default_db_url(store: Path) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys and a busy timeout on every connection.
+    """An engine for ``url``; SQLite gets foreign keys, a busy timeout and WAL on every connection.
 
     Raises
     ------
@@ -67,6 +67,11 @@ def make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA busy_timeout = 30000")
+            if database and database != ":memory:":
+                # Readers never wait for a writer, as in the plan store: in the default
+                # rollback journal a sign-in's write stalled every page for seconds
+                # under 55 concurrent users (benchmarks/studio_load.py).
+                cursor.execute("PRAGMA journal_mode = WAL")
             cursor.close()
 
     return engine
