@@ -113,6 +113,11 @@ class Catalogue:
         self.store_path = Path(store)
         self._cache: OrderedDict[tuple[str, float, float], LoadedPlan] = OrderedDict()
         self._lock = threading.Lock()
+        # One lock per folder being loaded: when 50 reps open their pages at once
+        # only the first request reads the folder; the others wait for its result
+        # instead of reading it 50 times in parallel (which held every database
+        # connection past the pool's timeout, benchmarks/studio_load.py).
+        self._loading: dict[tuple[str, float, float], threading.Lock] = {}
 
     def _store(self) -> PlanStore | None:
         if not self.store_path.is_file():
@@ -181,9 +186,15 @@ class Catalogue:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        loaded = LoadedPlan(read_plan_folder(folder))
-        with self._lock:
-            self._cache[key] = loaded
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:
+            with self._lock:
+                if key in self._cache:  # loaded by the request this one waited for
+                    return self._cache[key]
+            loaded = LoadedPlan(read_plan_folder(folder))
+            with self._lock:
+                self._cache[key] = loaded
+                self._loading.pop(key, None)
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
         return loaded

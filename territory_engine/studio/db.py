@@ -54,7 +54,9 @@ def make_engine(url: str) -> Engine:
         if url.startswith("postgresql://"):
             # psycopg 3 is the maintained driver; plain postgresql:// would mean psycopg2.
             url = "postgresql+psycopg://" + url[len("postgresql://") :]
-        engine = create_engine(url, pool_pre_ping=True)
+        # More connections than the server's worker threads (anyio's 40), so a
+        # request never waits for a connection that a waiting request holds.
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=50)
     except (ArgumentError, ImportError) as exc:
         raise InputError(f"--db: cannot use this database URL: {exc}") from None
     if engine.dialect.name == "sqlite":
