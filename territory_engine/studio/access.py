@@ -33,6 +33,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from territory_engine.metrics.card import Scorecard
 from territory_engine.plan.compare import (
     ScorecardDelta,
     moved_accounts,
@@ -55,19 +56,9 @@ _ACCOUNT_COLUMNS = ("account_id", "name", "segment", "industry", "territory_id",
 
 #: What a manager's compare shows for the side of a move outside their scope.
 OUTSIDE = "outside your scope"
-#: Plan-level scorecard sections a manager's compare shows (the plan-wide numbers).
-_PLAN_WIDE = (
-    "n_territories",
-    "n_accounts",
-    "balance",
-    "travel",
-    "disruption",
-    "contiguity",
-    "quota",
-    "relationships",
-    "families",
-    "compactness",
-)
+#: Plan-level scorecard sections a manager's compare shows (the plan-wide numbers):
+#: every section of the scorecard but the per-territory table and the scoring record.
+_PLAN_WIDE = tuple(k for k in Scorecard.KEYS if k not in ("territories", "scored"))
 
 
 class NotFound(Exception):
