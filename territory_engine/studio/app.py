@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import jinja2
+import pandas as pd
 from fastapi import APIRouter, Body, Depends, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import (
@@ -400,20 +401,28 @@ def plan_geojson(plan_id: str, acc: Acc):
     return JSONResponse(acc.geojson(acc.load(plan)), media_type="application/geo+json")
 
 
-@router.get("/plans/{plan_id}/accounts.csv")
-def plan_accounts(request: Request, plan_id: str, acc: Acc, db: Db, who: Who):
-    plan = acc.plan_page(plan_id)
-    frame = acc.accounts(acc.load(plan))
+def _audited_csv(
+    request: Request, db: Session, who: tuple, frame: pd.DataFrame, what: str, filename: str
+) -> Response:
+    """``frame`` as a safe CSV download ``filename``, its export of ``what`` audited."""
     audit.record(
         db,
         who[0].username,
         "export",
-        target=f"plan {plan.id} accounts.csv",
+        target=what,
         detail=f"{len(frame)} rows",
         client=_client(request),
     )
     db.commit()
-    return _csv(csv_text(frame), f"plan-{plan.id}-accounts.csv")
+    return _csv(csv_text(frame), filename)
+
+
+@router.get("/plans/{plan_id}/accounts.csv")
+def plan_accounts(request: Request, plan_id: str, acc: Acc, db: Db, who: Who):
+    plan = acc.plan_page(plan_id)
+    frame = acc.accounts(acc.load(plan))
+    what, filename = f"plan {plan.id} accounts.csv", f"plan-{plan.id}-accounts.csv"
+    return _audited_csv(request, db, who, frame, what, filename)
 
 
 @router.post("/plans/{plan_id}/action/{action}", dependencies=[Csrf])
@@ -535,16 +544,8 @@ def rep_geojson(plan_id: str, rep_id: str, acc: Acc):
 def rep_accounts(request: Request, plan_id: str, rep_id: str, acc: Acc, db: Db, who: Who):
     page = acc.rep_page(plan_id, rep_id)
     frame = acc.rep_accounts(page)
-    audit.record(
-        db,
-        who[0].username,
-        "export",
-        target=f"plan {page.plan.id} rep {rep_id} accounts.csv",
-        detail=f"{len(frame)} rows",
-        client=_client(request),
-    )
-    db.commit()
-    return _csv(csv_text(frame), f"plan-{page.plan.id}-{rep_id}-accounts.csv")
+    what = f"plan {page.plan.id} rep {rep_id} accounts.csv"
+    return _audited_csv(request, db, who, frame, what, f"plan-{page.plan.id}-{rep_id}-accounts.csv")
 
 
 def _planner(who: tuple[User, UserSession]) -> None:
