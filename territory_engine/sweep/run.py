@@ -69,7 +69,9 @@ __all__ = [
     "VariantTask",
     "exit_code",
     "plan_sweep",
+    "record_plans",
     "run_sweep",
+    "run_tasks",
     "run_variant",
     "summary_table",
 ]
@@ -671,7 +673,7 @@ def run_sweep(
     stage = make_temp_dir(sweep_dir, "running")
     tasks = _variant_tasks(plan, stage)
     try:
-        records, mode = _run_tasks(
+        records, mode = run_tasks(
             tasks, serial=serial, scheduler=scheduler, workers=workers, report=report
         )
         staged = _move_records_to(sweep_dir, records)
@@ -688,7 +690,7 @@ def run_sweep(
         shutil.rmtree(stage, ignore_errors=True)
 
     if record:
-        ids = _record_plans(store_path, sweep_dir, staged, sweep_id)
+        ids = record_plans(store_path, sweep_dir, staged, sweep_id)
         table["plan_id"] = [ids.get(v, "") for v in table["variant"]]
     result = SweepResult(
         plan=plan,
@@ -745,7 +747,7 @@ def _variant_tasks(plan: SweepPlan, stage: Path) -> list[VariantTask]:
     ]
 
 
-def _run_tasks(
+def run_tasks(
     tasks: Sequence[VariantTask],
     *,
     serial: bool,
@@ -807,7 +809,7 @@ def _write_sweep_folder(
     write_folder_atomically(sweep_dir, write)
 
 
-def _record_plans(
+def record_plans(
     store_path: Path | None, sweep_dir: Path, staged: dict[str, Path], sweep_id: str
 ) -> dict[str, str]:
     """Record the sweep's plan folders in the store; variant name -> plan id."""

@@ -63,13 +63,13 @@ from territory_engine.plan.atomic import (
 from territory_engine.plan.reader import read_json, read_plan_csv
 
 # The sweep's executor, progress events and store recording are reused as they are
-# (no second job queue); they are module-private there, hence the underscores.
+# (no second job queue).
 from territory_engine.sweep.run import (
     SweepProgress,
     VariantTask,
-    _record_plans,
-    _run_tasks,
     exit_code,
+    record_plans,
+    run_tasks,
 )
 
 __all__ = ["CAPACITY_COLUMNS", "HIRING_COLUMNS", "CapacityResult", "Hire", "plan_capacity"]
@@ -249,7 +249,7 @@ def plan_capacity(
             )
             for i, (name, s) in enumerate(prep.variants, start=1)
         ]
-        records, mode = _run_tasks(
+        records, mode = run_tasks(
             tasks, serial=serial, scheduler=scheduler, workers=workers, report=report
         )
         table, hiring, rec = _summarise(records, prep, settings)
@@ -268,7 +268,7 @@ def plan_capacity(
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     if record:
-        ids = _record_plans(store_path, folder, staged, capacity_id)
+        ids = record_plans(store_path, folder, staged, capacity_id)
         table["plan_id"] = [ids.get(v, "") for v in table["variant"]]
         info["store"] = str(store_path)
         _write_summary(folder, table, hiring, info)
