@@ -1,6 +1,7 @@
 """``territory-engine serve`` and ``territory-engine users ...``: the Territory Studio.
 
-``serve`` runs :func:`territory_engine.studio.create_app` under uvicorn; ``users``
+``serve`` runs :func:`territory_engine.studio.create_app` under uvicorn (``--workers N``:
+N processes, each with its own app from :func:`app_from_environment`); ``users``
 manages who may sign in. Both take ``--db`` (default: ``studio.sqlite`` beside the
 plan store) and ``--store`` (default ``out/plans.sqlite``, as ``plans`` reads).
 Passwords are read from a hidden prompt, or one line of standard input with
@@ -11,6 +12,7 @@ would show them).
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -80,23 +82,67 @@ def _read_password(password_stdin: bool) -> str:
     return first
 
 
+#: The environment variables through which ``serve --workers N`` hands the database URL
+#: and the plan store to each worker's :func:`app_from_environment`.
+DB_ENV, STORE_ENV = "TERRITORY_STUDIO_DB", "TERRITORY_STUDIO_STORE"
+
+
+def app_from_environment():
+    """The studio of :data:`DB_ENV` and :data:`STORE_ENV` (uvicorn's app factory).
+
+    Each worker process of ``serve --workers N`` builds its own app: what the studio
+    knows lives in the database (users, sessions, sign-in failures, the cookie key,
+    plan versions, the audit log), so any worker serves any request; only the caches
+    of plan folders and edit sessions are per process.
+    """
+    from territory_engine.studio import create_app
+
+    return create_app(os.environ[DB_ENV], Path(os.environ[STORE_ENV]))
+
+
 @user_errors
 def serve(
     db: DbOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=0, max=65535)] = 8000,
     store: StoreOption = DEFAULT_CLI_STORE,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Server processes (uvicorn workers); each edit's re-score holds one "
+            "process, so more workers serve more planners and reps at once.",
+            min=1,
+            max=64,
+        ),
+    ] = 1,
 ) -> None:
     """Serve the Territory Studio (migrates the database first)."""
     import uvicorn
 
     from territory_engine.studio import create_app
+    from territory_engine.studio.db import open_database
 
     if not Path(store).is_file():
         raise InputError(f"no plan store at {store}; run a scenario first (make demo)")
-    app = create_app(_db_url(db, store), store)
+    url = _db_url(db, store)
     console.print(f"Territory Studio on http://{host}:{port}/ (Ctrl-C stops it)", soft_wrap=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)
+    if workers == 1:
+        app = create_app(url, store)
+        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)
+        return
+    # Migrate (and reach) the database once here, so that the workers starting
+    # together do not race each other's schema upgrade, and a bad --db fails here.
+    open_database(url)
+    os.environ[DB_ENV], os.environ[STORE_ENV] = url, str(Path(store).resolve())
+    uvicorn.run(
+        f"{__name__}:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=True,
+    )
 
 
 @users_app.command("add")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -129,4 +130,103 @@ def test_serve_runs_as_a_process_and_signs_in_over_http(studio_plan, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=20)
+    assert process.returncode is not None
+
+
+def _children(pid: int) -> list[int]:
+    """The child process ids of ``pid`` (Linux ``/proc``)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found += [int(t) for t in text]
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_serve_with_two_workers_shares_sessions_and_throttling(studio_plan, tmp_path):
+    """``serve --workers 2``: two server processes, and a session cookie, a sign-in form
+    and the sign-in throttle work whichever worker a new connection reaches."""
+    from territory_engine.studio.db import open_database
+    from territory_engine.studio.users import add_user
+
+    db = f"sqlite:///{tmp_path / 'workers.sqlite'}"
+    with open_database(db)() as session:
+        add_user(session, "pat", "planner", PASSWORD)
+        add_user(session, "quinn", "planner", PASSWORD)
+    port = _free_port()
+    exe = Path(sys.executable).with_name("territory-engine")
+    store = str(studio_plan.parent / "plans.sqlite")
+    command = [str(exe), "serve", "--db", db, "--store", store, "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def fresh(**kwargs) -> httpx.Client:  # a new connection: either worker may take it
+        return httpx.Client(base_url=base, timeout=30, **kwargs)
+
+    def form_token(client: httpx.Client) -> str:
+        page = client.get("/login")
+        return re.search(r'name="login_token" value="([^"]+)"', page.text).group(1)
+
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(f"{base}/login", timeout=2)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = process.stdout.read().decode() if process.stdout else ""
+                    pytest.fail(f"serve --workers 2 did not start: {output}")
+                time.sleep(0.3)
+        spawned = [
+            c
+            for c in _children(process.pid)
+            if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()
+        ]
+        assert len(spawned) == 2
+        with fresh() as first:
+            token = form_token(first)
+            cookies = dict(first.cookies)
+        with fresh(cookies=cookies) as second:  # the form's signed cookie, another connection
+            signed = second.post(
+                "/login", data={"username": "pat", "password": PASSWORD, "login_token": token}
+            )
+            assert signed.status_code == 303
+            cookies = dict(second.cookies)
+        for _ in range(8):
+            with fresh(cookies=cookies) as again:
+                assert again.get("/api/me").json()["username"] == "pat"
+        failures = []
+        for _ in range(5):
+            with fresh() as client:
+                token = form_token(client)
+                failures.append(
+                    client.post(
+                        "/login",
+                        data={
+                            "username": "quinn",
+                            "password": "wrong password!",
+                            "login_token": token,
+                        },
+                    ).status_code
+                )
+        assert failures == [401] * 5
+        with fresh() as client:
+            token = form_token(client)
+            locked = client.post(
+                "/login", data={"username": "quinn", "password": PASSWORD, "login_token": token}
+            )
+        assert locked.status_code == 429
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
     assert process.returncode is not None
