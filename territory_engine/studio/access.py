@@ -6,7 +6,9 @@ way. What each role gets:
 
 - **planner**: every plan version, every territory, the audit log.
 - **manager**: the plan versions past ``draft`` (a draft is the planner's work in
-  progress), and within them only the territories of their scope: a list of rep ids
+  progress) that hold at least one territory of their scope (any other plan is
+  :class:`NotFound`, so they cannot approve it either), and within them only the
+  territories of their scope: a list of rep ids
   (``reps``), a segment team (``team``), a ``region`` or ``district`` (from the plan
   folder's ``hierarchy.csv`` when it has one, else ``quotas.csv``'s quota pools), or
   the ``manager`` column of ``hierarchy.csv``. The plan's headline fairness numbers
@@ -326,7 +328,18 @@ class Access:
         states = self._visible_states()
         if states is not None:
             query = query.where(PlanVersion.state.in_(states))
-        return list(self.db.scalars(query))
+        return [p for p in self.db.scalars(query) if self._in_scope(p)]
+
+    def _in_scope(self, plan: PlanVersion) -> bool:
+        """Whether a manager's scope holds a territory of ``plan`` (a plan with none of
+        their territories is not theirs to see, compare or approve). Planners and reps:
+        always (a rep's own territory is checked by :meth:`rep_page`)."""
+        if self.user.role != "manager":
+            return True
+        try:
+            return bool(self.territory_ids(self.load(plan)))
+        except NotFound:
+            return False
 
     def plan(self, plan_id: str | int) -> PlanVersion:
         """One plan version the user may see.
@@ -339,6 +352,8 @@ class Access:
         found = self.db.get(PlanVersion, _parse_id(plan_id))
         states = self._visible_states()
         if found is None or (states is not None and found.state not in states):
+            raise NotFound(str(plan_id))
+        if not self._in_scope(found):
             raise NotFound(str(plan_id))
         return found
 

@@ -10,6 +10,9 @@
   ends at :data:`Policy.absolute` after sign-in or :data:`Policy.idle` after the
   last request, whichever is first, and at sign-out (the row is deleted, so a copied
   cookie is worthless afterwards).
+- Every sign-in also purges (:func:`purge`) up to :data:`PURGE_BATCH` expired
+  sessions and sign-in attempts too old to count, so neither table grows without
+  bound and no request does more than a bounded amount of that work.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ __all__ = [
     "current_session",
     "end_session",
     "lock_remaining",
+    "purge",
     "sign_in",
 ]
 
@@ -56,6 +60,11 @@ class Policy:
     max_client_failures: int = 20
     #: ...for this long after the last failure.
     lockout: timedelta = timedelta(minutes=15)
+
+
+#: At most this many expired sessions, and as many old sign-in attempts, are deleted per
+#: sign-in: the work stays bounded even after a long time without any sign-in.
+PURGE_BATCH = 500
 
 
 class LockedOut(Exception):
@@ -112,6 +121,35 @@ def lock_remaining(db: Session, username: str, client: str, policy: Policy) -> t
     return max(remaining) if remaining else None
 
 
+def purge(db: Session, policy: Policy, *, batch: int = PURGE_BATCH) -> tuple[int, int]:
+    """Delete up to ``batch`` expired sessions and ``batch`` sign-in attempts that can no
+    longer count (older than both :data:`Policy.window` and :data:`Policy.lockout`).
+
+    Not committed: the caller's transaction carries it.
+
+    Returns
+    -------
+    tuple of int
+        (sessions deleted, attempts deleted).
+    """
+    now = utcnow()
+    dead = (
+        select(UserSession.token_hash)
+        .where((UserSession.expires_at <= now) | (UserSession.last_seen <= now - policy.idle))
+        .limit(batch)
+    )
+    # The keys are read first and deleted by key: a DELETE with LIMIT is not portable.
+    hashes = list(db.scalars(dead))
+    if hashes:
+        db.execute(delete(UserSession).where(UserSession.token_hash.in_(hashes)))
+    horizon = now - max(policy.window, policy.lockout)
+    old = select(LoginAttempt.id).where(LoginAttempt.at < horizon).limit(batch)
+    ids = list(db.scalars(old))
+    if ids:
+        db.execute(delete(LoginAttempt).where(LoginAttempt.id.in_(ids)))
+    return len(hashes), len(ids)
+
+
 def _minutes(delta: timedelta) -> int:
     return max(1, -(-int(delta.total_seconds()) // 60))
 
@@ -134,6 +172,7 @@ def sign_in(
     """
     username = username.strip()[:64]
     client = client[:64]
+    purge(db, policy)
     remaining = lock_remaining(db, username, client, policy)
     if remaining is not None:
         audit.record(db, username, "sign_in_failed", detail="locked out", client=client)
