@@ -3,6 +3,10 @@
 The sample's reps: R01–R07 enterprise, R08–R21 commercial, R22–R45 SMB. The users
 (conftest.USERS): a planner, an enterprise-team manager, a manager of rep R08 only, and
 the reps R01 and R02.
+
+Every case runs twice: on the default SQLite database (``[sqlite]``) and on a real
+PostgreSQL server (``[postgresql]``, conftest's ``postgres_server``; skipped, saying
+why, where PostgreSQL cannot start).
 """
 
 from __future__ import annotations
@@ -12,7 +16,15 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.studio.conftest import SCRIPT_NAME, csrf_of, login, plan_frames
+from tests.studio.conftest import (
+    SCRIPT_NAME,
+    csrf_of,
+    login,
+    make_studio,
+    make_studio_on,
+    plan_frames,
+    postgres_database,
+)
 
 ENTERPRISE = [f"R{i:02d}" for i in range(1, 8)]
 
@@ -41,6 +53,18 @@ HOSTILE = [
     "1 UNION SELECT password_hash FROM users",
     "99999999999999999999",
 ]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def studio(request, studio_plan, tmp_path_factory):
+    """conftest's ``studio`` on SQLite, then the same app on PostgreSQL."""
+    if request.param == "sqlite":
+        yield make_studio(studio_plan, tmp_path_factory.mktemp("db"))
+        return
+    server = request.getfixturevalue("postgres_server")
+    app = make_studio_on(postgres_database(server, "te_matrix"), studio_plan)
+    yield app
+    app.state.factory.kw["bind"].dispose()  # its connections, before the server stops
 
 
 @pytest.fixture(scope="module")

@@ -1,73 +1,40 @@
 """The studio's migrations, constraints, workflow and throttling on a real PostgreSQL server.
 
-The server is started by the test (``initdb`` + ``pg_ctl`` in a temporary folder, on a
-free port of 127.0.0.1, as the unprivileged ``nobody`` when run as root) and stopped
-after it; without the PostgreSQL binaries the test is skipped, saying so.
+The server is conftest's ``postgres_server`` (started once per test session by the
+tests with ``initdb`` + ``pg_ctl``, from PATH or Debian's /usr/lib/postgresql/N/bin);
+each test here gets a database of its own. Without PostgreSQL these tests skip, saying
+why. The route × role matrix runs over PostgreSQL too (``tests/studio/test_matrix.py``,
+its ``[postgresql]`` cases).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-from pathlib import Path
+import threading
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import inspect, select, text
 
-from territory_engine.studio.auth import LockedOut, Policy, sign_in
-from territory_engine.studio.db import open_database
-from territory_engine.studio.models import PlanVersion, utcnow
+from territory_engine.studio.auth import LockedOut, Policy, current_session, purge, sign_in
+from territory_engine.studio.db import make_engine, open_database
+from territory_engine.studio.models import LoginAttempt, PlanVersion, UserSession, utcnow
 from territory_engine.studio.users import add_user
 from territory_engine.studio.workflow import AlreadyPublished, StaleVersion, apply_transition
-
-pytestmark = pytest.mark.slow
-
-PASSWORD = "correct horse battery"
+from tests.studio.conftest import PASSWORD, postgres_database
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture()
+def url(postgres_server, request):
+    """A fresh database of the session's server, named after the test."""
+    return postgres_database(postgres_server, f"te_{request.node.name[:40]}".lower())
 
 
-@pytest.fixture(scope="module")
-def postgres_url():
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL is not installed here (no initdb/pg_ctl on PATH)")
-    # Not under pytest's temporary folder: that one is private to root, and the server
-    # runs as nobody.
-    folder = Path(tempfile.mkdtemp(prefix="te-studio-pg-"))
-    data = folder / "data"
-    as_root = os.geteuid() == 0
-    prefix = ["su", "nobody", "-s", "/bin/sh", "-c"] if as_root else None
-    if as_root:
-        os.chmod(folder, 0o777)
-
-    def run(args: list[str]) -> None:
-        command = [*prefix, " ".join(args)] if prefix else args
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
-
-    port = _free_port()
-    run([initdb, "-D", str(data), "-A", "trust", "-U", "postgres"])
-    options = f"'-p {port} -k {folder} -c listen_addresses=127.0.0.1'"
-    run([pg_ctl, "-D", str(data), "-l", str(folder / "log"), "-o", options, "-w", "start"])
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        run([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"])
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _plan(db, plan_id: str) -> PlanVersion:
+def _plan(db, plan_id: str, year: int = 2027) -> PlanVersion:
     now = utcnow()
     plan = PlanVersion(
         plan_id=plan_id,
         name=plan_id,
-        plan_year=2027,
+        plan_year=year,
         state="draft",
         version=1,
         created_at=now,
@@ -78,13 +45,29 @@ def _plan(db, plan_id: str) -> PlanVersion:
     return plan
 
 
-def test_the_same_code_runs_on_postgresql(postgres_url):
-    factory = open_database(postgres_url)
-    open_database(postgres_url)  # migrating twice is a no-op
+def test_migrations_create_every_table_once(url):
+    open_database(url)
+    open_database(url)  # migrating twice is a no-op
+    engine = make_engine(url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+        assert {"users", "sessions", "login_attempts", "plan_versions", "comments"} <= tables
+        assert {"audit_log", "alembic_version"} <= tables
+        with engine.connect() as conn:
+            heads = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        assert len(heads) == 1
+        assert engine.dialect.name == "postgresql"
+    finally:
+        engine.dispose()
+
+
+def test_one_published_plan_per_year_and_stale_versions(url):
+    factory = open_database(url)
     with factory() as db:
         pat = add_user(db, "pat", "planner", PASSWORD)
         plans = [_plan(db, f"p{i}") for i in range(2)]
-        for p in plans:
+        other_year = _plan(db, "p2028", year=2028)
+        for p in (*plans, other_year):
             p = apply_transition(db, p, "submit", pat, seen_version=1)
             apply_transition(db, p, "approve", pat, seen_version=2)
         apply_transition(db, db.get(PlanVersion, plans[0].id), "publish", pat, seen_version=3)
@@ -92,9 +75,62 @@ def test_the_same_code_runs_on_postgresql(postgres_url):
             apply_transition(db, db.get(PlanVersion, plans[1].id), "publish", pat, seen_version=3)
         with pytest.raises(StaleVersion, match="reload"):
             apply_transition(db, db.get(PlanVersion, plans[1].id), "publish", pat, seen_version=1)
+        # another year publishes alongside
+        done = apply_transition(
+            db, db.get(PlanVersion, other_year.id), "publish", pat, seen_version=3
+        )
+        assert done.state == "published"
+        published = db.scalars(select(PlanVersion.plan_id).where(PlanVersion.state == "published"))
+        assert sorted(published) == ["p0", "p2028"]
+
+
+def test_two_concurrent_transitions_of_one_version_one_applies(url):
+    factory = open_database(url)
+    with factory() as db:
+        pat = add_user(db, "pat", "planner", PASSWORD)
+        plan_id = _plan(db, "race").id
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def submit() -> None:
+        with factory() as db:
+            plan = db.get(PlanVersion, plan_id)
+            user = db.merge(pat)
+            barrier.wait()
+            try:
+                apply_transition(db, plan, "submit", user, seen_version=1)
+                outcomes.append("applied")
+            except StaleVersion:
+                outcomes.append("stale")
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["applied", "stale"]
+    with factory() as db:
+        assert db.get(PlanVersion, plan_id).version == 2
+
+
+def test_throttling_locks_out_and_purging_works(url):
+    factory = open_database(url)
+    with factory() as db:
+        add_user(db, "pat", "planner", PASSWORD)
         policy = Policy(max_user_failures=2)
-        assert sign_in(db, "pat", PASSWORD, "c", policy) is not None
+        signed = sign_in(db, "pat", PASSWORD, "c", policy)
+        assert signed is not None
+        assert current_session(db, signed.token, policy) is not None
         for _ in range(2):
             assert sign_in(db, "pat", "wrong password!", "c", policy) is None
         with pytest.raises(LockedOut, match="locked"):
             sign_in(db, "pat", PASSWORD, "c", policy)
+        # a day later the attempts and the session are gone at the next purge
+        for session in db.scalars(select(UserSession)):
+            session.expires_at = utcnow() - timedelta(seconds=1)
+        for attempt in db.scalars(select(LoginAttempt)):
+            attempt.at = utcnow() - timedelta(days=1)
+        db.commit()
+        assert purge(db, policy) == (1, 3)
+        db.commit()
+        assert sign_in(db, "pat", PASSWORD, "c", policy) is not None  # no longer locked
