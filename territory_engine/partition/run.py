@@ -49,6 +49,10 @@ SMALL_GRAPH = 150
 EXACT_VARIABLES = 3000
 #: ... and up to this many after annealing (building a larger model costs more than it finds).
 EXACT_VARIABLES_AFTER_ANNEALING = 1000
+#: Parts of at most this many units (on average) get the pair-exchange annealing ...
+SWAP_UNITS_PER_PART = 60
+#: ... for this share of the annealing's time, after the boundary annealing.
+SWAP_SHARE = 0.5
 
 
 @dataclass
@@ -298,9 +302,20 @@ def _cut_edge_start(
             return best_tree_partition(problem, cut, seconds=0.5, seed=seed * 1_000_003 + r)[0]
 
         time_limit = deadline - start
+        # Few units a part (tracts at k = 18): every single move breaks two bands, and
+        # the penalised annealing seldom comes back to a better feasible plan; pair
+        # exchanges within the bands take over from its best plan.
+        swap = problem.n_units <= SWAP_UNITS_PER_PART * problem.n_territories
+        share = 0.9 * (1 - SWAP_SHARE) if swap else 0.9
         begin.initial, begin.anneal_stats = anneal_multistart(
-            problem, tree_start, deadline=start + 0.9 * time_limit, seed=seed
+            problem, tree_start, deadline=start + share * time_limit, seed=seed
         )
+        if swap and begin.initial is not None:
+            from territory_engine.solve.search.anneal import swap_anneal_chain
+
+            begin.initial, begin.anneal_stats["swap"] = swap_anneal_chain(
+                problem, begin.initial, deadline=start + 0.9 * time_limit, seed=seed
+            )
         begin.tree_tries = begin.anneal_stats["starts"]
         if begin.initial is None:  # no balanced start: tree seeds for the old path
             left = deadline - time.perf_counter()

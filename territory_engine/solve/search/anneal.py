@@ -155,18 +155,7 @@ def _anneal_compiled(
     from territory_engine.solve.search import kernels as kn
 
     n, k = len(st.part), st.k
-    ptr = np.asarray(st.ptr, dtype=np.int64)
-    ind = np.asarray(st.ind, dtype=np.int64)
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(ptr))
-    lo_end, hi_end = np.minimum(rows, ind), np.maximum(rows, ind)
-    pairs, entry_edge = np.unique(lo_end * n + hi_end, return_inverse=True)
-    edges = np.column_stack(np.divmod(pairs, n)).astype(np.int64)
-    edge_id = {(int(a), int(b)): q for q, (a, b) in enumerate(edges.tolist())}
-    cut_list = np.zeros(max(len(edges), 1), dtype=np.int64)
-    cut_pos = np.full(max(len(edges), 1), -1, dtype=np.int64)
-    for q, e in enumerate(st.cut_list):
-        cut_list[q] = edge_id[e]
-        cut_pos[edge_id[e]] = q
+    ptr, ind, entry_edge, edges, cut_list, cut_pos = _edge_arrays(st)
     state = rng.getstate()[1]
     mt = np.array(state[:624], dtype=np.int64)
     ist = np.zeros(7, dtype=np.int64)
@@ -190,8 +179,8 @@ def _anneal_compiled(
         np.array(st.group_ok, dtype=np.bool_).reshape(n, k),
         ptr,
         ind,
-        entry_edge.astype(np.int64).reshape(-1),
-        edges.reshape(-1, 2),
+        entry_edge,
+        edges,
         cut_list,
         cut_pos,
         mt,
@@ -223,6 +212,28 @@ def _anneal_compiled(
         st.best, st.best_cut = best.tolist(), int(ist[kn.A_BEST_CUT])
     st.least = (float(fst[kn.A_LEAST_VIOL]), int(ist[kn.A_LEAST_CUT]), least.tolist())
     return st.result(int(ist[kn.A_MOVES]), int(ist[kn.A_ACCEPTED]))
+
+
+def _edge_arrays(
+    st: _AnnealState,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The kernels' edge layout of ``st``: ``ptr, ind`` (CSR), ``entry_edge`` (the edge id
+    of each CSR entry), ``edges`` (E, 2) with ``i < j``, and the cut list as edge ids in
+    ``st.cut_list``'s order with their positions ``cut_pos`` (-1: not cut)."""
+    n = len(st.part)
+    ptr = np.asarray(st.ptr, dtype=np.int64)
+    ind = np.asarray(st.ind, dtype=np.int64)
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(ptr))
+    lo_end, hi_end = np.minimum(rows, ind), np.maximum(rows, ind)
+    pairs, entry_edge = np.unique(lo_end * n + hi_end, return_inverse=True)
+    edges = np.column_stack(np.divmod(pairs, n)).astype(np.int64).reshape(-1, 2)
+    edge_id = {(int(a), int(b)): q for q, (a, b) in enumerate(edges.tolist())}
+    cut_list = np.zeros(max(len(edges), 1), dtype=np.int64)
+    cut_pos = np.full(max(len(edges), 1), -1, dtype=np.int64)
+    for q, e in enumerate(st.cut_list):
+        cut_list[q] = edge_id[e]
+        cut_pos[edge_id[e]] = q
+    return ptr, ind, entry_edge.astype(np.int64).reshape(-1), edges, cut_list, cut_pos
 
 
 class _AnnealState:
@@ -425,3 +436,334 @@ def anneal_multistart(
             best, best_cut = plan, st["cut"]
     stats["cut"] = best_cut if best is not None else None
     return best, stats
+
+
+#: Iterations of the pair-exchange annealing per compiled call (the deadline is read between).
+SWAP_BLOCK = 1 << 16
+#: Most border units searched for an exchange partner (``kernels.BORDER_REACH``).
+BORDER_REACH = 64
+
+
+def swap_anneal(
+    problem: ProblemData,
+    assign: np.ndarray,
+    *,
+    iterations: int,
+    seed: int = 0,
+    t_start: float = 1.0,
+    t_end: float = 0.05,
+    p_single: float = 0.5,
+    walk: int = 6,
+    deadline: float | None = None,
+    compiled: bool | None = None,
+) -> tuple[np.ndarray, dict]:
+    """Lower the cut edges of a plan within every band by pair exchanges (hard bands).
+
+    At tight bands (±1 % with about 20 units a part) nearly every single move
+    breaks two parts' bands, and the penalised annealing of
+    :func:`anneal_cut_edges` rarely returns to a feasible plan better than its
+    start. Here every state is feasible: an iteration proposes either a single
+    move that keeps both parts in band, or the exchange of a boundary unit
+    ``u`` of part ``s`` (on a cut edge ``(u, v)`` to ``t``) for a unit ``x``
+    of ``t`` touching ``s``, drawn among those near ``v`` along ``t``'s
+    border with ``s`` whose exchange keeps both bands, taken when both parts stay in band and
+    connected, by the Metropolis rule on the cut-edge change (see
+    :func:`territory_engine.solve.search.kernels.swap_anneal_block`).
+
+    The run is bounded by ``iterations`` (the temperature schedule follows
+    the iteration count), so a seed gives one plan on any machine; a
+    ``deadline`` only cuts it short (``stats["cut_short"]``).
+
+    Parameters
+    ----------
+    problem
+        Problem with adjacency, bands, locks and eligibility groups.
+    assign
+        (n,) starting plan: every part connected and within every band.
+    iterations
+        Proposals to make.
+    seed
+        Random seed.
+    t_start, t_end
+        First and last temperature (cut edges) of the geometric schedule.
+    p_single
+        Share of single-move proposals (the rest are exchanges).
+    walk
+        Reach (steps along the border from ``v``) of the exchange partner's search.
+    deadline
+        ``time.perf_counter()`` value at which to stop early, or ``None``.
+    compiled
+        Numba kernel (``None``: when numba imports) or the Python reference
+        :func:`swap_anneal_reference`; the same moves either way.
+
+    Returns
+    -------
+    (numpy.ndarray, dict)
+        The plan of fewest cut edges seen (the start if none was better) and
+        statistics ``start_cut``, ``cut``, ``iterations``, ``singles``,
+        ``swaps`` (accepted), ``cut_short``.
+    """
+    st = _AnnealState(problem, assign)
+    if st.total_violation() > 1e-9:
+        raise ValueError("swap_anneal needs a start within every band")
+    if compiled is None:
+        try:
+            from territory_engine.solve.search import kernels  # noqa: F401
+        except ImportError:
+            compiled = False
+        else:
+            compiled = True
+    n, k, m = len(st.part), st.k, st.m
+    ptr, ind, entry_edge, edges, cut_list, cut_pos = _edge_arrays(st)
+    state = random.Random(seed).getstate()[1]
+    ist = np.zeros(8, dtype=np.int64)
+    fst = np.zeros(4, dtype=np.float64)
+    args = [
+        np.array(st.part, dtype=np.int64),
+        np.array(st.size, dtype=np.int64),
+        np.array(st.load, dtype=np.float64).reshape(k, m),
+        np.array(st.w, dtype=np.float64).reshape(n, m),
+        np.array(st.lo, dtype=np.float64).reshape(k, m),
+        np.array(st.hi, dtype=np.float64).reshape(k, m),
+        np.array(st.movable, dtype=np.bool_),
+        np.array(st.group_ok, dtype=np.bool_).reshape(n, k),
+        ptr,
+        ind,
+        entry_edge,
+        edges,
+        cut_list,
+        cut_pos,
+        np.array(state[:624], dtype=np.int64),
+        ist,
+        fst,
+        np.array(st.part, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+        np.zeros(4, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+    ]
+    cut_short = False
+    if compiled:
+        from territory_engine.solve.search import kernels as kn
+
+        def reset() -> None:
+            ist[:] = 0
+            ist[kn.W_NCUT] = len(st.cut_list)
+            ist[kn.W_MT_INDEX] = state[624]
+            ist[kn.W_BEST_CUT] = len(st.cut_list)
+            ist[kn.W_TOTAL] = max(int(iterations), 1)
+            ist[kn.W_WALK] = walk
+            fst[:] = (t_start, t_end, p_single, t_start)
+
+        reset()
+        block: Callable[..., int] = kn.swap_anneal_block
+        # Compile (or load from the cache) off the clock: a call of no iteration.
+        block(*args, 0)
+        while ist[kn.W_ITER] < iterations and ist[kn.W_NCUT] > 0:
+            if deadline is not None and time.perf_counter() >= deadline:
+                cut_short = True
+                break
+            block(*args, min(int(ist[kn.W_ITER]) + SWAP_BLOCK, iterations))
+        best: Any = args[17]
+        counts = {
+            "iterations": int(ist[kn.W_ITER]),
+            "singles": int(ist[kn.W_SINGLES]),
+            "swaps": int(ist[kn.W_SWAPS]),
+        }
+        best_cut = int(ist[kn.W_BEST_CUT])
+    else:
+        best, best_cut, counts = swap_anneal_reference(
+            [a.tolist() for a in args[:14]],
+            random.Random(seed),
+            iterations=iterations,
+            t_start=t_start,
+            t_end=t_end,
+            p_single=p_single,
+            walk=walk,
+        )
+    stats = {"start_cut": st.start_cut, "cut": best_cut, **counts, "cut_short": cut_short}
+    return np.asarray(best, dtype=np.int64), stats
+
+
+def swap_anneal_reference(
+    arrays: list[list],
+    rng: random.Random,
+    *,
+    iterations: int,
+    t_start: float,
+    t_end: float,
+    p_single: float,
+    walk: int,
+) -> tuple[list[int], int, dict]:
+    """The pure-Python loop of :func:`swap_anneal` (the kernel's reference, for the tests).
+
+    ``arrays``: the first 14 kernel arguments as lists (``part, size, load, w,
+    lo, hi, movable, group_ok, ptr, ind, entry_edge, edges, cut_list,
+    cut_pos``), updated in place. Returns the best plan, its cut edges and the
+    counts ``iterations``, ``singles``, ``swaps``.
+    """
+    part, size, load, w, lo, hi, movable, group_ok, ptr, ind, entry_edge, edges = arrays[:12]
+    cut_list, cut_pos = arrays[12], arrays[13]
+    m = len(load[0])
+    nbrs = [ind[ptr[i] : ptr[i + 1]] for i in range(len(part))]
+    eps = 1e-9
+
+    def fits(t: int, u: int, su: float, v: int, sv: float) -> bool:
+        for j in range(m):
+            p = load[t][j] + su * w[u][j]
+            if sv != 0:
+                p = p + sv * w[v][j]
+            if p < lo[t][j] - eps or p > hi[t][j] + eps:
+                return False
+        return True
+
+    def count_in(u: int, s: int, t: int) -> tuple[int, int]:
+        ps = [part[x] for x in nbrs[u]]
+        return ps.count(s), ps.count(t)
+
+    def move(u: int, s: int, t: int, n_cut: int) -> int:
+        """``u`` (already in ``t``): loads and the cut list as the kernel updates them."""
+        for j in range(m):
+            load[s][j] -= w[u][j]
+            load[t][j] += w[u][j]
+        for q in range(ptr[u], ptr[u + 1]):
+            x, ed = ind[q], entry_edge[q]
+            if part[x] == t:
+                pos = cut_pos[ed]
+                cut_pos[ed] = -1
+                n_cut -= 1
+                last = cut_list[n_cut]
+                if pos < n_cut:
+                    cut_list[pos] = last
+                    cut_pos[last] = pos
+            elif part[x] == s:
+                cut_pos[ed] = n_cut
+                cut_list[n_cut] = ed
+                n_cut += 1
+        return n_cut
+
+    n_cut = sum(1 for p in cut_pos if p >= 0)
+    best, best_cut = list(part), n_cut
+    total = max(int(iterations), 1)
+    ratio = math.log(t_end / t_start)
+    temp = t_start
+    singles = swaps = 0
+    it = 0
+    while it < iterations and n_cut > 0:
+        if it & 255 == 0:
+            temp = t_start * math.exp(ratio * it / total)
+        it += 1
+        a, b = edges[cut_list[rng.randrange(n_cut)]]
+        u, v = (a, b) if rng.random() < 0.5 else (b, a)
+        s, t = part[u], part[v]
+        if not movable[u] or not group_ok[u][t]:
+            continue
+        if rng.random() < p_single:
+            if size[s] <= 1 or not fits(s, u, -1.0, u, 0.0) or not fits(t, u, 1.0, u, 0.0):
+                continue
+            ns, nt = count_in(u, s, t)
+            d = ns - nt
+            if d > 0 and rng.random() >= math.exp(-d / temp):
+                continue
+            if not stays_connected_without(nbrs, part, u):
+                continue
+            part[u] = t
+            size[s] -= 1
+            size[t] += 1
+            n_cut = move(u, s, t, n_cut)
+            singles += 1
+        else:
+            mark = {v: 0}
+            queue = [v]
+            cand = []
+            for y in queue:  # grows while read: breadth first
+                if fits(s, u, -1.0, y, 1.0) and fits(t, u, 1.0, y, -1.0):
+                    cand.append(y)
+                if mark[y] >= walk:
+                    continue
+                for z in nbrs[y]:
+                    if (
+                        len(queue) < BORDER_REACH
+                        and z not in mark
+                        and part[z] == t
+                        and s in (part[q] for q in nbrs[z])
+                    ):
+                        mark[z] = mark[y] + 1
+                        queue.append(z)
+            if not cand:
+                continue
+            x = cand[rng.randrange(len(cand))]
+            if not movable[x] or not group_ok[x][s]:
+                continue
+            ns, nt = count_in(u, s, t)
+            part[u] = t
+            xs, xt = count_in(x, s, t)
+            part[u] = s
+            if xs == 0:
+                continue
+            d = ns - nt + xt - xs
+            if d > 0 and rng.random() >= math.exp(-d / temp):
+                continue
+            if not stays_connected_without(nbrs, part, u):
+                continue
+            part[u] = t
+            if not stays_connected_without(nbrs, part, x):
+                part[u] = s
+                continue
+            n_cut = move(u, s, t, n_cut)
+            part[x] = s
+            n_cut = move(x, t, s, n_cut)
+            swaps += 1
+        if n_cut < best_cut:
+            best, best_cut = list(part), n_cut
+    return best, best_cut, {"iterations": it, "singles": singles, "swaps": swaps}
+
+
+def swap_anneal_chain(
+    problem: ProblemData,
+    assign: np.ndarray,
+    *,
+    deadline: float,
+    seed: int = 0,
+    iterations: int = 4_000_000,
+    t_start: float = 3.0,
+    p_single: float = 0.3,
+) -> tuple[np.ndarray, dict]:
+    """Runs of :func:`swap_anneal` one after another from the best plan so far, to ``deadline``.
+
+    Each run is reheated to ``t_start`` and may reshape the boundaries
+    differently (basin hopping, as the final runs of
+    :func:`anneal_multistart`); run ``r`` uses seed ``seed · 1_000_003 + r``.
+    Each run is bounded by ``iterations``; the clock decides how many runs
+    there are and cuts the last one.
+
+    Returns
+    -------
+    (numpy.ndarray, dict)
+        The best plan (``assign`` when no run improved it) and statistics
+        ``runs``, ``cuts`` (each run's best), ``cut``.
+    """
+    best = np.asarray(assign)
+    best_cut: int | None = None
+    cuts: list[int] = []
+    r = 0
+    while time.perf_counter() < deadline - 0.2:
+        plan, st = swap_anneal(
+            problem,
+            best,
+            iterations=iterations,
+            seed=seed * 1_000_003 + r,
+            t_start=t_start,
+            p_single=p_single,
+            deadline=deadline,
+        )
+        r += 1
+        if best_cut is None:
+            best_cut = st["start_cut"]
+        cuts.append(st["cut"])
+        if st["cut"] < best_cut:
+            best, best_cut = plan, st["cut"]
+    return best, {"runs": r, "cuts": cuts, "cut": best_cut}

@@ -752,3 +752,222 @@ def anneal_block(  # pragma: no cover - compiled
     ist[A_NCUT] = n_cut
     fst[A_TOTAL_VIOL] = total_viol
     return status
+
+
+# -- pair-exchange annealing with hard bands ------------------------------------------------
+# Indices into the integer and float state arrays of :func:`swap_anneal_block`
+# (``W_MT_INDEX`` is ``A_MT_INDEX``: :func:`mt_next` reads it there).
+W_ITER, W_NCUT, W_SINGLES, W_MT_INDEX, W_SWAPS, W_BEST_CUT, W_TOTAL, W_WALK = range(8)
+assert W_MT_INDEX == A_MT_INDEX
+W_T_START, W_T_END, W_P_SINGLE, W_TEMP = range(4)
+
+BAND_EPS = 1e-9
+"""Slack of the hard band tests (loads are running float sums)."""
+
+BORDER_REACH = 64
+"""Most border units searched for an exchange partner."""
+
+
+@njit(cache=True)
+def _fits(load, lo, hi, t, w, u, sign_u, v, sign_v):  # pragma: no cover - compiled
+    """Part ``t`` within its band with ``sign_u · w[u]`` and ``sign_v · w[v]`` added
+    (``sign_v = 0``: ``v`` ignored), the reference's float operations in its order."""
+    for j in range(load.shape[1]):
+        p = load[t, j] + sign_u * w[u, j]
+        if sign_v != 0:
+            p = p + sign_v * w[v, j]
+        if p < lo[t, j] - BAND_EPS or p > hi[t, j] + BAND_EPS:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _count_in(indptr, indices, part, u, s, t):  # pragma: no cover - compiled
+    """``(neighbours of u in s, neighbours of u in t)``."""
+    ns = 0
+    nt = 0
+    for q in range(indptr[u], indptr[u + 1]):
+        px = part[indices[q]]
+        if px == s:
+            ns += 1
+        elif px == t:
+            nt += 1
+    return ns, nt
+
+
+@njit(cache=True)
+def _touches(indptr, indices, part, x, s):  # pragma: no cover - compiled
+    for q in range(indptr[x], indptr[x + 1]):
+        if part[indices[q]] == s:
+            return True
+    return False
+
+
+@njit(cache=True)
+def swap_anneal_block(  # pragma: no cover - compiled
+    part,
+    size,
+    load,
+    w,
+    lo,
+    hi,
+    movable,
+    group_ok,
+    indptr,
+    indices,
+    entry_edge,
+    edges,
+    cut_list,
+    cut_pos,
+    mt,
+    ist,
+    fst,
+    best,
+    seen,
+    todo,
+    stamps,
+    queue,
+    mark,
+    dep,
+    cand,
+    stop,
+):
+    """Iterations ``ist[W_ITER]`` to ``stop`` of the hard-band pair-exchange annealing.
+
+    The transcription of
+    :func:`territory_engine.solve.search.anneal.swap_anneal_reference` (same
+    draws from the same Mersenne Twister state, same tests, same updates).
+    Each iteration draws a cut edge ``(u, v)`` (random orientation), ``s, t``
+    the parts of ``u, v``, and with probability ``fst[W_P_SINGLE]`` proposes
+    the single move ``u: s → t``, else the exchange of ``u`` with a unit ``x``
+    of ``t`` touching ``s``, drawn among the units within ``ist[W_WALK]``
+    steps of ``v`` along ``t``'s border with ``s`` that keep both bands
+    (scratch: ``mark``, ``dep``, ``cand``; ``stamps[3]``). A proposal is taken only if
+    both parts stay within every band and connected, with the Metropolis rule
+    on the cut-edge change. The temperature falls geometrically from
+    ``W_T_START`` to ``W_T_END`` over ``ist[W_TOTAL]`` iterations (set every
+    256). ``best`` holds the plan of fewest cut edges seen (``ist[W_BEST_CUT]``).
+    Returns the number of iterations done in this call.
+    """
+    it0 = ist[W_ITER]
+    n_cut = ist[W_NCUT]
+    total = ist[W_TOTAL]
+    walk = ist[W_WALK]
+    t_start = fst[W_T_START]
+    ratio = math.log(fst[W_T_END] / t_start)
+    p_single = fst[W_P_SINGLE]
+    temp = fst[W_TEMP]
+    it = it0
+    while it < stop and n_cut > 0:
+        if it & 255 == 0:
+            temp = t_start * math.exp(ratio * it / total)
+        it += 1
+        e = cut_list[mt_randbelow(mt, ist, n_cut)]
+        a = edges[e, 0]
+        b = edges[e, 1]
+        if mt_random(mt, ist) < 0.5:
+            u, v = a, b
+        else:
+            u, v = b, a
+        s = part[u]
+        t = part[v]
+        if not movable[u] or not group_ok[u, t]:
+            continue
+        if mt_random(mt, ist) < p_single:
+            if size[s] <= 1:
+                continue
+            if not _fits(load, lo, hi, s, w, u, -1.0, u, 0.0):
+                continue
+            if not _fits(load, lo, hi, t, w, u, 1.0, u, 0.0):
+                continue
+            ns, nt = _count_in(indptr, indices, part, u, s, t)
+            d = ns - nt
+            if d > 0 and mt_random(mt, ist) >= math.exp(-d / temp):
+                continue
+            if not stays_connected(indptr, indices, part, u, seen, todo, stamps, queue):
+                continue
+            part[u] = t
+            size[s] -= 1
+            size[t] += 1
+            for j in range(load.shape[1]):
+                load[s, j] -= w[u, j]
+                load[t, j] += w[u, j]
+            n_cut = _update_cut_list(
+                u, s, t, part, indptr, indices, entry_edge, cut_pos, cut_list, n_cut
+            )
+            ist[W_SINGLES] += 1
+        else:
+            # Candidates: t's units along its border with s within ``walk`` steps of v
+            # (breadth first in CSR order, at most BORDER_REACH), those that keep both
+            # bands; one of them at random.
+            stamps[3] += 1
+            mk = stamps[3]
+            mark[v] = mk
+            dep[v] = 0
+            queue[0] = v
+            head = 0
+            tail = 1
+            n_cand = 0
+            while head < tail:
+                y = queue[head]
+                head += 1
+                if _fits(load, lo, hi, s, w, u, -1.0, y, 1.0) and _fits(
+                    load, lo, hi, t, w, u, 1.0, y, -1.0
+                ):
+                    cand[n_cand] = y
+                    n_cand += 1
+                if dep[y] >= walk:
+                    continue
+                for q in range(indptr[y], indptr[y + 1]):
+                    z = indices[q]
+                    if (
+                        tail < BORDER_REACH
+                        and mark[z] != mk
+                        and part[z] == t
+                        and _touches(indptr, indices, part, z, s)
+                    ):
+                        mark[z] = mk
+                        dep[z] = dep[y] + 1
+                        queue[tail] = z
+                        tail += 1
+            if n_cand == 0:
+                continue
+            x = cand[mt_randbelow(mt, ist, n_cand)]
+            if not movable[x] or not group_ok[x, s]:
+                continue
+            ns, nt = _count_in(indptr, indices, part, u, s, t)
+            part[u] = t  # tentative: x's counts see u in t
+            xs, xt = _count_in(indptr, indices, part, x, s, t)
+            part[u] = s
+            if xs == 0:  # x would join s only through u, which leaves
+                continue
+            d = ns - nt + xt - xs
+            if d > 0 and mt_random(mt, ist) >= math.exp(-d / temp):
+                continue
+            if not stays_connected(indptr, indices, part, u, seen, todo, stamps, queue):
+                continue
+            part[u] = t
+            if not stays_connected(indptr, indices, part, x, seen, todo, stamps, queue):
+                part[u] = s
+                continue
+            for j in range(load.shape[1]):
+                load[s, j] -= w[u, j]
+                load[t, j] += w[u, j]
+            n_cut = _update_cut_list(
+                u, s, t, part, indptr, indices, entry_edge, cut_pos, cut_list, n_cut
+            )
+            part[x] = s
+            for j in range(load.shape[1]):
+                load[t, j] -= w[x, j]
+                load[s, j] += w[x, j]
+            n_cut = _update_cut_list(
+                x, t, s, part, indptr, indices, entry_edge, cut_pos, cut_list, n_cut
+            )
+            ist[W_SWAPS] += 1
+        if n_cut < ist[W_BEST_CUT]:
+            ist[W_BEST_CUT] = n_cut
+            best[:] = part
+    ist[W_ITER] = it
+    ist[W_NCUT] = n_cut
+    fst[W_TEMP] = temp
+    return it - it0
