@@ -10,20 +10,28 @@ flight per user, a random think time between requests):
 - each **rep** opens their page, their territory's GeoJSON and their accounts CSV;
 - each **planner** opens the plan page and posts an edit preview
   (``POST /api/plans/{id}/edit`` with one to three random unit moves within a
-  segment, the session's CSRF token, nothing saved).
+  segment, the session's CSRF token, nothing saved); every ``--save-every``-th edit
+  of a planner is saved instead (``"save": true`` with the version it read just
+  before: a new draft version, recorded as ``edit save``; a save that another
+  planner's save overtook gets 409, the optimistic lock, counted as ``edit save
+  (stale)`` and not as an error).
 
 It reports p50 / p95 / max latency per request kind (each user's first round apart,
 as ``(first)``: it is the cold one, which makes the rep's page parts or the planner's
 edit session), the errors (any non-2xx, a sign-in other than its 303, or an
 exception), and checks that nothing was lost: the audit log holds one ``sign_in`` per
-session made and one ``export`` per accounts CSV served, and the plan's version did
-not move (previews save nothing). The server is stopped at the end, also on Ctrl-C
-or an exception. Exit 1 when a request failed or something was lost.
+session made, one ``export`` per accounts CSV served and one ``save_version`` per
+save answered 200; every saved version is in the studio as a draft child of the
+plan, its folder in the plan store (its plan page opens); the plan's version moved
+by exactly the number of saves (no lost update); and a rep's page still shows only
+their own rows. ``--workers N`` serves with ``territory-engine serve --workers N``.
+The server is stopped at the end, also on Ctrl-C or an exception. Exit 1 when a
+request failed or something was lost.
 
 Usage::
 
     python benchmarks/studio_load.py [--seconds 60] [--reps 50] [--planners 5]
-        [--think 1.0] [--time-limit 10] [--json FILE]
+        [--workers 1] [--save-every 8] [--think 1.0] [--time-limit 10] [--json FILE]
 """
 
 from __future__ import annotations
@@ -121,10 +129,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(db_url: str, store: Path, port: int, log: Path) -> subprocess.Popen:
+def start_server(
+    db_url: str, store: Path, port: int, log: Path, workers: int = 1
+) -> subprocess.Popen:
     """``territory-engine serve`` in a process group of its own; waits until it answers."""
     command = [str(CLI), "serve", "--db", db_url, "--store", str(store)]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     with log.open("wb") as out:
         server = subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -234,6 +244,8 @@ class Counts:
 
     sessions: int = 0
     csv_served: int = 0
+    #: The saved versions' ``saved`` answers (id, plan_id, parent_id).
+    saved: list[dict] = field(default_factory=list)
 
 
 async def think(rng: random.Random, seconds: float) -> None:
@@ -260,10 +272,41 @@ async def rep_loop(client, plan_id, rep_id, until, stats, counts, pause, rng) ->
         first = ""
 
 
-async def planner_loop(client, token, plan_id, units, until, stats, pause, rng) -> None:
+async def save_edit(client, token, plan_id, moves, stats, counts) -> None:
+    """Save ``moves`` as a new version of the plan at the version read just before.
+
+    409 is the optimistic lock refusing a save that another one overtook: the
+    planner would reload (``edit save (stale)``, not an error)."""
+    seen = await timed(stats, "plan record", client.get(f"/api/plans/{plan_id}"))
+    if seen is None or seen.status_code != 200:
+        return
+    body = {"moves": moves, "save": True, "version": seen.json()["version"], "reason": "load"}
+    start = time.perf_counter()
+    try:
+        response = await client.post(
+            f"/api/plans/{plan_id}/edit", json=body, headers={"X-CSRF-Token": token}, timeout=60
+        )
+    except Exception as exc:
+        stats.record("edit save", time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
+        return
+    took = time.perf_counter() - start
+    if response.status_code == 409:
+        stats.record("edit save (stale)", took, None)
+        return
+    ok = response.status_code == 200 and response.json().get("saved")
+    stats.record("edit save", took, None if ok else f"HTTP {response.status_code}")
+    if ok:
+        counts.saved.append(response.json()["saved"])
+
+
+async def planner_loop(
+    client, token, plan_id, units, until, stats, counts, pause, rng, save_every
+) -> None:
     """A planner: the plan page, then an edit preview of one to three unit moves (the
-    first round recorded apart: it is the cold one)."""
+    first round recorded apart: it is the cold one); every ``save_every``-th edit is
+    saved instead."""
     first = " (first)"
+    done = 0
     while time.monotonic() < until:
         await timed(stats, "plan page" + first, client.get(f"/plans/{plan_id}"))
         await think(rng, pause)
@@ -275,16 +318,20 @@ async def planner_loop(client, token, plan_id, units, until, stats, pause, rng) 
                     {"unit_id": unit_id, "to_territory_id": rng.choice(sorted(set(others)))}
                 )
         if moves:
-            await timed(
-                stats,
-                "edit" + first,
-                client.post(
-                    f"/api/plans/{plan_id}/edit",
-                    json={"moves": moves},
-                    headers={"X-CSRF-Token": token},
-                    timeout=60,
-                ),
-            )
+            done += 1
+            if save_every and done % save_every == 0:
+                await save_edit(client, token, plan_id, moves, stats, counts)
+            else:
+                await timed(
+                    stats,
+                    "edit" + first,
+                    client.post(
+                        f"/api/plans/{plan_id}/edit",
+                        json={"moves": moves},
+                        headers={"X-CSRF-Token": token},
+                        timeout=60,
+                    ),
+                )
         await think(rng, pause)
         first = ""
 
@@ -328,7 +375,18 @@ async def run_load(base: str, people: list[Person], plan_id: int, plan: Path, ar
                 )
             else:
                 tasks.append(
-                    planner_loop(client, token, plan_id, units, until, stats, args.think, own)
+                    planner_loop(
+                        client,
+                        token,
+                        plan_id,
+                        units,
+                        until,
+                        stats,
+                        counts,
+                        args.think,
+                        own,
+                        args.save_every,
+                    )
                 )
         await asyncio.gather(*tasks)
         return stats, counts, time.monotonic() - start
@@ -337,14 +395,30 @@ async def run_load(base: str, people: list[Person], plan_id: int, plan: Path, ar
 
 
 async def check_nothing_lost(
-    base: str, planner: Person, plan_id: int, version: int, counts: Counts, stats
+    base: str,
+    planner: Person,
+    rep: Person,
+    plan_id: int,
+    version: int,
+    counts: Counts,
+    stats,
 ) -> list[str]:
-    """Audit log sign-ins == sessions made; exports of rep CSVs == CSVs served; version kept."""
+    """Audit log sign-ins == sessions made; exports of rep CSVs == CSVs served; saves ==
+    saved versions, each in the studio and the store; the version moved once per save;
+    a rep's page holds their rows only."""
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        await sign_in(client, rep, stats)
+        counts.sessions += 1
+        own = (await client.get(f"/api/plans/{plan_id}/reps/{rep.rep_id}")).json()
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         await sign_in(client, planner, stats)
         counts.sessions += 1
         log = await client.get("/audit.csv")
         plan = (await client.get(f"/api/plans/{plan_id}")).json()
+        versions = {p["id"]: p for p in (await client.get("/api/plans")).json()}
+        opened = [
+            (await client.get(f"/api/plans/{saved['id']}")).status_code for saved in counts.saved
+        ]
     rows = list(csv.DictReader(io.StringIO(log.text)))
     sign_ins = sum(r["action"] == "sign_in" for r in rows)
     exports = sum(
@@ -352,13 +426,29 @@ async def check_nothing_lost(
         and re.search(r" rep \S+ accounts\.csv$", r["target"] or "") is not None
         for r in rows
     )
+    saves = sum(r["action"] == "save_version" for r in rows)
     problems = []
+    if saves != len(counts.saved):
+        problems.append(f"audit log has {saves} saves, {len(counts.saved)} were answered 200")
+    for saved, status in zip(counts.saved, opened, strict=True):
+        found = versions.get(saved["id"])
+        if found is None or found["state"] != "draft" or found["plan_id"] != saved["plan_id"]:
+            problems.append(f"saved version {saved['id']} is not a draft of {saved['plan_id']}")
+        elif status != 200:
+            problems.append(f"saved version {saved['id']}: its plan page answers {status}")
+    theirs = {str(a.get("rep_id")) for a in own.get("accounts", [])}
+    if not own.get("accounts") or theirs != {str(rep.rep_id)}:
+        problems.append(f"rep {rep.rep_id}'s page holds rows of {sorted(theirs)}")
     if sign_ins != counts.sessions:
         problems.append(f"audit log has {sign_ins} sign-ins, {counts.sessions} sessions were made")
     if exports != counts.csv_served:
         problems.append(f"audit log has {exports} rep CSV exports, {counts.csv_served} were served")
-    if plan.get("version") != version or plan.get("state") != "published":
-        problems.append(f"the plan moved on: {plan.get('state')} version {plan.get('version')}")
+    expected = version + len(counts.saved)
+    if plan.get("version") != expected or plan.get("state") != "published":
+        problems.append(
+            f"the plan is {plan.get('state')} version {plan.get('version')}, not published "
+            f"version {expected} ({version} + {len(counts.saved)} saves)"
+        )
     return problems
 
 
@@ -421,6 +511,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the load (s)")
     parser.add_argument("--reps", type=int, default=50, help="simulated reps")
     parser.add_argument("--planners", type=int, default=5, help="simulated planners")
+    parser.add_argument("--workers", type=int, default=1, help="serve --workers N")
+    parser.add_argument(
+        "--save-every", type=int, default=8, help="each planner saves every N-th edit (0: never)"
+    )
     parser.add_argument("--think", type=float, default=1.0, help="mean pause between requests (s)")
     parser.add_argument("--time-limit", type=int, default=10, help="solver time limit of the plan")
     parser.add_argument("--seed", type=int, default=0)
@@ -433,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
         db_url = f"sqlite:///{work / 'studio.sqlite'}"
         people = seed_users(db_url, plan, args.planners)
         port = free_port()
-        server = start_server(db_url, store, port, work / "server.log")
+        server = start_server(db_url, store, port, work / "server.log", args.workers)
         failed = 1
         try:
             failed = asyncio.run(_measure(f"http://127.0.0.1:{port}", people, plan, args))
@@ -448,14 +542,19 @@ def main(argv: list[str] | None = None) -> int:
 async def _measure(base: str, people: list[Person], plan: Path, args) -> int:
     planner = next(p for p in people if p.username == "planner")
     manager = next(p for p in people if p.role == "manager")
+    rep = next(p for p in people if p.role == "rep")
     setup = Stats()
     version = await publish(base, planner, manager, 1, setup)
     loads_before = tuple(round(x, 2) for x in os.getloadavg())
-    print(f"load for {args.seconds:.0f} s: {args.reps} reps, {args.planners} planners", flush=True)
+    print(
+        f"load for {args.seconds:.0f} s: {args.reps} reps, {args.planners} planners "
+        f"(a save every {args.save_every} edits), serve --workers {args.workers}",
+        flush=True,
+    )
     stats, counts, wall = await run_load(base, people, 1, plan, args)
     loads_after = tuple(round(x, 2) for x in os.getloadavg())
     counts.sessions += 2  # the planner's and the manager's sign-ins that published the plan
-    problems = await check_nothing_lost(base, planner, 1, version, counts, Stats())
+    problems = await check_nothing_lost(base, planner, rep, 1, version, counts, Stats())
     numbers = report(stats, wall, (loads_before, loads_after), problems, args)
     if args.json is not None:
         args.json.write_text(json.dumps(numbers, indent=2, default=str), encoding="utf-8")
