@@ -28,6 +28,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -38,12 +39,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "JOB_STATES",
     "ROLES",
     "SCOPE_KINDS",
     "STATES",
     "AuditEntry",
     "Base",
     "Comment",
+    "Job",
     "LoginAttempt",
     "PlanVersion",
     "Secret",
@@ -59,6 +62,8 @@ ROLES = ("planner", "manager", "rep")
 SCOPE_KINDS = ("reps", "team", "region", "district", "manager")
 #: Workflow states of a plan version.
 STATES = ("draft", "submitted", "approved", "rejected", "published")
+#: States of a background job (a re-optimisation); the first two are "active".
+JOB_STATES = ("queued", "running", "done", "failed")
 
 
 def utcnow() -> datetime:
@@ -209,3 +214,53 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(256))
     detail: Mapped[str | None] = mapped_column(Text)
     client: Mapped[str | None] = mapped_column(String(64))
+
+
+class Job(Base):
+    """A background job of a planner: a re-optimisation of a plan version around their edits.
+
+    The row is the job's whole state, so any server process (or the job's own child
+    process, which writes its progress here) can report it. ``active_user_id`` is the
+    user's id exactly while the job is queued or running, and ``UNIQUE``: the database
+    itself keeps a user to one active job, whichever process starts the second.
+    ``heartbeat_at`` is refreshed by the running child; a server starting up fails the
+    active jobs whose heartbeat stopped (their process died with a server).
+    """
+
+    __tablename__ = "studio_jobs"
+    __table_args__ = (
+        CheckConstraint(_in("state", JOB_STATES), name="studio_jobs_state_known"),
+        CheckConstraint(
+            "(state IN ('queued', 'running') AND active_user_id IS NOT NULL "
+            "AND active_user_id = user_id) "
+            "OR (state NOT IN ('queued', 'running') AND active_user_id IS NULL)",
+            name="studio_jobs_active_user",
+        ),
+        UniqueConstraint("active_user_id", name="studio_jobs_one_active_per_user"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False, default="reoptimise")
+    plan_version_id: Mapped[int] = mapped_column(
+        ForeignKey("plan_versions.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    seen_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    active_user_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default="queued")
+    #: The planner's unit moves, JSON ``[{unit_id, to_territory_id}, ...]``.
+    moves: Mapped[str] = mapped_column(Text, nullable=False)
+    time_limit: Mapped[float] = mapped_column(Float, nullable=False)
+    progress: Mapped[str | None] = mapped_column(Text)
+    fraction: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    result_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_versions.id", ondelete="SET NULL")
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(), nullable=False)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime())
