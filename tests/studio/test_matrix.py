@@ -5,7 +5,7 @@ The sample's reps: R01–R07 enterprise, R08–R21 commercial, R22–R45 SMB. Th
 the reps R01 and R02.
 
 Every case runs twice: on the default SQLite database (``[sqlite]``) and on a real
-PostgreSQL server (``[postgresql]``, conftest's ``postgres_server``; skipped, saying
+PostgreSQL server (``[postgresql]``, :mod:`tests.studio.pg`; skipped, saying
 why, where PostgreSQL cannot start).
 """
 
@@ -16,15 +16,8 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.studio.conftest import (
-    SCRIPT_NAME,
-    csrf_of,
-    login,
-    make_studio,
-    make_studio_on,
-    plan_frames,
-    postgres_database,
-)
+from tests.studio.conftest import SCRIPT_NAME, csrf_of, login, make_studio, plan_frames
+from tests.studio.pg import make_studio_on, postgres_database, postgres_server  # noqa: F401
 
 ENTERPRISE = [f"R{i:02d}" for i in range(1, 8)]
 

@@ -1,7 +1,7 @@
 """The studio's migrations, constraints, workflow and throttling on a real PostgreSQL server.
 
-The server is conftest's ``postgres_server`` (started once per test session by the
-tests with ``initdb`` + ``pg_ctl``, from PATH or Debian's /usr/lib/postgresql/N/bin);
+The server is :mod:`tests.studio.pg`'s (started once per test session by the tests
+with ``initdb`` + ``pg_ctl``, from PATH or Debian's /usr/lib/postgresql/N/bin);
 each test here gets a database of its own. Without PostgreSQL these tests skip, saying
 why. The route × role matrix runs over PostgreSQL too (``tests/studio/test_matrix.py``,
 its ``[postgresql]`` cases).
@@ -20,11 +20,12 @@ from territory_engine.studio.db import make_engine, open_database
 from territory_engine.studio.models import LoginAttempt, PlanVersion, UserSession, utcnow
 from territory_engine.studio.users import add_user
 from territory_engine.studio.workflow import AlreadyPublished, StaleVersion, apply_transition
-from tests.studio.conftest import PASSWORD, postgres_database
+from tests.studio.conftest import PASSWORD
+from tests.studio.pg import postgres_database, postgres_server  # noqa: F401
 
 
 @pytest.fixture()
-def url(postgres_server, request):
+def url(postgres_server, request):  # noqa: F811
     """A fresh database of the session's server, named after the test."""
     return postgres_database(postgres_server, f"te_{request.node.name[:40]}".lower())
 
