@@ -72,7 +72,7 @@
   }
 
   // ------------------------------------------------------------------ map
-  var map = L.map($("editor-map"), { attributionControl: false, boxZoom: false });
+  var map = L.map($("editor-map"), { attributionControl: false, boxZoom: false, zoomSnap: 0.25 });
   var unitLayer = null;
 
   function style(unit) {
@@ -116,6 +116,11 @@
           layers[unit] = layer;
           layer.bindTooltip(tooltip(unit), { sticky: true });
           layer.on("click", function () { if (!lasso.on) { toggle(unit); } });
+          // The unit's id on its drawn shape: for assistive tools and the browser tests.
+          layer.on("add", function () {
+            var el = layer.getElement && layer.getElement();
+            if (el) { el.setAttribute("data-unit", unit); }
+          });
         }
       }).addTo(map);
       var bounds = unitLayer.getBounds();

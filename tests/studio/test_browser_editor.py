@@ -1,0 +1,87 @@
+"""The planner's map editor in a real browser: click a unit, move it, undo, redo, save."""
+
+from __future__ import annotations
+
+import pytest
+
+from territory_engine.store import PlanStore
+from tests.studio.conftest import copy_plan
+from tests.studio.live import (  # noqa: F401
+    browser,
+    live_studio,
+    new_page,
+    screenshot,
+    sign_in,
+    start_studio,
+    stop_studio,
+)
+from tests.studio.test_editor import neighbour_move
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def editor_studio(studio_plan, tmp_path_factory):
+    """The served studio over a copy of the test plan with a store of its own: the saved
+    versions land beside the copy, not in the store the other studio tests share."""
+    folder = copy_plan(studio_plan, tmp_path_factory.mktemp("browser-editor") / "out" / "plan")
+    PlanStore(folder.parent / "plans.sqlite").record_folder(folder)
+    studio = start_studio(folder, tmp_path_factory.mktemp("browser-editor-db"))
+    yield studio, folder
+    stop_studio(studio)
+
+
+def test_a_planner_moves_a_unit_sees_the_band_change_undoes_redoes_and_saves(
+    editor_studio,
+    browser,  # noqa: F811
+):
+    from playwright.sync_api import expect
+
+    studio, folder = editor_studio
+    unit, was, to = neighbour_move(folder)
+    tab = new_page(browser)
+    page = tab.page
+    try:
+        sign_in(tab, studio.base, "planner")
+        page.goto(f"{studio.base}/plans/1")
+        with page.expect_navigation():
+            page.click('a[href="/plans/1/edit"]')
+        page.select_option("#segment", "smb")
+        expect(page.locator("#editor")).to_have_attribute("data-units-loaded", "smb", timeout=30000)
+        expect(page.locator("#editor")).to_have_attribute("data-scored", "0", timeout=30000)
+        target_cell = page.locator(f'#scorecard tr[data-territory="{to}"] td[data-k="potential"]')
+        source_cell = page.locator(f'#scorecard tr[data-territory="{was}"] td[data-k="potential"]')
+        expect(target_cell).not_to_have_text("", timeout=10000)
+        original, original_source = target_cell.text_content(), source_cell.text_content()
+
+        # select the unit by clicking its shape on the map
+        page.locator(f'path[data-unit="{unit}"]').dispatch_event("click")
+        expect(page.locator("#selected-count")).to_have_text("1 unit selected")
+        page.select_option("#target", to)
+        page.click("#move")
+        expect(target_cell).not_to_have_text(original, timeout=5000)
+        expect(source_cell).not_to_have_text(original_source, timeout=5000)
+        moved = target_cell.text_content()
+        expect(page.locator(f'#scorecard tr[data-territory="{to}"]')).to_have_class("changed")
+        assert page.locator("#broken li").count() >= 1  # the rules in words (or "None: ...")
+        assert "accounts moved" in page.locator("#status").text_content()
+        screenshot(tab, "editor-moved")
+
+        page.click("#undo")
+        expect(target_cell).to_have_text(original, timeout=5000)
+        expect(source_cell).to_have_text(original_source, timeout=5000)
+        page.click("#redo")
+        expect(target_cell).to_have_text(moved, timeout=5000)
+
+        page.fill("#reason", "give the border county to its neighbour")
+        page.click("#save-button")
+        saved = page.locator("#save-message a").first
+        expect(saved).to_have_text("plan #2", timeout=30000)
+        assert saved.get_attribute("href") == "/plans/2"
+        with page.expect_navigation():
+            saved.click()
+        expect(page.locator("h1")).to_contain_text("draft")
+        assert tab.errors == []
+        assert tab.external_requests(studio.base) == []
+    finally:
+        tab.close()
