@@ -597,13 +597,17 @@ def swap_anneal_reference(
     t_end: float,
     p_single: float,
     walk: int,
+    on_move: Callable[[list[int], int, int], None] | None = None,
 ) -> tuple[list[int], int, dict]:
     """The pure-Python loop of :func:`swap_anneal` (the kernel's reference, for the tests).
 
     ``arrays``: the first 14 kernel arguments as lists (``part, size, load, w,
     lo, hi, movable, group_ok, ptr, ind, entry_edge, edges, cut_list,
-    cut_pos``), updated in place. Returns the best plan, its cut edges and the
-    counts ``iterations``, ``singles``, ``swaps``.
+    cut_pos``), updated in place. ``on_move(part, n_cut, d)``, when given, is
+    called after each accepted move with the plan, its running cut count and
+    the cut-edge change ``d`` the move was accepted on (for the tests). Returns
+    the best plan, its cut edges and the counts ``iterations``, ``singles``,
+    ``swaps``.
     """
     part, size, load, w, lo, hi, movable, group_ok, ptr, ind, entry_edge, edges = arrays[:12]
     cut_list, cut_pos = arrays[12], arrays[13]
@@ -675,6 +679,8 @@ def swap_anneal_reference(
             size[t] += 1
             n_cut = move(u, s, t, n_cut)
             singles += 1
+            if on_move is not None:
+                on_move(part, n_cut, d)
         else:
             mark = {v: 0}
             queue = [v]
@@ -717,6 +723,8 @@ def swap_anneal_reference(
             part[x] = s
             n_cut = move(x, t, s, n_cut)
             swaps += 1
+            if on_move is not None:
+                on_move(part, n_cut, d)
         if n_cut < best_cut:
             best, best_cut = list(part), n_cut
     return best, best_cut, {"iterations": it, "singles": singles, "swaps": swaps}
