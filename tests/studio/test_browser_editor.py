@@ -85,3 +85,69 @@ def test_a_planner_moves_a_unit_sees_the_band_change_undoes_redoes_and_saves(
         assert tab.external_requests(studio.base) == []
     finally:
         tab.close()
+
+
+def test_a_lasso_selects_the_units_it_surrounds(editor_studio, browser):  # noqa: F811
+    from playwright.sync_api import expect
+
+    studio, folder = editor_studio
+    unit, _, _ = neighbour_move(folder)
+    tab = new_page(browser)
+    page = tab.page
+    try:
+        sign_in(tab, studio.base, "planner")
+        page.goto(f"{studio.base}/plans/1/edit")
+        page.select_option("#segment", "smb")
+        expect(page.locator("#editor")).to_have_attribute("data-units-loaded", "smb", timeout=30000)
+        shape = page.locator(f'path[data-unit="{unit}"]')
+        box = shape.bounding_box()
+        assert box is not None
+        # draw a ring a little outside the unit's bounding box
+        left, top = box["x"] - 3, box["y"] - 3
+        right, bottom = box["x"] + box["width"] + 3, box["y"] + box["height"] + 3
+        page.click("#lasso")
+        page.mouse.move(left, top)
+        page.mouse.down()
+        for x, y in ((right, top), (right, bottom), (left, bottom), (left, top + 1)):
+            page.mouse.move(x, y, steps=4)
+        page.mouse.up()
+        expect(page.locator("#selected-count")).not_to_have_text("0 units selected")
+        assert shape.get_attribute("stroke") == "#000"  # drawn as selected
+        assert page.locator("#lasso").get_attribute("aria-pressed") == "false"
+        page.click("#clear")
+        expect(page.locator("#selected-count")).to_have_text("0 units selected")
+        # and by list: known ids selected, an unknown one named
+        page.fill("#unit-list", f"{unit}, nope-1")
+        page.click("#by-list button[type=submit]")
+        expect(page.locator("#selected-count")).to_have_text("1 unit selected")
+        expect(page.locator("#list-message")).to_contain_text("nope-1")
+        assert tab.errors == []
+    finally:
+        tab.close()
+
+
+@pytest.mark.slow
+def test_reoptimise_shows_its_progress_and_links_the_new_version(editor_studio, browser):  # noqa: F811
+    from playwright.sync_api import expect
+
+    studio, folder = editor_studio
+    unit, _, to = neighbour_move(folder)
+    tab = new_page(browser)
+    page = tab.page
+    try:
+        sign_in(tab, studio.base, "planner")
+        page.goto(f"{studio.base}/plans/1/edit")
+        page.select_option("#segment", "smb")
+        expect(page.locator("#editor")).to_have_attribute("data-units-loaded", "smb", timeout=30000)
+        page.fill("#unit-list", unit)
+        page.click("#by-list button[type=submit]")
+        page.select_option("#target", to)
+        page.click("#move")
+        expect(page.locator("#reoptimise")).to_be_enabled(timeout=5000)
+        page.click("#reoptimise")
+        expect(page.locator("#job-message")).to_contain_text("Re-optimised", timeout=240000)
+        link = page.locator("#job-message a")
+        assert link.get_attribute("href").startswith("/plans/")
+        assert tab.errors == []
+    finally:
+        tab.close()
