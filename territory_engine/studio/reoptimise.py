@@ -397,11 +397,16 @@ def run_job(factory: Callable[[], Session], store_path: Path, workdir: Path, job
                 client="re-optimisation job",
             )
             _finish(db, job, "done", result_id=child.id, progress="done", fraction=1.0)
-        except Exception as exc:  # every failure is the job's, in words, for the planner
+        except BaseException as exc:  # every failure is the job's, in words, for the planner
             db.rollback()
             job = db.get(Job, job_id)
             if job is not None:
-                _finish(db, job, "failed", error=" ".join(str(exc).split())[:2000] or repr(exc))
+                why = " ".join(str(exc).split())[:2000] or repr(exc)
+                if not isinstance(exc, Exception):  # SIGINT, SystemExit: stopped, not broken
+                    why = f"the re-optimisation was stopped ({type(exc).__name__})"
+                _finish(db, job, "failed", error=why)
+            if not isinstance(exc, Exception):
+                raise
         finally:
             stop.set()
             shutil.rmtree(base, ignore_errors=True)

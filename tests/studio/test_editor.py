@@ -263,3 +263,59 @@ def test_units_of_a_plan_without_units_csv_take_their_accounts_territory(editor_
     held = [counts.get((u, got[u]), 0) for u in most.index]
     assert held == most.tolist()  # each unit goes to a territory holding most of its accounts
     assert (got.drop(most.index) == "").all()
+
+
+def test_locked_scenario_locks_each_moved_units_accounts_to_the_last_move(editor_plan, tmp_path):
+    from territory_engine.plan.reader import read_plan_folder
+    from territory_engine.plan.score import resolve_scenario
+    from territory_engine.studio.editing import Move, apply_moves
+    from territory_engine.studio.reoptimise import MAX_SECONDS, locked_scenario
+
+    folder = copy_plan(editor_plan, tmp_path / "edited")
+    plan = read_plan_folder(editor_plan)
+    scenario = resolve_scenario(editor_plan, None)
+    assert any(lk.account == "A000003" and lk.rep == "R06" for lk in scenario.constraints.locks)
+    assignments = read_plan_csv(editor_plan / "assignments.csv")
+    strategic = assignments.set_index("account_id").loc["A000003"]
+    enterprise = ["T-R05", "T-R04"] if strategic["territory_id"] != "T-R05" else ["T-R04", "T-R03"]
+    unit, _, to = neighbour_move(editor_plan)
+    moves = [
+        Move(unit, to),
+        Move(strategic["unit_id"], enterprise[0]),
+        Move(strategic["unit_id"], enterprise[1]),  # the later move of the unit wins
+    ]
+    apply_moves(plan, moves, folder)
+    locked = locked_scenario(scenario, folder, moves, 999)
+    locks = {lk.account: lk.rep for lk in locked.constraints.locks if lk.account}
+    accounts = read_plan_csv(editor_plan / "accounts.csv").set_index("account_id")["segment"]
+    smb = assignments[
+        (assignments["unit_id"] == unit) & (assignments["account_id"].map(accounts) == "smb")
+    ]
+    rep_of = dict(zip(plan.territories["territory_id"], plan.territories["rep_id"], strict=True))
+    assert len(smb) > 0 and all(locks[a] == rep_of[to] for a in smb["account_id"])
+    # the planner's move of the strategic account replaces the scenario's own lock of it
+    assert locks["A000003"] == rep_of[enterprise[1]]
+    assert sum(lk.account == "A000003" for lk in locked.constraints.locks) == 1
+    assert locked.solver.time_limit == MAX_SECONDS
+    assert locked.whatif.base_plan == folder.resolve()
+
+
+def test_progress_reports_phases_and_the_solvers_time_in_words():
+    from territory_engine.studio.reoptimise import _Reporter
+
+    seen: list[tuple[str, float]] = []
+    report = _Reporter(lambda text, fraction: seen.append((text, fraction)), time_limit=10)
+    report("load", {})
+    report("solve", {})
+    report("search", {"pass": 3, "moves": 5, "violation": 0.1})  # too soon after "solve"
+    report.last -= 1.0
+    report.solve_started -= 5.0
+    report("search", {"pass": 4, "moves": 2, "violation": 0.0})
+    report("unknown-step", {})
+    report("write", {"folder": "/secret/path"})
+    texts = [t for t, _ in seen]
+    assert texts[0].startswith("1/4") and texts[1].startswith("2/4") and len(seen) == 4
+    assert "local search pass 4" in texts[2] and "of 10 s" in texts[2]
+    assert seen[2][1] == pytest.approx(0.1 + 0.8 * 0.5, abs=0.05)
+    assert texts[3] == "4/4 writing the plan"  # no server path in the planner's text
+    assert [f for _, f in seen] == sorted(f for _, f in seen)
