@@ -18,6 +18,7 @@ from territory_engine.solve.params import DEFAULT_PARAMS, SolveParams
 from territory_engine.solve.search.contiguity import repair_contiguity
 from territory_engine.solve.search.local import EPS, TABU_MAX_WORK, LocalSearch
 from territory_engine.solve.search.redraw import redraw_rounds
+from territory_engine.solve.search.transfers import transfer_rounds
 from territory_engine.solve.seeds.bisection import bisection_seed
 from territory_engine.solve.seeds.centres import choose_centres, recentre
 from territory_engine.solve.seeds.lp import lp_seed
@@ -290,6 +291,9 @@ def _restarts(
     return best, best_stop, tried, cut
 
 
+TRANSFER_MIN_UNITS = 2_000
+"""Plans from this many units get the transfers across empty country (step 6 of :func:`solve`)."""
+
 REGION_HOPS = 2
 """Rings of neighbouring territories re-drawn around a residue on large instances."""
 
@@ -486,8 +490,34 @@ class _SolveRun:
         elif not self._infeasible():
             self.stop = "converged"
 
+    def transfers(self) -> None:
+        """Step 6: grown-region re-draws and chain transfers while bands break, then local search.
+
+        What the regional re-draws leave on national instances sits in
+        isolated metros whose total is not a whole number of territories:
+        weight must travel across empty country
+        (:func:`~territory_engine.solve.search.transfers.transfer_rounds`).
+        Only from :data:`TRANSFER_MIN_UNITS` units: smaller plans keep the
+        repairs that already serve them (the exact repair and the restarts).
+        """
+        if (
+            self.problem.n_units < TRANSFER_MIN_UNITS
+            or not self._infeasible()
+            or time.perf_counter() >= self.deadline
+        ):
+            return
+        _, kept, cut = transfer_rounds(
+            self.search, self.rng, self.deadline, lambda info: self.report("transfers", info)
+        )
+        if cut:
+            self.clock_cut.append("transfers")
+        if kept and self._infeasible() and time.perf_counter() < self.deadline:
+            self.stop = self._descend()
+        elif not self._infeasible():
+            self.stop = "converged"
+
     def early_repair(self) -> None:
-        """Step 6: exact region repair (:data:`REPAIR_REGIONS` re-solves), then local search.
+        """Step 7: exact region repair (:data:`REPAIR_REGIONS` re-solves), then local search.
 
         Skipped on large instances: exact region repairs rarely finish there
         (regions of 2 to 8 territories around a residue at 30,000 units ran 5
@@ -507,7 +537,7 @@ class _SolveRun:
         self.stop = self._descend()
 
     def reseed(self) -> None:
-        """Step 7: power-diagram re-draws (large instances) or perturbed restarts."""
+        """Step 8: power-diagram re-draws (large instances) or perturbed restarts."""
         if not self._infeasible():
             return
         if self.seed_stats.get("seed_method") == "bisection":
@@ -541,7 +571,7 @@ class _SolveRun:
             self.clock_cut.append("restarts")
 
     def final_repair(self) -> None:
-        """Step 8: exact region repair with all the time left, then local search."""
+        """Step 9: exact region repair with all the time left, then local search."""
         if not self._infeasible() or time.perf_counter() >= self.deadline:
             return
         repaired = lns_repair(self.search, self.costs, self.deadline, self.params.seed)
@@ -549,7 +579,7 @@ class _SolveRun:
         self.stop = self._descend()
 
     def improve(self) -> None:
-        """Step 9: LNS improvement of a feasible plan, then local search."""
+        """Step 10: LNS improvement of a feasible plan, then local search."""
         p = self.params
         if self._infeasible() or p.lns_rounds <= 0 or time.perf_counter() >= self.deadline:
             return
@@ -569,7 +599,7 @@ class _SolveRun:
         self.stop = self._descend()
 
     def result(self) -> Alignment:
-        """Step 10: validate the final assignment and gather the statistics."""
+        """Step 11: validate the final assignment and gather the statistics."""
         assign = np.asarray(self.search.assign, dtype=int)
         search_seconds = round(time.perf_counter() - self.search_started, 3)
         stop = self.stop
@@ -653,17 +683,23 @@ def solve(
     5. *Regional re-draws* while bands break
        (:func:`~territory_engine.solve.search.redraw.redraw_rounds`), then
        local search with every repair.
-    6. *Exact repair* while bands break (not on large instances): CP-SAT
+    6. *Transfers across empty country* while bands break, from
+       :data:`TRANSFER_MIN_UNITS` units
+       (:func:`~territory_engine.solve.search.transfers.transfer_rounds`):
+       regions grown until their totals fit inside their bands are re-drawn,
+       and chain transfers pass a territory's excess along a path of
+       territories to one with room; then local search.
+    7. *Exact repair* while bands break (not on large instances): CP-SAT
        re-solves at most :data:`REPAIR_REGIONS` regions around the violations
        (:func:`~territory_engine.solve.exact.lns.lns_repair`), then local search.
-    7. *Restarts* while bands break (skipped with ``initial``, and after a
+    8. *Restarts* while bands break (skipped with ``initial``, and after a
        bisection): on power-diagram instances the region around the residue is
        re-drawn (:func:`_regional_reseeds`), otherwise up to
        :data:`MAX_RESTARTS` perturbed seeds are searched (:func:`_restarts`).
-    8. *Exact repair* while bands break, with all the time left, then local search.
-    9. *LNS improvement* of a feasible plan when ``params.lns_rounds > 0``
-       (:func:`~territory_engine.solve.exact.lns.lns_improve`), then local search.
-    10. *Validation*: :func:`check_alignment` lists what the plan breaks, and
+    9. *Exact repair* while bands break, with all the time left, then local search.
+    10. *LNS improvement* of a feasible plan when ``params.lns_rounds > 0``
+        (:func:`~territory_engine.solve.exact.lns.lns_improve`), then local search.
+    11. *Validation*: :func:`check_alignment` lists what the plan breaks, and
         the statistics are gathered (:class:`SolverStats`).
 
     Every step is bounded by counts or CP-SAT's deterministic time, so a run
@@ -678,7 +714,7 @@ def solve(
         Seed, time limit, candidates and LNS settings (:class:`SolveParams`).
     initial
         A starting assignment (for example a spanning-tree seed); replaces
-        steps 2, 3 and 7.
+        steps 2, 3 and 8.
     progress
         Called with ``(phase, info)`` as the solve advances.
 
@@ -693,6 +729,7 @@ def solve(
         run.seed()
     run.local_search()
     run.redraw()
+    run.transfers()
     run.early_repair()
     if initial is None:
         run.reseed()
