@@ -106,13 +106,28 @@ class EditResult:
 
 @dataclass(frozen=True)
 class _Targets:
-    """What moving units of one plan's tables checks and looks up (read once per tables)."""
+    """What moving units of one plan's tables checks and looks up (read once per tables).
+
+    Attributes
+    ----------
+    rep_of, segment_of
+        Each territory's rep and segment (``segment_of`` empty without segments).
+    known_units
+        The unit ids of ``assignments.csv`` and ``units.csv``.
+    account_rows, unit_rows
+        Per unit id, its rows of ``assignments.csv`` and of ``units.csv`` (positions).
+    account_segment, unit_segment
+        (N,) the segment of each row of ``assignments.csv`` (its account's) and of
+        ``units.csv``, as text; ``None`` without segments (or without the column).
+    """
 
     rep_of: dict[str, str]
     segment_of: dict[str, str]
-    unit_ids: pd.Series
-    account_segment: pd.Series | None
     known_units: frozenset[str]
+    account_rows: dict[str, np.ndarray]
+    unit_rows: dict[str, np.ndarray]
+    account_segment: np.ndarray | None
+    unit_segment: np.ndarray | None
 
     @classmethod
     def of(
@@ -126,20 +141,30 @@ class _Targets:
         )
         segments = plan.accounts.set_index("account_id")["segment"] if segment_of else None
         unit_ids = assignments["unit_id"].astype(str)
-        known = set(unit_ids)
-        if units is not None:
-            known |= set(units["unit_id"].astype(str))
+        units_ids = units["unit_id"].astype(str) if units is not None else pd.Series([], dtype=str)
         return cls(
             rep_of=dict(zip(territories["territory_id"], territories["rep_id"], strict=True)),
             segment_of=segment_of,
-            unit_ids=unit_ids,
+            known_units=frozenset(set(unit_ids) | set(units_ids)),
+            account_rows=_rows_of(unit_ids),
+            unit_rows=_rows_of(units_ids),
             account_segment=(
-                assignments["account_id"].map(segments).astype(str)
+                assignments["account_id"].map(segments).astype(str).to_numpy()
                 if segments is not None
                 else None
             ),
-            known_units=frozenset(known),
+            unit_segment=(
+                units["segment"].astype(str).to_numpy()
+                if units is not None and "segment" in units
+                else None
+            ),
         )
+
+
+def _rows_of(ids: pd.Series) -> dict[str, np.ndarray]:
+    """The positions of each value of ``ids``."""
+    values = ids.to_numpy()
+    return {str(k): v for k, v in pd.Series(values).groupby(values, sort=False).indices.items()}
 
 
 def _move_tables(
@@ -151,15 +176,30 @@ def _move_tables(
     """Apply ``moves`` to ``assignments`` (and ``units``) in place; accounts moved.
 
     ``targets`` are of these tables (:meth:`_Targets.of`, or the same tables' copy).
+    Each move counts the accounts it gives to another territory (a unit moved twice
+    counts twice).
 
     Raises
     ------
     InputError
-        Too many moves, an unknown unit or territory (naming it).
+        Too many moves, an unknown unit or territory (naming it), or an
+        ``assignments.csv`` without ``territory_id``.
     """
     if len(moves) > MAX_MOVES:
         raise InputError(f"at most {MAX_MOVES} moves per edit, not {len(moves)}")
     rep_of, segment_of = targets.rep_of, targets.segment_of
+    if moves and "territory_id" not in assignments:
+        raise InputError("assignments.csv has no territory_id column: its units cannot move")
+    # The columns as arrays, written back once: a move touches a few rows, and
+    # pandas' boolean-mask assignment over every row per move cost more than the rest.
+    territory = assignments["territory_id"].to_numpy(dtype=object, copy=True) if moves else None
+    rep = assignments["rep_id"].to_numpy(dtype=object, copy=True) if moves else None
+    drawn = (
+        units["territory_id"].to_numpy(dtype=object, copy=True)
+        if moves and units is not None
+        else None
+    )
+    empty = np.zeros(0, dtype=np.intp)
     moved = 0
     for move in moves:
         if move.to_territory_id not in rep_of:
@@ -168,19 +208,24 @@ def _move_tables(
             )
         if move.unit_id not in targets.known_units:
             raise InputError(f"no unit {move.unit_id!r} in this plan")
-        mask = targets.unit_ids == move.unit_id
+        assert territory is not None and rep is not None
+        rows = targets.account_rows.get(move.unit_id, empty)
         segment = segment_of.get(move.to_territory_id)
         if targets.account_segment is not None and segment is not None:
-            mask &= targets.account_segment == segment
-        changing = mask & (assignments["territory_id"] != move.to_territory_id)
-        moved += int(changing.sum())
-        assignments.loc[mask, "territory_id"] = move.to_territory_id
-        assignments.loc[mask, "rep_id"] = rep_of[move.to_territory_id]
-        if units is not None:
-            row = units["unit_id"].astype(str) == move.unit_id
-            if segment is not None and "segment" in units:
-                row &= units["segment"].astype(str) == segment
-            units.loc[row, "territory_id"] = move.to_territory_id
+            rows = rows[targets.account_segment[rows] == segment]
+        moved += int(np.count_nonzero(territory[rows] != move.to_territory_id))
+        territory[rows] = move.to_territory_id
+        rep[rows] = rep_of[move.to_territory_id]
+        if drawn is not None:
+            row = targets.unit_rows.get(move.unit_id, empty)
+            if segment is not None and targets.unit_segment is not None:
+                row = row[targets.unit_segment[row] == segment]
+            drawn[row] = move.to_territory_id
+    if territory is not None and rep is not None:
+        assignments["territory_id"] = territory
+        assignments["rep_id"] = rep
+    if drawn is not None and units is not None:
+        units["territory_id"] = drawn
     if "moved" in assignments and "previous_rep_id" in assignments:
         previous = assignments["previous_rep_id"].fillna("").astype(str)
         assignments["moved"] = (previous != "") & (previous != assignments["rep_id"])
@@ -257,6 +302,17 @@ class EditSession:
         The territories and units moves may name, looked up once.
     account_rows
         (N,) the row of ``assignments`` of each account of the accounts table.
+    text
+        ``assignments`` as text (``astype(str)``), what the validator's view starts
+        from; an edit replaces only the columns moves change (:data:`_MOVED_COLUMNS`).
+    duplicate_ids, extra_ids
+        Account ids ``assignments.csv`` holds twice, and those the accounts table
+        lacks (moves change neither).
+    rep_pos
+        Each rep's position in the reps table (territories are ordered by it).
+    drawn_rows
+        The problem unit of each row of ``units.csv`` (``None`` when a row names no
+        unit of the scenario's layers, or without ``units.csv``).
     """
 
     plan: PlanFolder
@@ -268,6 +324,11 @@ class EditSession:
     territory_ids: tuple[str, ...]
     targets: _Targets
     account_rows: np.ndarray
+    text: pd.DataFrame
+    duplicate_ids: list[str]
+    extra_ids: list[str]
+    rep_pos: dict[str, int]
+    drawn_rows: np.ndarray | None
 
     @classmethod
     def open(cls, plan: PlanFolder) -> EditSession:
@@ -280,10 +341,16 @@ class EditSession:
         units_file = folder / "units.csv"
         assignments = read_plan_csv(folder / "assignments.csv")
         units = read_plan_csv(units_file) if units_file.is_file() else None
+        accounts = _plain_accounts(tables)
+        text = assignments.astype(str)
+        if "territory_id" not in text.columns:
+            text["territory_id"] = TERRITORY_PREFIX + text["rep_id"]
+        counts = text["account_id"].value_counts()
+        rep_ids = tables.reps["rep_id"].astype(str)
         return cls(
             plan=plan,
             loaded=LoadedInputs(scenario, tables, problem, index, polygons={}),
-            accounts=_plain_accounts(tables),
+            accounts=accounts,
             assignments=assignments,
             units=units,
             quotas=read_plan_quotas(folder, base.territory_ids),
@@ -292,6 +359,11 @@ class EditSession:
             account_rows=pd.Index(assignments["account_id"].astype(str)).get_indexer(
                 tables.accounts["account_id"].astype(str)
             ),
+            text=text,
+            duplicate_ids=sorted(counts.index[counts > 1].tolist()),
+            extra_ids=sorted(set(text["account_id"]) - set(accounts["account_id"])),
+            rep_pos={r: i for i, r in enumerate(rep_ids)},
+            drawn_rows=_drawn_rows(index, units),
         )
 
     def rescore(self, moves: Sequence[Move], workdir: Path) -> EditResult:
@@ -328,8 +400,7 @@ class EditSession:
             frame["territory_id"] != "", TERRITORY_PREFIX + frame["rep_id"]
         )
         frame = frame.assign(territory_id=tid)
-        rep_ids = tables.reps["rep_id"].astype(str)
-        rep_pos = {r: i for i, r in enumerate(rep_ids)}
+        rep_pos = self.rep_pos
         territory_rep = frame.groupby("territory_id", sort=False)["rep_id"].first()
         order = sorted(
             territory_rep.index, key=lambda t: (rep_pos.get(territory_rep[t], 1 << 30), t)
@@ -345,36 +416,23 @@ class EditSession:
 
     def _drawn(self, units: pd.DataFrame | None, territory_ids: list[str]) -> np.ndarray | None:
         """The moved ``units.csv`` as :func:`read_unit_territories` reads it."""
-        if units is None:
-            return None
-        index = self.loaded.index
-        layered = np.flatnonzero(~index.exception_unit)
-        key = pd.Series(
-            layered,
-            index=pd.MultiIndex.from_arrays(
-                [index.unit_geo_id[layered].astype(str), index.unit_group_name[layered].astype(str)]
-            ),
-        )
-        text = units[["unit_id", "segment", "territory_id"]].astype(str)
-        found = key.reindex(pd.MultiIndex.from_arrays([text["unit_id"], text["segment"]]))
-        if found.isna().any():
+        if units is None or self.drawn_rows is None:
             return None
         pos = {t: i for i, t in enumerate(territory_ids)}
-        out = np.full(len(index.unit_geo_id), -1)
-        out[found.to_numpy(dtype=int)] = [pos.get(t, -1) for t in text["territory_id"]]
+        out = np.full(len(self.loaded.index.unit_geo_id), -1)
+        out[self.drawn_rows] = [pos.get(t, -1) for t in units["territory_id"].astype(str)]
         return out
 
     def _view(self, assignments: pd.DataFrame, units: pd.DataFrame | None) -> PlanView:
         """The moved tables as :func:`~territory_engine.constraints.view.load_view` joins them."""
         tables = self.loaded.tables
-        plan = assignments.astype(str)
-        if "territory_id" not in plan.columns:
-            plan["territory_id"] = TERRITORY_PREFIX + plan["rep_id"]
-        counts = plan["account_id"].value_counts()
-        duplicate = sorted(counts.index[counts > 1].tolist())
-        plan = plan.drop_duplicates("account_id", keep="first")
+        plan = self.text.assign(
+            **{c: assignments[c].astype(str) for c in _MOVED_COLUMNS if c in assignments}
+        )
+        duplicate, extra = self.duplicate_ids, self.extra_ids
+        if duplicate:
+            plan = plan.drop_duplicates("account_id", keep="first")
         accounts = self.accounts
-        extra = sorted(set(plan["account_id"]) - set(accounts["account_id"]))
         if duplicate or extra or {"rep_id", "territory_id"} & set(accounts.columns):
             joined = accounts.merge(
                 plan[["account_id", "rep_id", "territory_id"]], on="account_id", how="left"
@@ -395,6 +453,29 @@ class EditSession:
             units=units.astype(str) if units is not None else None,
             territory_rep=dict(zip(pairs["territory_id"], pairs["rep_id"], strict=True)),
         )
+
+
+#: The columns of ``assignments.csv`` a move changes (:func:`_move_tables`).
+_MOVED_COLUMNS = ("territory_id", "rep_id", "moved")
+
+
+def _drawn_rows(index, units: pd.DataFrame | None) -> np.ndarray | None:
+    """The problem unit of each row of ``units.csv``, as :func:`read_unit_territories`
+    matches them (``None`` when one names no unit of the scenario's layers)."""
+    if units is None:
+        return None
+    layered = np.flatnonzero(~index.exception_unit)
+    key = pd.Series(
+        layered,
+        index=pd.MultiIndex.from_arrays(
+            [index.unit_geo_id[layered].astype(str), index.unit_group_name[layered].astype(str)]
+        ),
+    )
+    text = units[["unit_id", "segment"]].astype(str)
+    found = key.reindex(pd.MultiIndex.from_arrays([text["unit_id"], text["segment"]]))
+    if found.isna().any():
+        return None
+    return found.to_numpy(dtype=int)
 
 
 def _plain_accounts(tables: Tables) -> pd.DataFrame:

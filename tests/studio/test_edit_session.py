@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 
@@ -149,3 +150,66 @@ def test_concurrent_edits_of_one_session_score_as_one_at_a_time(session, plan_co
         thread.join()
     assert [together[i] for i in range(len(lists))] == alone
     assert len(set(alone)) == len(alone)
+
+
+def _moved_by_hand(plan, moves):
+    """``plan``'s assignments.csv and units.csv with ``moves`` applied in plain pandas
+    (the rule of :mod:`territory_engine.studio.editing` written out again: the unit's
+    accounts of the target's segment change territory and rep, a later move wins)."""
+    assignments = read_plan_csv(plan / "assignments.csv")
+    units = read_plan_csv(plan / "units.csv")
+    territories = read_plan_csv(plan / "territories.csv").set_index("territory_id")
+    segment_of_account = read_plan_csv(plan / "accounts.csv").set_index("account_id")["segment"]
+    account_segment = assignments["account_id"].map(segment_of_account)
+    for move in moves:
+        segment = territories.at[move.to_territory_id, "segment"]
+        rows = (assignments["unit_id"] == move.unit_id) & (account_segment == segment)
+        assignments.loc[rows, "territory_id"] = move.to_territory_id
+        assignments.loc[rows, "rep_id"] = territories.at[move.to_territory_id, "rep_id"]
+        drawn = (units["unit_id"] == move.unit_id) & (units["segment"] == segment)
+        units.loc[drawn, "territory_id"] = move.to_territory_id
+    previous = assignments["previous_rep_id"].fillna("")
+    assignments["moved"] = (previous != "") & (previous != assignments["rep_id"])
+    return assignments, units
+
+
+def test_in_memory_rescore_equals_the_cli_score_of_the_moves_written_by_hand(
+    session, plan_copy, tmp_path
+):
+    """The studio's card is the command line's: ``territory-engine score`` of a copy of
+    the folder with the moves applied by hand (not by the studio's own move code)."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from territory_engine.cli.main import app
+    from territory_engine.io.safe_cells import write_csv
+
+    a, b = _units(plan_copy, "T-R30", 2)
+    (c,) = _units(plan_copy, "T-R05", 1)
+    moves = [Move(a, "T-R31"), Move(b, "T-R31"), Move(c, "T-R06"), Move(a, "T-R29")]
+    memory = session.rescore(moves, tmp_path)
+    folder = tmp_path / "by-hand"
+    shutil.copytree(plan_copy, folder)
+    assignments, units = _moved_by_hand(plan_copy, moves)
+    write_csv(assignments, folder / "assignments.csv")
+    write_csv(units, folder / "units.csv")
+    result = CliRunner().invoke(app, ["score", str(folder)])
+    assert result.exit_code == 0, result.output
+    card = json.loads((folder / "scorecard.json").read_text(encoding="utf-8"))
+    assert _text(memory.card) == _text(card)
+    original = read_plan_csv(plan_copy / "assignments.csv")["territory_id"]
+    expected = int((original != assignments["territory_id"]).sum())
+    assert memory.moved_accounts >= expected > 0  # a unit moved twice counts twice
+
+
+def test_the_session_keeps_its_tables_across_edits(session, plan_copy, tmp_path):
+    """An edit works on copies: the session's tables (and their text) stay the folder's."""
+    before = read_plan_csv(plan_copy / "assignments.csv")
+    (a,) = _units(plan_copy, "T-R30", 1)
+    session.rescore([Move(a, "T-R31")], tmp_path)
+    assert session.assignments["territory_id"].tolist() == before["territory_id"].tolist()
+    assert session.text["territory_id"].tolist() == before["territory_id"].astype(str).tolist()
+    assert session.units is not None
+    units = read_plan_csv(plan_copy / "units.csv")
+    assert session.units["territory_id"].tolist() == units["territory_id"].tolist()
