@@ -16,7 +16,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.studio.conftest import SCRIPT_NAME, csrf_of, login, make_studio, plan_frames
+from tests.studio.conftest import SCRIPT_NAME, USERS, csrf_of, login, make_studio, plan_frames
 from tests.studio.pg import make_studio_on, postgres_database, postgres_server  # noqa: F401
 
 ENTERPRISE = [f"R{i:02d}" for i in range(1, 8)]
@@ -37,6 +37,22 @@ REP_ROUTES = [
     "/api/plans/{plan}/reps/{rep}/territory.geojson",
 ]
 PLANNER_ROUTES = ["/audit", "/audit.csv"]
+#: The compare routes (the matrix's store has one plan: it is compared with itself).
+COMPARE_ROUTES = [
+    "/plans/{plan}/compare/{plan}",
+    "/plans/{plan}/compare?b={plan}",
+    "/api/plans/{plan}/compare/{plan}",
+    "/api/plans/{plan}/compare/{plan}/moves.geojson",
+]
+#: user -> (the rep ids they may see, a rep of theirs, a rep outside their scope);
+#: ``None`` for the planner (everything).
+SCOPES: dict[str, tuple[set[str] | None, str, str]] = {
+    "planner": (None, "R30", "R99"),
+    "mgr-ent": (set(ENTERPRISE), "R03", "R08"),
+    "mgr-r08": ({"R08"}, "R08", "R09"),
+    "rep-r01": ({"R01"}, "R01", "R02"),
+    "rep-r02": ({"R02"}, "R02", "R01"),
+}
 
 HOSTILE = [
     "1' OR '1'='1",
@@ -250,6 +266,79 @@ def test_a_manager_of_one_rep_sees_only_that_rep(clients, published, people):
     assert client.get(f"/plans/{published}/reps/R09").status_code == 404
 
 
+@pytest.mark.parametrize("name", sorted(SCOPES))
+def test_every_get_route_by_role_right_status_and_no_leak(clients, published, people, name):
+    """The whole table: each GET route as each user, with an id of theirs and one of
+    someone else's; every 200 holds only the user's scope."""
+    client = clients[name]
+    keep, mine, theirs = SCOPES[name]
+    role = USERS[name][0]
+    plan_wide = [*PLAN_ROUTES, *COMPARE_ROUTES, "/api/plans"]
+    expected = {r: (404 if role == "rep" else 200) for r in plan_wide}
+    expected.update({r: (200 if role == "planner" else 404) for r in PLANNER_ROUTES})
+    for route, status in expected.items():
+        response = client.get(route.format(plan=published))
+        assert response.status_code == status, (name, route, response.status_code)
+        if keep is not None:
+            _assert_no_leak(response.text, people, keep if status == 200 else set())
+    for route in REP_ROUTES:
+        ok = client.get(route.format(plan=published, rep=mine))
+        assert ok.status_code == 200, (name, route)
+        if keep is not None:
+            _assert_no_leak(ok.text, people, keep)
+        refused = client.get(route.format(plan=published, rep=theirs))
+        assert refused.status_code == 404, (name, route)
+        assert theirs not in refused.text
+    me = client.get("/api/me").json()
+    assert me["username"] == name and me["role"] == role
+    home = client.get("/me", follow_redirects=False).headers["location"]
+    assert home == (f"/plans/{published}/reps/{mine}" if role == "rep" else "/plans")
+
+
+@pytest.mark.parametrize("name", ["mgr-ent", "mgr-r08", "rep-r01"])
+def test_state_changes_outside_the_users_rights_change_nothing(clients, published, name):
+    """Every POST route with a valid CSRF token: a rep gets 404 (no plan page of theirs),
+    a manager 403 where the role may not, 404 for a territory outside the scope."""
+    client = clients[name]
+    token = csrf_of(client)
+    before = clients["planner"].get(f"/api/plans/{published}").json()
+    role = USERS[name][0]
+    hidden = 404 if role == "rep" else 403
+    outside = "T-R30"
+    attempts = [
+        ("form", f"/plans/{published}/action/withdraw", {"version": before["version"]}, hidden),
+        ("form", f"/plans/{published}/action/publish", {"version": before["version"]}, hidden),
+        ("form", f"/plans/{published}/comments", {"body": "x", "territory_id": outside}, 404),
+        (
+            "json",
+            f"/api/plans/{published}/transition",
+            {"action": "withdraw", "version": before["version"]},
+            hidden,
+        ),
+        ("json", f"/api/plans/{published}/comments", {"body": "x", "territory_id": outside}, 404),
+        (
+            "json",
+            f"/api/plans/{published}/edit",
+            {"moves": [{"unit_id": "x", "to_territory_id": "T-R01"}]},
+            hidden,
+        ),
+    ]
+    for kind, url, body, status in attempts:
+        if kind == "form":
+            response = client.post(url, data={**body, "csrf_token": token})
+        else:
+            response = client.post(url, json=body, headers={"X-CSRF-Token": token})
+        assert response.status_code == status, (name, url, response.status_code)
+    if role == "rep":  # not even a plan-wide comment
+        response = client.post(
+            f"/plans/{published}/comments", data={"body": "hi", "csrf_token": token}
+        )
+        assert response.status_code == 404
+    after = clients["planner"].get(f"/api/plans/{published}").json()
+    assert (after["state"], after["version"]) == (before["state"], before["version"])
+    assert after["comments"] == before["comments"]
+
+
 @pytest.mark.parametrize("name", ["planner", "rep-r01"])
 def test_sql_metacharacters_in_ids_and_filters_are_404_or_400_never_500(clients, published, name):
     client = clients[name]
@@ -257,6 +346,8 @@ def test_sql_metacharacters_in_ids_and_filters_are_404_or_400_never_500(clients,
         urls = [r.format(plan=bad) for r in PLAN_ROUTES]
         urls += [r.format(plan=bad, rep="R01") for r in REP_ROUTES]
         urls += [r.format(plan=published, rep=bad) for r in REP_ROUTES]
+        urls += [f"/plans/{published}/compare/{bad}", f"/api/plans/{bad}/compare/{published}"]
+        urls += [f"/plans/{published}/compare?b={bad}"]
         for url in urls:
             response = client.get(url)
             assert response.status_code in (400, 404), (url, response.status_code)
