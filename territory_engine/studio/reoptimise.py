@@ -27,6 +27,7 @@ heartbeat stopped for :data:`STALE_AFTER` (its child died with a server) is fail
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -40,7 +41,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from sqlalchemy import or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from territory_engine.cli.progress import SOLVER_STEPS, phase_line
@@ -81,6 +82,7 @@ STALE_AFTER = timedelta(seconds=60)
 #: Environment variable the child reads the database URL from (not argv: ``ps`` shows
 #: argv to every user of the machine, and a PostgreSQL URL may hold a password).
 DB_ENV = "TERRITORY_STUDIO_JOB_DB"
+_log = logging.getLogger(__name__)
 #: Fewest seconds between two progress writes of the solver's steps.
 _PROGRESS_EVERY = 0.5
 
@@ -244,11 +246,14 @@ def _watch(
         process.kill()
         _, err = process.communicate()
         why = f"the re-optimisation took longer than {limit:.0f} s and was stopped"
-    with factory() as db:
-        job = db.get(Job, job_id)
-        if job is not None and job.state in ("queued", "running"):
-            tail = (err or b"").decode(errors="replace").strip().splitlines()[-1:]
-            _finish(db, job, "failed", error=": ".join([why, *tail]))
+    try:
+        with factory() as db:
+            job = db.get(Job, job_id)
+            if job is not None and job.state in ("queued", "running"):
+                tail = (err or b"").decode(errors="replace").strip().splitlines()[-1:]
+                _finish(db, job, "failed", error=": ".join([why, *tail]))
+    except SQLAlchemyError as exc:  # the database went away (a server shutting down)
+        _log.warning("job %s: could not record how its process ended: %s", job_id, exc)
 
 
 def _finish(db: Session, job: Job, state: str, **values: Any) -> None:

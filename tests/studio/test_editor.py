@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from territory_engine.plan.reader import read_plan_csv
 from territory_engine.store import PlanStore
 from tests.studio.conftest import PASSWORD, REPO_ROOT, copy_plan, csrf_of, login, make_studio
+from tests.studio.pg import make_studio_on, postgres_database, postgres_server  # noqa: F401
 
 COUNTIES = REPO_ROOT / "data" / "counties.gpkg"
 
@@ -319,3 +320,57 @@ def test_progress_reports_phases_and_the_solvers_time_in_words():
     assert seen[2][1] == pytest.approx(0.1 + 0.8 * 0.5, abs=0.05)
     assert texts[3] == "4/4 writing the plan"  # no server path in the planner's text
     assert [f for _, f in seen] == sorted(f for _, f in seen)
+
+
+@pytest.fixture(scope="module")
+def pg_planner(editor_plan, postgres_server):  # noqa: F811
+    """A signed-in planner of the studio on PostgreSQL, over the module's plan copy."""
+    app = make_studio_on(postgres_database(postgres_server, "te_editor"), editor_plan)
+    with TestClient(app) as client:
+        assert login(client, "planner").status_code == 303
+        yield client
+    app.state.factory.kw["bind"].dispose()
+
+
+def test_on_postgresql_the_editor_serves_and_a_user_has_one_active_job(pg_planner):
+    from territory_engine.studio.models import Job, User, utcnow
+    from territory_engine.studio.reoptimise import fail_orphans
+
+    assert pg_planner.get("/plans/1/edit").status_code == 200
+    features = pg_planner.get("/api/plans/1/units.geojson").json()["features"]
+    assert len(features) == len({f["properties"]["unit_id"] for f in features}) > 0
+    with pg_planner.app.state.factory() as db:
+        user = db.query(User).filter_by(username="planner").one()
+        old = utcnow() - timedelta(minutes=5)
+        fields = {
+            "plan_version_id": 1,
+            "seen_version": 1,
+            "user_id": user.id,
+            "active_user_id": user.id,
+            "username": user.username,
+            "state": "running",
+            "moves": "[]",
+            "time_limit": 5,
+            "fraction": 0.0,
+            "created_at": old,
+            "heartbeat_at": old,
+        }
+        db.add(Job(**fields))
+        db.commit()
+        db.add(Job(**{**fields, "heartbeat_at": utcnow()}))
+        with pytest.raises(Exception, match=r"(?i)unique"):
+            db.commit()
+        db.rollback()
+        assert fail_orphans(db) == 1
+        assert db.query(Job).filter(Job.active_user_id.is_not(None)).count() == 0
+
+
+@pytest.mark.slow
+def test_on_postgresql_a_reoptimisation_runs_to_its_new_version(pg_planner, editor_plan):
+    unit, _, to = neighbour_move(editor_plan)
+    move = {"moves": [{"unit_id": unit, "to_territory_id": to}], "time_limit": 1}
+    started = _post(pg_planner, "/api/plans/1/reoptimise", move)
+    assert started.status_code == 202, started.text
+    done = _wait(pg_planner, started.json()["id"])
+    assert done["state"] == "done", done
+    assert pg_planner.get(f"/api/plans/{done['result']}").json()["state"] == "draft"
