@@ -123,6 +123,31 @@ def test_signed_out_requests_go_to_sign_in(studio):
         assert anon.post("/plans/1/action/submit", data={"version": 1}).status_code == 401
 
 
+def test_every_route_signed_out_goes_to_sign_in_and_shows_nothing(studio):
+    gets = [*PLAN_ROUTES, *COMPARE_ROUTES, *REP_ROUTES, *PLANNER_ROUTES, "/", "/plans", "/me"]
+    gets += ["/api/me", "/api/plans"]
+    posts = [
+        "/plans/1/action/submit",
+        "/plans/1/comments",
+        "/api/plans/1/transition",
+        "/api/plans/1/comments",
+        "/api/plans/1/edit",
+        "/logout",
+    ]
+    with TestClient(studio) as anon:
+        for route in gets:
+            url = route.format(plan=1, rep="R01")
+            response = anon.get(url, follow_redirects=False)
+            if url.startswith("/api/"):
+                assert response.status_code == 401, url
+            else:
+                assert response.status_code == 303, url
+                assert response.headers["location"] == "/login", url
+            assert "R01" not in response.text and "R02" not in response.text, url
+        for url in posts:
+            assert anon.post(url, data={"version": "1"}).status_code == 401, url
+
+
 def test_csrf_missing_wrong_or_of_another_session_is_refused(clients):
     planner = clients["planner"]
     other = csrf_of(clients["mgr-ent"])
