@@ -150,7 +150,7 @@ def transfer_rounds(
             for t in _violating(search):
                 if time.perf_counter() > deadline:
                     return rounds, kept_total, True
-                if search.viol_t[t] > EPS and chain_transfer(search, t):
+                if search.viol_t[t] > EPS and chain_transfer(search, t, deadline=deadline):
                     chains += 1
             stop = search.run(rng, deadline)
             kept_total += regions + chains
@@ -324,6 +324,7 @@ def chain_transfer(
     s: int,
     max_paths: int = MAX_PATHS,
     graph: nx.Graph | None = None,
+    deadline: float = float("inf"),
 ) -> bool:
     """Pass ``s``'s band excess along a path to a territory with room (module doc).
 
@@ -357,6 +358,8 @@ def chain_transfer(
             dests.append((0 if takes else 1, dist[u], u))
     dests = [u for *_, u in sorted(dests)]
     for u in dests[:max_paths]:
+        if time.perf_counter() > deadline:
+            return False
         if _try_chain(search, paths[u]):
             return True
     return False
