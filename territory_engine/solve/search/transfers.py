@@ -67,6 +67,9 @@ MAX_REGION_UNITS = 8_000
 MAX_ROUNDS = 6
 """Rounds of grown-region re-draws and chain transfers (each ends with a descent)."""
 
+MAX_REGIONS = 12
+"""Grown regions re-drawn per round (each costs a bisection and a descent of the plan)."""
+
 REGION_TRIES = 2
 """Bisections (different trees) tried per grown region."""
 
@@ -102,7 +105,8 @@ def transfer_rounds(
     """Grown-region re-draws, then chain transfers, in rounds while the bands break.
 
     A round visits the violating territories worst first: a grown region
-    around each (:func:`grown_region`, re-drawn by :func:`redraw_grown`),
+    around each of the first :data:`MAX_REGIONS` (:func:`grown_region`,
+    re-drawn by :func:`redraw_grown`),
     then chains from each still violating one (:func:`chain_transfer`), then
     the search descends. Rounds stop when the plan is feasible, when a round
     keeps nothing, after :data:`MAX_ROUNDS`, or at the deadline.
@@ -136,7 +140,7 @@ def transfer_rounds(
             rounds += 1
             regions = chains = 0
             touched: set[int] = set()
-            for t in _violating(search):
+            for t in _violating(search)[:MAX_REGIONS]:
                 if time.perf_counter() > deadline:
                     return rounds, kept_total, True
                 if search.viol_t[t] <= EPS or t in touched:
