@@ -14,7 +14,8 @@ editor or a job exists; the API's state changes need the session's CSRF token):
   edit endpoint's answer (what undoing every move goes back to);
 - ``POST /api/plans/{id}/reoptimise`` ``{moves, time_limit?}``: the solver re-draws the
   plan around the moves in a child process (:mod:`.reoptimise`); answers the job;
-- ``GET /api/jobs/{job_id}``: the job's state and progress (its owner only).
+- ``GET /api/jobs/{job_id}``: the job's state and progress (its owner only);
+  ``GET /api/jobs``: the signed-in planner's latest jobs.
 
 Nothing is computed here that the engine computes: the units' territories are the
 plan folder's ``units.csv`` (its ``assignments.csv`` where it has none), their
@@ -36,7 +37,7 @@ import pandas as pd
 import shapely
 from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from territory_engine.errors import TerritoryEngineError
@@ -281,6 +282,15 @@ def _db_url(db: Db) -> str:
     bind = db.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     return engine.url.render_as_string(hide_password=False)
+
+
+@router.get("/api/jobs")
+def api_jobs(who: Who, db: Db):
+    """The signed-in planner's latest jobs, newest first (the editor resumes an active one)."""
+    _planner(who[0], "jobs")
+    reoptimise.fail_orphans(db)
+    rows = db.scalars(select(Job).where(Job.user_id == who[0].id).order_by(Job.id.desc()).limit(20))
+    return [reoptimise.job_json(job) for job in rows]
 
 
 @router.get("/api/jobs/{job_id}")

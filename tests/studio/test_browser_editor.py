@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import pytest
 
 from territory_engine.store import PlanStore
@@ -15,7 +16,7 @@ from tests.studio.live import (  # noqa: F401
     start_studio,
     stop_studio,
 )
-from tests.studio.test_editor import neighbour_move
+from tests.studio.test_editor import COUNTIES, neighbour_move
 
 pytestmark = pytest.mark.browser
 
@@ -121,6 +122,16 @@ def test_a_lasso_selects_the_units_it_surrounds(editor_studio, browser):  # noqa
         page.click("#by-list button[type=submit]")
         expect(page.locator("#selected-count")).to_have_text("1 unit selected")
         expect(page.locator("#list-message")).to_contain_text("nope-1")
+        # or by name: every unit of that name
+        page.click("#clear")
+        counties = gpd.read_file(COUNTIES, layer="counties")
+        name = counties.loc[counties["unit_id"].astype(str) == unit, "name"].iloc[0]
+        same = int((counties["name"] == name).sum())
+        page.fill("#unit-list", name.upper())
+        page.click("#by-list button[type=submit]")
+        expect(page.locator("#selected-count")).to_have_text(
+            f"{same} unit selected" if same == 1 else f"{same} units selected"
+        )
         assert tab.errors == []
     finally:
         tab.close()

@@ -182,6 +182,10 @@ def test_reoptimising_around_edits_keeps_them_and_records_a_version(app_clients,
     assert drawn["territory_id"].tolist() == [to]
     audit = planner.get("/audit.csv").text
     assert f"job {job['id']}: 1 unit moves locked" in audit
+    listed = planner.get("/api/jobs").json()
+    assert listed[0]["id"] == job["id"] and listed[0]["state"] == "done"
+    assert app_clients["planner-2"].get("/api/jobs").json() == []
+    assert app_clients["mgr-ent"].get("/api/jobs").status_code == 404
     # the job's slot is free again: the planner may start the next one
     with planner.app.state.factory() as db:
         from territory_engine.studio.models import Job

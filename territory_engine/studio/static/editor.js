@@ -38,6 +38,8 @@
   var props = {};        // unit_id -> feature properties (territory_id as saved)
   var base = null;       // the server's answer for no move
   var asked = 0;         // sequence of re-score requests (a late answer never wins)
+  var saved = null;      // the move list as last saved (JSON), so leaving asks only when needed
+  function savedSteps(list) { return saved !== null && JSON.stringify(list) === saved; }
 
   function moves() {
     var out = [];
@@ -154,9 +156,19 @@
   });
   $("by-list").addEventListener("submit", function (ev) {
     ev.preventDefault();
-    var ids = $("unit-list").value.split(/[\s,;]+/).filter(Boolean);
-    var known = ids.filter(function (u) { return u in layers; });
-    var unknown = ids.filter(function (u) { return !(u in layers); });
+    // Ids or names, separated by commas, semicolons or new lines (names hold spaces).
+    var wanted = $("unit-list").value.split(/[,;\n]+/).map(function (t) { return t.trim(); }).filter(Boolean);
+    var byName = {};
+    Object.keys(props).forEach(function (u) {
+      var key = String(props[u].name).toLowerCase();
+      (byName[key] = byName[key] || []).push(u);
+    });
+    var known = [], unknown = [];
+    wanted.forEach(function (t) {
+      if (t in layers) { known.push(t); return; }
+      var named = byName[t.toLowerCase()];
+      if (named) { known.push.apply(known, named); } else { unknown.push(t); }
+    });
     select(known);
     $("list-message").textContent = known.length + " selected" +
       (unknown.length ? "; not units of this plan: " + unknown.slice(0, 10).join(", ") +
@@ -346,6 +358,7 @@
         return;
       }
       version += 1;
+      saved = JSON.stringify(steps);
       var id = Number(res.data.saved.id);
       msg.appendChild(document.createTextNode("Saved as version "));
       link(msg, "/plans/" + id, "plan #" + id);
@@ -397,6 +410,30 @@
       $("job-progress").hidden = false;
       poll(res.data.id);
     });
+  });
+
+  // Escape leaves the lasso, then clears the selection.
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape") { return; }
+    if (lasso.on) { lassoMode(false); return; }
+    $("clear").click();
+  });
+  // Moves not saved are lost with the page: the browser asks first.
+  window.addEventListener("beforeunload", function (ev) {
+    if (steps.length && !savedSteps(steps)) { ev.preventDefault(); ev.returnValue = ""; }
+  });
+
+  // A job of this plan still running (the page was reloaded): show it again.
+  send("GET", "/api/jobs").then(function (res) {
+    if (!res.ok || !Array.isArray(res.data)) { return; }
+    var active = res.data.filter(function (j) {
+      return String(j.plan) === planId && (j.state === "queued" || j.state === "running");
+    })[0];
+    if (active) {
+      $("reoptimise").disabled = true;
+      $("job-progress").hidden = false;
+      poll(active.id);
+    }
   });
 
   // ------------------------------------------------------------------ start
