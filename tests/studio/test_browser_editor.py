@@ -50,6 +50,12 @@ def test_a_planner_moves_a_unit_sees_the_band_change_undoes_redoes_and_saves(
         page.select_option("#segment", "smb")
         expect(page.locator("#editor")).to_have_attribute("data-units-loaded", "smb", timeout=30000)
         expect(page.locator("#editor")).to_have_attribute("data-scored", "0", timeout=30000)
+        # the SMB layer is drawn (not the first segment's, loaded first): one shape per unit,
+        # in as many colours as the palette has for its 24 territories
+        shapes = page.locator("path[data-unit]")
+        assert shapes.count() == len(gpd.read_file(COUNTIES, layer="counties"))
+        fills = shapes.evaluate_all("els => new Set(els.map(e => e.getAttribute('fill'))).size")
+        assert fills >= 15
         target_cell = page.locator(f'#scorecard tr[data-territory="{to}"] td[data-k="potential"]')
         source_cell = page.locator(f'#scorecard tr[data-territory="{was}"] td[data-k="potential"]')
         expect(target_cell).not_to_have_text("", timeout=10000)

@@ -22,8 +22,12 @@
   Array.prototype.forEach.call($("target").options, function (o) {
     territories.push({ id: o.value, segment: o.getAttribute("data-segment") || "", label: o.textContent });
   });
-  var colourIndex = {};
-  territories.forEach(function (t, i) { colourIndex[t.id] = i; });
+  // Colours are numbered within each segment: one layer's territories differ first.
+  var colourIndex = {}, perSegment = {};
+  territories.forEach(function (t) {
+    perSegment[t.segment] = (perSegment[t.segment] || 0);
+    colourIndex[t.id] = perSegment[t.segment]++;
+  });
   var segmentOf = {};
   territories.forEach(function (t) { segmentOf[t.id] = t.segment; });
   function colour(tid) {
@@ -104,10 +108,13 @@
   }
   function paintAll() { Object.keys(layers).forEach(paint); }
 
+  var loads = 0;  // sequence of map loads: the answer for a segment left meanwhile is dropped
   function loadUnits() {
-    var url = "/api/plans/" + planId + "/units.geojson?segment=" + encodeURIComponent(segment());
+    var wanted = segment(), mine = ++loads;
+    var url = "/api/plans/" + planId + "/units.geojson?segment=" + encodeURIComponent(wanted);
     $("status").textContent = "loading the map…";
     return send("GET", url).then(function (res) {
+      if (mine !== loads) { return; }
       if (!res.ok) { throw new Error(res.data.error || res.status); }
       if (unitLayer) { map.removeLayer(unitLayer); }
       layers = {}; props = {}; selected = {};
@@ -128,7 +135,7 @@
       var bounds = unitLayer.getBounds();
       if (bounds.isValid()) { map.fitBounds(bounds); } else { map.setView([34, -84], 5); }
       $("status").textContent = "";
-      root.setAttribute("data-units-loaded", segment());
+      root.setAttribute("data-units-loaded", wanted);
       selectionChanged();
     }).catch(function (e) { $("status").textContent = "The map could not be loaded (" + e.message + ")."; });
   }
