@@ -64,7 +64,9 @@ def test_a_planner_moves_a_unit_sees_the_band_change_undoes_redoes_and_saves(
         # select the unit by clicking its shape on the map
         page.locator(f'path[data-unit="{unit}"]').dispatch_event("click")
         expect(page.locator("#selected-count")).to_have_text("1 unit selected")
-        page.select_option("#target", to)
+        # the target is picked by clicking its row of the scorecard
+        page.click(f'#scorecard tr[data-territory="{to}"] td[data-k="territory_id"]')
+        assert page.locator("#target").input_value() == to
         page.click("#move")
         expect(target_cell).not_to_have_text(original, timeout=5000)
         expect(source_cell).not_to_have_text(original_source, timeout=5000)

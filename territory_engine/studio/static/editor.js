@@ -458,6 +458,14 @@
     if (keep) { target.value = keep; }
   }
   $("segment").addEventListener("change", function () { offerTargets(); loadUnits(); });
+  // A click on a territory's row of the scorecard makes it the target of the next move.
+  $("scorecard").tBodies[0].addEventListener("click", function (ev) {
+    var row = ev.target.closest && ev.target.closest("tr[data-territory]");
+    if (!row) { return; }
+    var tid = row.getAttribute("data-territory");
+    var offered = Array.prototype.some.call($("target").options, function (o) { return o.value === tid; });
+    if (offered) { $("target").value = tid; }
+  });
   offerTargets();
   listSteps();
   send("GET", "/api/plans/" + planId + "/edit").then(function (res) {
