@@ -57,7 +57,7 @@ from territory_engine.studio.app import (
 )
 from territory_engine.studio.catalogue import LoadedPlan
 from territory_engine.studio.editing import SESSIONS, rescore
-from territory_engine.studio.models import Job, PlanVersion, User
+from territory_engine.studio.models import Job, PlanVersion, User, utcnow
 
 __all__ = ["install", "router", "units_geojson", "units_geojson_bytes"]
 
@@ -309,7 +309,8 @@ def api_job(job_id: str, who: Who, db: Db):
     job = db.get(Job, int(job_id)) if job_id.isdigit() and len(job_id) < 12 else None
     if job is None or job.user_id != who[0].id:
         raise NotFound(job_id)
-    if job.state in ("queued", "running"):
-        reoptimise.fail_orphans(db)
+    beat = job.heartbeat_at or job.created_at
+    if job.state in ("queued", "running") and beat < utcnow() - reoptimise.STALE_AFTER:
+        reoptimise.fail_orphans(db)  # a write only when its process looks gone, not per poll
         db.refresh(job)
     return reoptimise.job_json(job)
