@@ -49,10 +49,10 @@ SMALL_GRAPH = 150
 EXACT_VARIABLES = 3000
 #: ... and up to this many after annealing (building a larger model costs more than it finds).
 EXACT_VARIABLES_AFTER_ANNEALING = 1000
-#: Parts of at most this many units (on average) get the pair-exchange annealing ...
+#: Share of the time for the annealing of large graphs (the rest: alignment, LNS).
+ANNEAL_SHARE = 0.9
+#: Parts of at most this many units (on average) get the pair-exchange annealing instead.
 SWAP_UNITS_PER_PART = 60
-#: ... for this share of the annealing's time, after the boundary annealing.
-SWAP_SHARE = 0.5
 
 
 @dataclass
@@ -283,8 +283,12 @@ def _cut_edge_start(
     get multi-start simulated annealing on the boundary from spanning-tree seeds
     for 90 % of the time (measured on the 10 tract instances at 60 s: mean ratio to
     the best known plans 1.008, against 1.119 with tree seeds + LNS + exact); LNS
-    only polishes afterwards. The annealing stops on the clock, so the plan may
-    vary with machine load.
+    only polishes afterwards. Graphs of at most :data:`SWAP_UNITS_PER_PART` units
+    a part (tracts at k = 18) get chains of pair-exchange annealing within the
+    bands from the tree seeds instead
+    (:func:`territory_engine.solve.search.anneal.swap_multistart`), and the
+    penalised annealing only when no tree seed is found. The annealing
+    stops on the clock, so the plan may vary with machine load.
     """
     from territory_engine.solve.seeds.tree import best_tree_partition
 
@@ -302,21 +306,21 @@ def _cut_edge_start(
             return best_tree_partition(problem, cut, seconds=0.5, seed=seed * 1_000_003 + r)[0]
 
         time_limit = deadline - start
-        # Few units a part (tracts at k = 18): every single move breaks two bands, and
-        # the penalised annealing seldom comes back to a better feasible plan; pair
-        # exchanges within the bands take over from its best plan.
-        swap = problem.n_units <= SWAP_UNITS_PER_PART * problem.n_territories
-        share = 0.9 * (1 - SWAP_SHARE) if swap else 0.9
-        begin.initial, begin.anneal_stats = anneal_multistart(
-            problem, tree_start, deadline=start + share * time_limit, seed=seed
-        )
-        if swap and begin.initial is not None:
-            from territory_engine.solve.search.anneal import swap_anneal_chain
+        until = start + ANNEAL_SHARE * time_limit
+        if problem.n_units <= SWAP_UNITS_PER_PART * problem.n_territories:
+            # Few units a part (tracts at k = 18): every single move breaks two bands,
+            # and the penalised annealing seldom comes back to a better feasible plan;
+            # pair exchanges within the bands from tree starts do better.
+            from territory_engine.solve.search.anneal import swap_multistart
 
-            begin.initial, begin.anneal_stats["swap"] = swap_anneal_chain(
-                problem, begin.initial, deadline=start + 0.9 * time_limit, seed=seed
+            begin.initial, begin.anneal_stats = swap_multistart(
+                problem, tree_start, deadline=until, seed=seed
             )
-        begin.tree_tries = begin.anneal_stats["starts"]
+        if begin.initial is None:
+            begin.initial, begin.anneal_stats = anneal_multistart(
+                problem, tree_start, deadline=until, seed=seed
+            )
+        begin.tree_tries = (begin.anneal_stats or {}).get("starts", 0)
         if begin.initial is None:  # no balanced start: tree seeds for the old path
             left = deadline - time.perf_counter()
             begin.initial, begin.tree_tries = best_tree_partition(

@@ -197,3 +197,42 @@ def test_chain_keeps_the_best_of_its_runs():
         == count_cut_edges(p.adjacency, out)
         == min([count_cut_edges(p.adjacency, a), *stats["cuts"]])
     )
+
+
+def test_multistart_keeps_the_best_start_and_gives_up_without_starts():
+    p, a = _random_case(8)
+    starts = [a, None, a]
+    out, stats = anneal.swap_multistart(
+        p,
+        lambda r: starts[r] if r < len(starts) else None,
+        deadline=time.perf_counter() + 1.5,
+        seed=1,
+        run_seconds=0.3,
+    )
+    assert out is not None
+    _check(p, out)
+    assert stats["starts"] == 2 and stats["cut"] == min(stats["run_cuts"])
+    assert stats["cut"] == count_cut_edges(p.adjacency, out)
+    none, stats = anneal.swap_multistart(p, lambda r: None, deadline=time.perf_counter() + 5)
+    assert none is None and stats["starts"] == 0 and stats["cut"] is None
+
+
+def test_partition_takes_the_exchanges_at_few_units_a_part():
+    # 16 x 12 grid, 4 parts of 46-50 cells (48 a part: at most 60, so the tree starts
+    # go to the pair-exchange chains); quadrants (8 x 6 cells) cut 28 edges.
+    import networkx as nx
+
+    from territory_engine.partition import partition
+
+    g = nx.grid_2d_graph(16, 12)
+    for r, c in g.nodes:
+        g.nodes[r, c].update(TOTPOP=1, C_X=c * 0.1, C_Y=r * 0.1)
+    g = nx.convert_node_labels_to_integers(g, ordering="sorted")
+    res = partition(g, parts=4, balance={}, bounds={"TOTPOP": (46, 50)}, time_limit=6)
+    assert res.feasible
+    assert "run_cuts" in res.anneal and "final_cuts" not in res.anneal  # the swap path
+    assert res.cut_edges <= min(res.anneal["run_cuts"]) and res.cut_edges <= 32
+    plan = np.array([res.assignment[str(v)] for v in g.nodes])
+    assert all(46 <= x <= 50 for x in np.bincount(plan, minlength=4))
+    for t in range(4):
+        assert nx.is_connected(g.subgraph(np.flatnonzero(plan == t).tolist()))
