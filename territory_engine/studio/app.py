@@ -46,7 +46,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from territory_engine.errors import TerritoryEngineError
 from territory_engine.io.safe_cells import csv_text
 from territory_engine.render.rep_view import _figure_label
-from territory_engine.store import PlanStore
 from territory_engine.studio import audit
 from territory_engine.studio.access import Access, ComparePage, NotFound, RepPage, headline
 from territory_engine.studio.auth import (
@@ -60,6 +59,7 @@ from territory_engine.studio.catalogue import Catalogue
 from territory_engine.studio.db import open_database, server_secret
 from territory_engine.studio.editing import MAX_MOVES, EditResult, Move, rescore, save_folder
 from territory_engine.studio.models import STATES, PlanVersion, User, UserSession, utcnow
+from territory_engine.studio.reoptimise import record_version
 from territory_engine.studio.security import CookieSigner, new_token, tokens_match
 from territory_engine.studio.workflow import (
     TRANSITIONS,
@@ -149,6 +149,9 @@ def create_app(db_url: str, store: Path, *, policy: Policy | None = None) -> Fas
     for error, handler in _HANDLERS.items():
         app.add_exception_handler(error, handler)
     app.include_router(router)
+    from territory_engine.studio import editor  # after this module: its routes use ours
+
+    editor.install(app)
     return app
 
 
@@ -702,6 +705,11 @@ def api_edit(
         saved = _save_edit(request, db, plan, user, edit, version, reason.strip(), moves)
     else:
         shutil.rmtree(edit.folder, ignore_errors=True)
+    return edit_json(edit, saved)
+
+
+def edit_json(edit: EditResult, saved: dict[str, Any] | None) -> dict[str, Any]:
+    """An edit's answer: accounts moved, headline, territories against their bands, broken rules."""
     card = edit.card
     keep = ("territory_id", "rep_id", "n_accounts", "potential")
     return {
@@ -745,27 +753,13 @@ def _save_edit(
     try:
         target = edit.folder.parent / f"{plan.plan_id}-{new_token()[:10]}"
         folder = save_folder(edit, target)
-        new_id = PlanStore(request.app.state.catalogue.store_path).record_folder(
-            folder, label=f"studio edit of {plan.plan_id} by {user.username}"
-        )
-        child = PlanVersion(
-            plan_id=new_id,
-            name=plan.name,
-            plan_year=plan.plan_year,
-            state="draft",
-            version=1,
-            parent_id=plan.id,
+        child = record_version(
+            db,
+            request.app.state.catalogue.store_path,
+            plan,
+            folder,
             author=user.username,
             reason=reason,
-            created_at=now,
-            updated_at=now,
-        )
-        db.add(child)
-        audit.record(
-            db,
-            user.username,
-            "save_version",
-            target=f"plan {plan.id} -> {new_id}",
             detail=f"{len(moves)} unit moves, {edit.moved_accounts} accounts: {reason}",
             client=_client(request),
         )
@@ -773,7 +767,7 @@ def _save_edit(
     except BaseException:
         db.rollback()
         raise
-    return {"id": child.id, "plan_id": new_id, "parent_id": plan.id}
+    return {"id": child.id, "plan_id": child.plan_id, "parent_id": plan.id}
 
 
 @router.get("/api/plans/{plan_id}/reps/{rep_id}")
