@@ -396,6 +396,8 @@ class _SolveRun:
         self.seed_stats: dict = {}
         self.restarts = 0
         self.lns_gain = 0
+        # Whether step 5 re-drew regions (step 6 then searches with every repair).
+        self.redrawn = False
         # Phases whose outcome the wall clock decided: with any, the plan may differ
         # between machines even when the last search converges.
         self.clock_cut: list[str] = []
@@ -464,7 +466,7 @@ class _SolveRun:
         return self.search.violation() > EPS
 
     def redraw(self) -> None:
-        """Step 5: regional re-draws of the residue, then local search with every repair.
+        """Step 5: regional re-draws of the residue (step 6 then searches with every repair).
 
         Re-drawing the few territories around each violating one by bisection
         (:func:`~territory_engine.solve.search.redraw.redraw_rounds`) spreads the
@@ -483,15 +485,14 @@ class _SolveRun:
             lambda info: self.report("redraw", info),
         )
         self.restarts += rounds
+        self.redrawn = True
         if cut:
             self.clock_cut.append("redraws")
-        if self._infeasible() and time.perf_counter() < self.deadline:
-            self.stop = self._descend()
-        elif not self._infeasible():
+        if not self._infeasible():
             self.stop = "converged"
 
     def transfers(self) -> None:
-        """Step 6: grown-region re-draws and chain transfers while bands break, then local search.
+        """Step 6: grown-region re-draws and chain transfers, then local search with every repair.
 
         What the regional re-draws leave on national instances sits in
         isolated metros whose total is not a whole number of territories:
@@ -499,19 +500,23 @@ class _SolveRun:
         (:func:`~territory_engine.solve.search.transfers.transfer_rounds`).
         Only from :data:`TRANSFER_MIN_UNITS` units: smaller plans keep the
         repairs that already serve them (the exact repair and the restarts).
+        The transfers run before the search with every repair because on
+        national instances that search's tabu repair takes all the time left
+        (120 s runs of the 100k-split class ended inside it).
         """
         if (
-            self.problem.n_units < TRANSFER_MIN_UNITS
-            or not self._infeasible()
-            or time.perf_counter() >= self.deadline
+            self.problem.n_units >= TRANSFER_MIN_UNITS
+            and self._infeasible()
+            and time.perf_counter() < self.deadline
         ):
+            _, _, cut = transfer_rounds(
+                self.search, self.rng, self.deadline, lambda info: self.report("transfers", info)
+            )
+            if cut:
+                self.clock_cut.append("transfers")
+        if not self.redrawn:
             return
-        _, kept, cut = transfer_rounds(
-            self.search, self.rng, self.deadline, lambda info: self.report("transfers", info)
-        )
-        if cut:
-            self.clock_cut.append("transfers")
-        if kept and self._infeasible() and time.perf_counter() < self.deadline:
+        if self._infeasible() and time.perf_counter() < self.deadline:
             self.stop = self._descend()
         elif not self._infeasible():
             self.stop = "converged"
@@ -681,14 +686,14 @@ def solve(
     4. *Local search* (:mod:`territory_engine.solve.search.local`): descent,
        plus on small instances the compound moves, not yet the tabu repair.
     5. *Regional re-draws* while bands break
-       (:func:`~territory_engine.solve.search.redraw.redraw_rounds`), then
-       local search with every repair.
+       (:func:`~territory_engine.solve.search.redraw.redraw_rounds`).
     6. *Transfers across empty country* while bands break, from
        :data:`TRANSFER_MIN_UNITS` units
        (:func:`~territory_engine.solve.search.transfers.transfer_rounds`):
        regions grown until their totals fit inside their bands are re-drawn,
        and chain transfers pass a territory's excess along a path of
-       territories to one with room; then local search.
+       territories to one with room; then (after step 5) local search with
+       every repair.
     7. *Exact repair* while bands break (not on large instances): CP-SAT
        re-solves at most :data:`REPAIR_REGIONS` regions around the violations
        (:func:`~territory_engine.solve.exact.lns.lns_repair`), then local search.
