@@ -289,28 +289,43 @@ def job_json(job: Job) -> dict[str, Any]:
 def locked_scenario(
     scenario: Scenario, edited: Path, moves: Sequence[Move], time_limit: float
 ) -> Scenario:
-    """``scenario`` re-run from the ``edited`` plan folder with the moved units' accounts locked.
+    """``scenario`` re-run from the ``edited`` plan folder with the planner's moves locked.
 
-    Every account that a move gave to a territory (read from the edited
-    ``assignments.csv``: the accounts of the moved unit now in the move's territory,
-    so a later move of the same unit wins) is locked to that territory's rep; a lock of
-    the scenario on such an account gives way to the planner's. The solver's time limit
-    is ``time_limit`` (at most :data:`MAX_SECONDS`).
+    Each moved unit is locked, as a unit, to the rep of the territory its last move
+    gave it to: a unit lock pins the unit itself in that rep's segment layer, so the
+    unit stays on the map where the planner put it and contiguity still counts it.
+    (Locking its accounts instead would make each an exception unit of its own and
+    leave the unit's polygon free to go elsewhere.) The scenario's own locks give way
+    where they conflict: a unit lock of a moved unit in the same segment is dropped,
+    and an account lock of an account the moves carried is re-pointed to its new rep.
+    The solver's time limit is ``time_limit`` (at most :data:`MAX_SECONDS`).
     """
+    territories = read_plan_csv(edited / "territories.csv")
+    rep_of = dict(
+        zip(territories["territory_id"].astype(str), territories["rep_id"].astype(str), strict=True)
+    )
+    segment_of_rep = dict(
+        zip(territories["rep_id"].astype(str), territories["segment"].astype(str), strict=True)
+    )
+    last = {m.unit_id: m.to_territory_id for m in moves}  # a later move of a unit wins
+    unit_rep = {unit: rep_of[t] for unit, t in last.items()}
+    moved_layers = {(unit, segment_of_rep[rep]) for unit, rep in unit_rep.items()}
     assignments = read_plan_csv(edited / "assignments.csv")
-    unit = assignments["unit_id"].astype(str)
-    territory = assignments["territory_id"].astype(str)
-    mine: dict[str, str] = {}
-    for move in moves:
-        moved = (unit == move.unit_id) & (territory == move.to_territory_id)
-        for account, rep in zip(
-            assignments.loc[moved, "account_id"].astype(str),
-            assignments.loc[moved, "rep_id"].astype(str),
-            strict=True,
-        ):
-            mine[account] = rep
-    kept = [lk for lk in scenario.constraints.locks if lk.account not in mine]
-    locks = [*kept, *(LockConfig(account=a, rep=r) for a, r in mine.items())]
+    carried = assignments[
+        assignments["unit_id"].astype(str).map(last).eq(assignments["territory_id"].astype(str))
+    ]
+    account_rep = dict(
+        zip(carried["account_id"].astype(str), carried["rep_id"].astype(str), strict=True)
+    )
+    locks: list[LockConfig] = []
+    for lock in scenario.constraints.locks:
+        if lock.account is not None and lock.account in account_rep:
+            locks.append(LockConfig(account=lock.account, rep=account_rep[lock.account]))
+        elif lock.unit is not None and (lock.unit, segment_of_rep.get(lock.rep)) in moved_layers:
+            continue
+        else:
+            locks.append(lock)
+    locks += [LockConfig(unit=unit, rep=rep) for unit, rep in unit_rep.items()]
     solver = scenario.solver.model_copy(update={"time_limit": float(min(time_limit, MAX_SECONDS))})
     constraints = scenario.constraints.model_copy(update={"locks": locks})
     scenario = scenario.model_copy(update={"constraints": constraints, "solver": solver})

@@ -270,7 +270,7 @@ def test_units_of_a_plan_without_units_csv_take_their_accounts_territory(editor_
     assert (got.drop(most.index) == "").all()
 
 
-def test_locked_scenario_locks_each_moved_units_accounts_to_the_last_move(editor_plan, tmp_path):
+def test_locked_scenario_locks_each_moved_unit_to_its_last_move(editor_plan, tmp_path):
     from territory_engine.plan.reader import read_plan_folder
     from territory_engine.plan.score import resolve_scenario
     from territory_engine.studio.editing import Move, apply_moves
@@ -292,12 +292,10 @@ def test_locked_scenario_locks_each_moved_units_accounts_to_the_last_move(editor
     apply_moves(plan, moves, folder)
     locked = locked_scenario(scenario, folder, moves, 999)
     locks = {lk.account: lk.rep for lk in locked.constraints.locks if lk.account}
-    accounts = read_plan_csv(editor_plan / "accounts.csv").set_index("account_id")["segment"]
-    smb = assignments[
-        (assignments["unit_id"] == unit) & (assignments["account_id"].map(accounts) == "smb")
-    ]
+    unit_locks = {lk.unit: lk.rep for lk in locked.constraints.locks if lk.unit}
     rep_of = dict(zip(plan.territories["territory_id"], plan.territories["rep_id"], strict=True))
-    assert len(smb) > 0 and all(locks[a] == rep_of[to] for a in smb["account_id"])
+    # each moved unit is locked as a unit (so its polygon stays), to its last move's rep
+    assert unit_locks == {unit: rep_of[to], strategic["unit_id"]: rep_of[enterprise[1]]}
     # the planner's move of the strategic account replaces the scenario's own lock of it
     assert locks["A000003"] == rep_of[enterprise[1]]
     assert sum(lk.account == "A000003" for lk in locked.constraints.locks) == 1
