@@ -33,6 +33,7 @@ ACTIONS = (
     "reopen",
     "comment",
     "save_version",
+    "reoptimise",
     "export",
     "user_add",
     "user_remove",

@@ -209,6 +209,14 @@ def start(
     )
     db.add(job)
     try:
+        db.flush()  # the job's id, for the audit entry committed with it
+        audit.record(
+            db,
+            user.username,
+            "reoptimise",
+            target=f"plan {plan.id}",
+            detail=f"job {job.id}: {len(moves)} unit moves locked, at most {job.time_limit:g} s",
+        )
         db.commit()
     except IntegrityError:  # the UNIQUE active_user_id: another job of theirs is active
         db.rollback()

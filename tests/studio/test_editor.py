@@ -182,6 +182,8 @@ def test_reoptimising_around_edits_keeps_them_and_records_a_version(app_clients,
     assert drawn["territory_id"].tolist() == [to]
     audit = planner.get("/audit.csv").text
     assert f"job {job['id']}: 1 unit moves locked" in audit
+    # the start is audited too (who asked for the run), besides the version it stored
+    assert f',reoptimise,plan 1,"job {job["id"]}: 1 unit moves locked, at most 2 s",' in audit
     listed = planner.get("/api/jobs").json()
     assert listed[0]["id"] == job["id"] and listed[0]["state"] == "done"
     assert app_clients["planner-2"].get("/api/jobs").json() == []
