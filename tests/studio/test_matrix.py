@@ -37,6 +37,13 @@ REP_ROUTES = [
     "/api/plans/{plan}/reps/{rep}/territory.geojson",
 ]
 PLANNER_ROUTES = ["/audit", "/audit.csv"]
+#: The planner's editor (studio/editor.py): planner only, 404 for everyone else.
+EDITOR_ROUTES = [
+    "/plans/{plan}/edit",
+    "/api/plans/{plan}/units.geojson",
+    "/api/plans/{plan}/edit",
+    "/api/jobs",
+]
 #: The compare routes (the matrix's store has one plan: it is compared with itself).
 COMPARE_ROUTES = [
     "/plans/{plan}/compare/{plan}",
@@ -125,13 +132,14 @@ def test_signed_out_requests_go_to_sign_in(studio):
 
 def test_every_route_signed_out_goes_to_sign_in_and_shows_nothing(studio):
     gets = [*PLAN_ROUTES, *COMPARE_ROUTES, *REP_ROUTES, *PLANNER_ROUTES, "/", "/plans", "/me"]
-    gets += ["/api/me", "/api/plans"]
+    gets += ["/api/me", "/api/plans", *EDITOR_ROUTES, "/api/jobs/1"]
     posts = [
         "/plans/1/action/submit",
         "/plans/1/comments",
         "/api/plans/1/transition",
         "/api/plans/1/comments",
         "/api/plans/1/edit",
+        "/api/plans/1/reoptimise",
         "/logout",
     ]
     with TestClient(studio) as anon:
@@ -301,6 +309,7 @@ def test_every_get_route_by_role_right_status_and_no_leak(clients, published, pe
     plan_wide = [*PLAN_ROUTES, *COMPARE_ROUTES, "/api/plans"]
     expected = {r: (404 if role == "rep" else 200) for r in plan_wide}
     expected.update({r: (200 if role == "planner" else 404) for r in PLANNER_ROUTES})
+    expected.update({r: (200 if role == "planner" else 404) for r in EDITOR_ROUTES})
     for route, status in expected.items():
         response = client.get(route.format(plan=published))
         assert response.status_code == status, (name, route, response.status_code)
@@ -346,6 +355,12 @@ def test_state_changes_outside_the_users_rights_change_nothing(clients, publishe
             f"/api/plans/{published}/edit",
             {"moves": [{"unit_id": "x", "to_territory_id": "T-R01"}]},
             hidden,
+        ),
+        (
+            "json",
+            f"/api/plans/{published}/reoptimise",
+            {"moves": [{"unit_id": "x", "to_territory_id": "T-R01"}]},
+            404,
         ),
     ]
     for kind, url, body, status in attempts:
