@@ -6,7 +6,10 @@ and :func:`territory_engine.plan.reader.read_plan_folder` reads a folder. A plan
 the store becomes a :class:`~territory_engine.studio.models.PlanVersion` (state
 ``draft``) the first time :meth:`Catalogue.sync` sees it. Folders are cached in
 memory by their path and the modification time of ``assignments.csv``, so a page
-does not re-read a plan that did not change.
+does not re-read a plan that did not change; and the store's answer of where a plan's
+folder is (checked: the folder still holds that plan) is kept while neither the store's
+files nor the folder's ``assignments.csv`` changed, so a rep's page does not open the
+store and hash ``assignments.csv`` on every request.
 """
 
 from __future__ import annotations
@@ -33,6 +36,19 @@ __all__ = ["HIERARCHY_FILE", "Catalogue", "LoadedPlan", "plan_year"]
 HIERARCHY_FILE = "hierarchy.csv"
 #: How many plan folders stay in memory.
 CACHE_SIZE = 8
+#: How many plans' checked folder locations are kept.
+FOLDER_CACHE_SIZE = 256
+
+#: A file's identity and version: (inode, size, modification time) or ``None`` when absent.
+_Signature = tuple[int, int, int] | None
+
+
+def _signature(path: Path) -> _Signature:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return (found.st_ino, found.st_size, found.st_mtime_ns)
 
 
 def plan_year(manifest: dict, created_at: str | None) -> int:
@@ -118,6 +134,50 @@ class Catalogue:
         # instead of reading it 50 times in parallel (which held every database
         # connection past the pool's timeout, benchmarks/studio_load.py).
         self._loading: dict[tuple[str, float, float], threading.Lock] = {}
+        # plan id -> (the store's files' signatures, folder, assignments.csv's signature)
+        # when the store last checked that folder (PlanStore.folder_of).
+        self._folders: OrderedDict[str, tuple[tuple[_Signature, _Signature], Path, _Signature]] = (
+            OrderedDict()
+        )
+
+    def _store_signature(self) -> tuple[_Signature, _Signature]:
+        """The plan store's database and write-ahead log files (any commit changes one)."""
+        wal = self.store_path.with_name(self.store_path.name + "-wal")
+        return (_signature(self.store_path), _signature(wal))
+
+    def folder_of(self, plan: PlanVersion) -> Path:
+        """The checked folder of ``plan`` (:meth:`PlanStore.folder_of`), remembered while
+        the store and the folder's ``assignments.csv`` are unchanged.
+
+        Raises
+        ------
+        territory_engine.store.StoreError
+            The store no longer has the plan, or its folder is gone or replaced.
+        """
+        store_now = self._store_signature()
+        with self._lock:
+            known = self._folders.get(plan.plan_id)
+        if known is not None:
+            store_then, folder, assignments_then = known
+            if store_then == store_now and (
+                assignments_then is not None
+                and _signature(folder / "assignments.csv") == assignments_then
+            ):
+                return folder
+        store = self._store()
+        if store is None:
+            raise StoreError(f"no plan store at {self.store_path}")
+        # The signature is taken before the check hashes the file: a change after it
+        # is seen by the next request, a change before it fails the check.
+        folder = store.folder_of(plan.plan_id, check=False)
+        assignments_now = _signature(folder / "assignments.csv")
+        checked = store.folder_of(plan.plan_id)
+        with self._lock:
+            self._folders[plan.plan_id] = (store_now, checked, assignments_now)
+            self._folders.move_to_end(plan.plan_id)
+            while len(self._folders) > FOLDER_CACHE_SIZE:
+                self._folders.popitem(last=False)
+        return checked
 
     def _store(self) -> PlanStore | None:
         if not self.store_path.is_file():
@@ -172,10 +232,7 @@ class Catalogue:
         territory_engine.store.StoreError
             The store no longer has the plan, or its folder is gone or replaced.
         """
-        store = self._store()
-        if store is None:
-            raise StoreError(f"no plan store at {self.store_path}")
-        folder = store.folder_of(plan.plan_id)
+        folder = self.folder_of(plan)
         hierarchy = folder / HIERARCHY_FILE
         key = (
             str(folder),
