@@ -52,7 +52,11 @@ EXACT_VARIABLES_AFTER_ANNEALING = 1000
 #: Share of the time for the annealing of large graphs (the rest: alignment, LNS).
 ANNEAL_SHARE = 0.9
 #: Parts of at most this many units (on average) get the pair-exchange annealing instead.
-SWAP_UNITS_PER_PART = 60
+#: Measured on tracts at k = 18, 60 s, both paths side by side (load 4-10): exchanges
+#: won on NH (16 units a part: 212 against 227 cut edges), ME (20: 238 / 290) and WV
+#: (27: 208 / 256), the penalised annealing on NM (28: 209 / 234), NE (30: 233 / 239)
+#: and tied on MS (37: 239 / 238).
+SWAP_UNITS_PER_PART = 27
 
 
 @dataclass

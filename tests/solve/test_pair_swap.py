@@ -218,8 +218,8 @@ def test_multistart_keeps_the_best_start_and_gives_up_without_starts():
 
 
 def test_partition_takes_the_exchanges_at_few_units_a_part():
-    # 16 x 12 grid, 4 parts of 46-50 cells (48 a part: at most 60, so the tree starts
-    # go to the pair-exchange chains); quadrants (8 x 6 cells) cut 28 edges.
+    # 16 x 12 grid, 8 parts of 22-26 cells (24 a part: at most SWAP_UNITS_PER_PART,
+    # so the tree starts go to the pair-exchange chains); 4 x 6 blocks cut 52 edges.
     import networkx as nx
 
     from territory_engine.partition import partition
@@ -228,11 +228,11 @@ def test_partition_takes_the_exchanges_at_few_units_a_part():
     for r, c in g.nodes:
         g.nodes[r, c].update(TOTPOP=1, C_X=c * 0.1, C_Y=r * 0.1)
     g = nx.convert_node_labels_to_integers(g, ordering="sorted")
-    res = partition(g, parts=4, balance={}, bounds={"TOTPOP": (46, 50)}, time_limit=6)
+    res = partition(g, parts=8, balance={}, bounds={"TOTPOP": (22, 26)}, time_limit=6)
     assert res.feasible
     assert "run_cuts" in res.anneal and "final_cuts" not in res.anneal  # the swap path
-    assert res.cut_edges <= min(res.anneal["run_cuts"]) and res.cut_edges <= 32
+    assert res.cut_edges <= min(res.anneal["run_cuts"]) and res.cut_edges <= 60
     plan = np.array([res.assignment[str(v)] for v in g.nodes])
-    assert all(46 <= x <= 50 for x in np.bincount(plan, minlength=4))
-    for t in range(4):
+    assert all(22 <= x <= 26 for x in np.bincount(plan, minlength=8))
+    for t in range(8):
         assert nx.is_connected(g.subgraph(np.flatnonzero(plan == t).tolist()))
