@@ -9,9 +9,10 @@ territories several rings away, which a re-draw of the neighbourhood (whose
 total does not fit its bands either) cannot find. Two moves do:
 
 1. **Grown regions** (:func:`grown_region`). Around a violating territory
-   ``t`` the region grows over the territory adjacency graph, cheapest
-   first by the distance of each territory's centre from ``t``'s, until its
-   totals fit *inside* the sum of its bands for every measure ``j``::
+   ``t`` the region grows over the territory adjacency graph, one
+   neighbouring territory at a time (the one leaving the smallest gap, ties
+   by the distance of its centre from ``t``'s), until its totals fit
+   *inside* the sum of its bands for every measure ``j``::
 
        Σ_R L_rj + μ Σ_R (τ_rj − L_rj)  ≤  Σ_R w_j(r)  ≤  Σ_R U_rj − μ Σ_R (U_rj − τ_rj)
 
@@ -19,11 +20,12 @@ total does not fit its bands either) cannot find. Two moves do:
    :data:`MAX_REGION_TERRITORIES` territories and :data:`MAX_REGION_UNITS`
    units. The region is re-drawn by bisection
    (:func:`~territory_engine.solve.seeds.bisection.bisect_region`), the
-   search descends, and the re-draw is kept when the plan's total violation
-   falls (else the whole plan is restored).
+   search runs with its repair passes (no tabu), and the re-draw is kept
+   when the plan's total violation falls (else the whole plan is restored).
 2. **Chain transfers** (:func:`chain_transfer`, ejection chains). From a
-   violating territory ``s`` a path ``s = t0, t1, …, tr`` to a territory with
-   room is found on the weighted territory graph
+   violating territory ``s`` paths ``s = t0, t1, …, tr`` to territories
+   that break a band the other way or lie inside their bands are found on
+   the weighted territory graph
    (:func:`networkx.single_source_dijkstra`; an arc costs
    ``1 + 1 / (β + b_ab)`` with ``b_ab`` the boundary weight between the two
    territories in shares of a territory, so arcs with little weight on their
@@ -31,11 +33,13 @@ total does not fit its bands either) cannot find. Two moves do:
    boundary unit with the chain of (often empty) units that joins it to the
    border (:meth:`LocalSearch._chunk_candidates`), so empty units carry
    contiguity across empty country. The holder of the excess (``s`` first,
-   then each ``t_q`` that received it) passes chunks to the next territory
-   while that lowers its band excess scored on the *vector* of measures with
-   a band tightened by :data:`TIGHTEN` (a chunk that cures one measure and
-   breaks another scores the sum); an under-full ``s`` pulls the other way.
-   A chain is kept when the plan's total violation falls, else undone.
+   then each ``t_q`` that received it) exchanges chunks with the next
+   territory, either way, while that lowers ``E_a + γ E_b``: the band
+   excesses of holder and receiver, scored on the *vector* of measures
+   against bands tightened by :data:`TIGHTEN` (a chunk that cures one
+   measure and breaks another scores the sum; ``γ`` =
+   :data:`RECEIVER_WEIGHT`). A chain is kept when the plan's total
+   violation falls, else undone.
 
 Every territory part stays connected (a chunk touches its receiver, and its
 giver is checked to stay connected and non-empty), and everything is bounded
