@@ -39,7 +39,7 @@ from fastapi.responses import (
 )
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -737,8 +737,23 @@ def _save_edit(
     """Store an edit as a new draft version, if ``plan`` is still at version ``seen``.
 
     The conditional bump of the parent's version is the optimistic lock: of two saves
-    of one version, the second finds the version moved on and gets 409.
+    of one version, the second finds the version moved on and gets 409. The edited
+    folder (seconds of copying and scoring) is written before that bump, outside the
+    database's write transaction, so a save does not hold every other write (sign-ins,
+    audited downloads) behind it; a version already moved on is refused before the
+    folder is written.
     """
+
+    def stale() -> StaleVersion:
+        shutil.rmtree(edit.folder, ignore_errors=True)
+        return StaleVersion("this plan changed since you opened it: reload the page")
+
+    current = db.scalar(select(PlanVersion.version).where(PlanVersion.id == plan.id))
+    db.rollback()  # end the read: the slow write below holds no transaction open
+    if current != seen:
+        raise stale()
+    target = edit.folder.parent / f"{plan.plan_id}-{new_token()[:10]}"
+    folder = save_folder(edit, target)
     now = utcnow()
     bumped = db.execute(
         update(PlanVersion)
@@ -748,11 +763,9 @@ def _save_edit(
     )
     if bumped.rowcount != 1:  # type: ignore[attr-defined]
         db.rollback()
-        shutil.rmtree(edit.folder, ignore_errors=True)
-        raise StaleVersion("this plan changed since you opened it: reload the page")
+        shutil.rmtree(folder, ignore_errors=True)
+        raise stale()
     try:
-        target = edit.folder.parent / f"{plan.plan_id}-{new_token()[:10]}"
-        folder = save_folder(edit, target)
         child = record_version(
             db,
             request.app.state.catalogue.store_path,
@@ -766,6 +779,7 @@ def _save_edit(
         db.commit()
     except BaseException:
         db.rollback()
+        shutil.rmtree(folder, ignore_errors=True)
         raise
     return {"id": child.id, "plan_id": child.plan_id, "parent_id": plan.id}
 

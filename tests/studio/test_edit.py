@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from territory_engine.plan.reader import read_plan_csv
 from territory_engine.store import PlanStore
-from tests.studio.conftest import copy_plan, csrf_of, login, make_studio
+from tests.studio.conftest import PASSWORD, copy_plan, csrf_of, login, make_studio
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +119,8 @@ def test_a_region_manager_is_scoped_by_the_plans_hierarchy_csv(app_clients, edit
     territories = read_plan_csv(edit_plan / "territories.csv")
     east = {"T-R02", "T-R09", "T-R30"}
     hierarchy = territories[["territory_id", "rep_id"]].copy()
-    hierarchy["district"] = "D1"
     hierarchy["region"] = ["East" if t in east else "West" for t in hierarchy["territory_id"]]
+    hierarchy["district"] = "D-" + hierarchy["region"]  # districts nest in regions
     hierarchy["manager"] = "someone"
     hierarchy.to_csv(edit_plan / "hierarchy.csv", index=False)
     app = app_clients["planner"].app
@@ -145,3 +145,62 @@ def test_a_region_manager_is_scoped_by_the_plans_hierarchy_csv(app_clients, edit
             "/api/plans/1/edit", json=move, headers={"X-CSRF-Token": csrf_of(manager)}
         )
         assert edit.status_code == 403 and "only a planner" in edit.json()["error"]
+
+
+def test_two_planners_saving_one_version_at_once_one_wins_the_other_reloads(
+    app_clients, edit_plan, monkeypatch
+):
+    """Both saves pass the cheap version check and write their folders at the same time
+    (a barrier holds each inside the folder write until the other arrives); the
+    conditional version bump lets exactly one through, the other gets 409 and its
+    folder is removed: no lost update, no orphan version."""
+    import threading
+
+    from territory_engine.studio import app as studio_app
+    from territory_engine.studio.models import PlanVersion
+    from territory_engine.studio.users import add_user
+
+    app = app_clients["planner"].app
+    with app.state.factory() as db:
+        add_user(db, "planner-b", "planner", PASSWORD)
+    second = TestClient(app)
+    assert login(second, "planner-b").status_code == 303
+    planner = app_clients["planner"]
+    version = planner.get("/api/plans/1").json()["version"]
+    unit, _, _ = _a_move(edit_plan)
+    barrier = threading.Barrier(2, timeout=60)
+    real = studio_app.save_folder
+    written: list = []
+
+    def both_inside(edit, target):
+        barrier.wait()
+        written.append(target)
+        return real(edit, target)
+
+    monkeypatch.setattr(studio_app, "save_folder", both_inside)
+    statuses: dict[str, int] = {}
+
+    def save(name, client, to):
+        payload = {
+            "moves": [{"unit_id": unit, "to_territory_id": to}],
+            "save": True,
+            "version": version,
+            "reason": f"race by {name}",
+        }
+        statuses[name] = _post(client, payload).status_code
+
+    threads = [
+        threading.Thread(target=save, args=("a", planner, "T-R31")),
+        threading.Thread(target=save, args=("b", second, "T-R32")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(statuses.values()) == [200, 409], statuses
+    with app.state.factory() as db:
+        assert db.get(PlanVersion, 1).version == version + 1  # bumped once
+        children = db.query(PlanVersion).filter(PlanVersion.reason.like("race by %")).all()
+    assert len(children) == 1
+    assert len(written) == 2 and sum(p.exists() for p in written) == 1  # the loser's is gone
+    second.close()
