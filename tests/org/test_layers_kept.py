@@ -192,3 +192,22 @@ def test_adjust_keeps_the_hierarchy_and_the_parent_forecast(
         files
     )
     assert all((out / f).is_file() for f in files)
+
+
+def test_a_kept_hierarchy_whose_levels_do_not_nest_is_an_input_error_in_words():
+    import pandas as pd
+
+    from territory_engine.errors import InputError
+    from territory_engine.org.hierarchy.plan import kept_config
+
+    table = pd.DataFrame(
+        {
+            "territory_id": ["T1", "T2"],
+            "rep_id": ["R1", "R2"],
+            "district": ["D1", "D1"],
+            "region": ["East", "West"],  # one district in two regions
+            "manager": ["m", "m"],
+        }
+    )
+    with pytest.raises(InputError, match=r"^hierarchy.csv: level 'region' has 2 groups"):
+        kept_config(table, None, None, ["potential"])

@@ -368,7 +368,11 @@ def kept_config(
         count = max(1, int(table[name].astype(str).replace("", pd.NA).nunique()))
         raw_levels.append({"name": name, "count": count, "balance": bands or None})
     default = {m: {"tolerance": DEFAULT_TOLERANCE} for m in measures or ["potential"]}
-    return HierarchyConfig.model_validate({"levels": raw_levels, "balance": default})
+    try:
+        return HierarchyConfig.model_validate({"levels": raw_levels, "balance": default})
+    except ValidationError as exc:  # a hand-edited table whose levels do not nest
+        reason = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        raise InputError(f"hierarchy.csv: {reason}") from None
 
 
 def _natural(name: str) -> tuple:
