@@ -212,7 +212,9 @@ def plan_forecast(
         else history.months[-1] + 1
     )
     info = {
-        "file": history.source,
+        # The name only: the scorecard is the same wherever the checkout lies
+        # (plan.json's provenance keeps the whole path).
+        "file": Path(str(history.source)).name,
         "months": f"{history.months[0]}..{history.months[-1]}",
         "accounts_with_revenue": int((history.revenue.sum(axis=1) > 0).sum()),
     }
