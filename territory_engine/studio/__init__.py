@@ -7,7 +7,7 @@ their role and scope (:mod:`.access`), plan versions move through a workflow
 store and plan folders the engine wrote. Start it with ``territory-engine serve``.
 """
 
-from territory_engine.studio.app import create_app
 from territory_engine.studio.auth import Policy
+from territory_engine.studio.server import create_app
 
 __all__ = ["Policy", "create_app"]

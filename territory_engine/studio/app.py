@@ -1,6 +1,7 @@
 """The Territory Studio ASGI application (FastAPI, server-rendered Jinja2 pages).
 
-:func:`create_app` builds it from a database URL and a plan store. The routes are thin:
+:func:`base_app` builds it from a database URL and a plan store (:func:`.server.create_app`
+adds the planner's editor). The routes are thin:
 who is signed in comes from :func:`signed_in` (a server-side session behind a signed
 cookie), what they may see from :class:`territory_engine.studio.access.Access`, state
 changes go through :mod:`.workflow` after :func:`_check_csrf`. Pages and the JSON API
@@ -69,7 +70,7 @@ from territory_engine.studio.workflow import (
     apply_transition,
 )
 
-__all__ = ["SESSION_COOKIE", "create_app"]
+__all__ = ["SESSION_COOKIE", "base_app"]
 
 #: Name of the session cookie.
 SESSION_COOKIE = "te_session"
@@ -107,8 +108,10 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def create_app(db_url: str, store: Path, *, policy: Policy | None = None) -> FastAPI:
-    """The studio on the database ``db_url`` (migrated first) and the plan store ``store``.
+def base_app(db_url: str, store: Path, *, policy: Policy | None = None) -> FastAPI:
+    """The studio's pages and API without the planner's editor (see :func:`.server.create_app`).
+
+    On the database ``db_url`` (migrated first) and the plan store ``store``.
 
     Parameters
     ----------
@@ -149,9 +152,6 @@ def create_app(db_url: str, store: Path, *, policy: Policy | None = None) -> Fas
     for error, handler in _HANDLERS.items():
         app.add_exception_handler(error, handler)
     app.include_router(router)
-    from territory_engine.studio import editor  # after this module: its routes use ours
-
-    editor.install(app)
     return app
 
 
@@ -169,7 +169,7 @@ async def _security_headers(request: Request, call_next):
 
 
 router = APIRouter()
-#: Exception handlers, registered on the app by :func:`create_app`.
+#: Exception handlers, registered on the app by :func:`base_app`.
 _HANDLERS: dict[type[Exception], Any] = {}
 
 
