@@ -167,3 +167,25 @@ def test_exception_groups_merge_spread_families_and_locks():
         (0, [0, 1, 2], "family"),
         (5, [5], "account"),
     ]
+
+
+def test_an_account_with_a_rep_of_another_segment_is_named_once(plan_copy, baseline):
+    from territory_engine.constraints import eligibility as eligibility_rule
+
+    assignments = pd.read_csv(plan_copy / "assignments.csv", dtype=str, keep_default_na=False)
+    reps = pd.read_csv(plan_copy / "reps.csv", dtype=str, keep_default_na=False)
+    smb_rep = reps.loc[reps["segment"] == "smb", "rep_id"].iloc[0]
+    accounts = pd.read_csv(plan_copy / "accounts.csv", dtype=str, keep_default_na=False)
+    enterprise = accounts.loc[accounts["segment"] == "enterprise", "account_id"].iloc[:2].tolist()
+
+    def move(frame):
+        rows = frame["account_id"].isin(enterprise)
+        frame.loc[rows, ["rep_id", "territory_id"]] = [smb_rep, f"T-{smb_rep}"]
+        return frame
+
+    _edit(plan_copy / "assignments.csv", move)
+    out = eligibility_rule.check(load_view(plan_copy, baseline))
+    ordered = assignments.loc[assignments["account_id"].isin(enterprise), "account_id"].tolist()
+    assert out == [
+        f"account {a} (enterprise) is with rep {smb_rep}, who sells to smb" for a in ordered
+    ]
