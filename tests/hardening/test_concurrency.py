@@ -68,6 +68,8 @@ def _writer(store: str, folders: list[str], start, results) -> None:
     results.put((os.getpid(), ids, errors))
 
 
+# 23 s of the default run; tests/store's two-process test keeps the race in it.
+@pytest.mark.slow
 def test_eight_processes_create_and_fill_one_store_and_lose_nothing(plan_dir, tmp_path):
     """Eight processes start at once on a store that does not exist yet (they race to
     create the schema), each records three plans of its own and one shared plan."""

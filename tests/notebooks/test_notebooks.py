@@ -97,6 +97,9 @@ def test_walkthrough_runs(tmp_path, monkeypatch):
     assert len(pages) == 1 and "<iframe" in text
 
 
+# 30 s of the default run; the sweep it drives is tested in tests/sweep (a real local
+# cluster included), so the notebook itself runs with -m slow.
+@pytest.mark.slow
 def test_sweep_notebook_runs(tmp_path, monkeypatch):
     nb = _execute("sweep.ipynb", tmp_path, monkeypatch)
     text = _text(nb)
