@@ -513,12 +513,44 @@ def swap_anneal(
             compiled = False
         else:
             compiled = True
+    state = random.Random(seed).getstate()[1]
+    args = _swap_kernel_args(st, state)
+    cut_short = False
+    if compiled:
+        best, best_cut, counts, cut_short = _swap_compiled(
+            args,
+            len(st.cut_list),
+            state[624],
+            iterations=iterations,
+            t_start=t_start,
+            t_end=t_end,
+            p_single=p_single,
+            walk=walk,
+            deadline=deadline,
+        )
+    else:
+        best, best_cut, counts = swap_anneal_reference(
+            [a.tolist() for a in args[:14]],
+            random.Random(seed),
+            iterations=iterations,
+            t_start=t_start,
+            t_end=t_end,
+            p_single=p_single,
+            walk=walk,
+        )
+    stats = {"start_cut": st.start_cut, "cut": best_cut, **counts, "cut_short": cut_short}
+    return np.asarray(best, dtype=np.int64), stats
+
+
+def _swap_kernel_args(st: _AnnealState, state: tuple[int, ...]) -> list[np.ndarray]:
+    """The arguments of :func:`~territory_engine.solve.search.kernels.swap_anneal_block`
+    but ``stop``, for the start ``st`` and the Mersenne Twister ``state`` (the
+    words of ``random.Random(seed).getstate()[1]``; :func:`_swap_compiled`
+    sets its index and the state arrays ``ist``, ``fst``).
+    """
     n, k, m = len(st.part), st.k, st.m
     ptr, ind, entry_edge, edges, cut_list, cut_pos = _edge_arrays(st)
-    state = random.Random(seed).getstate()[1]
-    ist = np.zeros(8, dtype=np.int64)
-    fst = np.zeros(4, dtype=np.float64)
-    args = [
+    return [
         np.array(st.part, dtype=np.int64),
         np.array(st.size, dtype=np.int64),
         np.array(st.load, dtype=np.float64).reshape(k, m),
@@ -534,8 +566,8 @@ def swap_anneal(
         cut_list,
         cut_pos,
         np.array(state[:624], dtype=np.int64),
-        ist,
-        fst,
+        np.zeros(8, dtype=np.int64),
+        np.zeros(4, dtype=np.float64),
         np.array(st.part, dtype=np.int64),
         np.zeros(n, dtype=np.int64),
         np.zeros(n, dtype=np.int64),
@@ -545,47 +577,182 @@ def swap_anneal(
         np.zeros(n, dtype=np.int64),
         np.zeros(n, dtype=np.int64),
     ]
+
+
+def _swap_compiled(
+    args: list[np.ndarray],
+    n_cut: int,
+    mt_index: int,
+    *,
+    iterations: int,
+    t_start: float,
+    t_end: float,
+    p_single: float,
+    walk: int,
+    deadline: float | None,
+) -> tuple[Any, int, dict, bool]:
+    """The compiled loop of :func:`swap_anneal` on the kernel arguments ``args``.
+
+    Runs :func:`~territory_engine.solve.search.kernels.swap_anneal_block` in
+    calls of :data:`SWAP_BLOCK` iterations, reading the clock between.
+    ``n_cut``: the start's cut edges; ``mt_index``: the Mersenne Twister's
+    index. Returns the best plan, its cut edges, the counts ``iterations``,
+    ``singles``, ``swaps`` and whether the deadline cut the run short.
+    """
+    from territory_engine.solve.search import kernels as kn
+
+    ist, fst = args[15], args[16]
+    ist[:] = 0
+    ist[kn.W_NCUT] = n_cut
+    ist[kn.W_MT_INDEX] = mt_index
+    ist[kn.W_BEST_CUT] = n_cut
+    ist[kn.W_TOTAL] = max(int(iterations), 1)
+    ist[kn.W_WALK] = walk
+    fst[:] = (t_start, t_end, p_single, t_start)
+    block: Callable[..., int] = kn.swap_anneal_block
+    # Compile (or load from the cache) off the clock: a call of no iteration.
+    block(*args, 0)
     cut_short = False
-    if compiled:
-        from territory_engine.solve.search import kernels as kn
+    while ist[kn.W_ITER] < iterations and ist[kn.W_NCUT] > 0:
+        if deadline is not None and time.perf_counter() >= deadline:
+            cut_short = True
+            break
+        block(*args, min(int(ist[kn.W_ITER]) + SWAP_BLOCK, iterations))
+    counts = {
+        "iterations": int(ist[kn.W_ITER]),
+        "singles": int(ist[kn.W_SINGLES]),
+        "swaps": int(ist[kn.W_SWAPS]),
+    }
+    return args[17], int(ist[kn.W_BEST_CUT]), counts, cut_short
 
-        def reset() -> None:
-            ist[:] = 0
-            ist[kn.W_NCUT] = len(st.cut_list)
-            ist[kn.W_MT_INDEX] = state[624]
-            ist[kn.W_BEST_CUT] = len(st.cut_list)
-            ist[kn.W_TOTAL] = max(int(iterations), 1)
-            ist[kn.W_WALK] = walk
-            fst[:] = (t_start, t_end, p_single, t_start)
 
-        reset()
-        block: Callable[..., int] = kn.swap_anneal_block
-        # Compile (or load from the cache) off the clock: a call of no iteration.
-        block(*args, 0)
-        while ist[kn.W_ITER] < iterations and ist[kn.W_NCUT] > 0:
-            if deadline is not None and time.perf_counter() >= deadline:
-                cut_short = True
-                break
-            block(*args, min(int(ist[kn.W_ITER]) + SWAP_BLOCK, iterations))
-        best: Any = args[17]
-        counts = {
-            "iterations": int(ist[kn.W_ITER]),
-            "singles": int(ist[kn.W_SINGLES]),
-            "swaps": int(ist[kn.W_SWAPS]),
-        }
-        best_cut = int(ist[kn.W_BEST_CUT])
-    else:
-        best, best_cut, counts = swap_anneal_reference(
-            [a.tolist() for a in args[:14]],
-            random.Random(seed),
-            iterations=iterations,
-            t_start=t_start,
-            t_end=t_end,
-            p_single=p_single,
-            walk=walk,
-        )
-    stats = {"start_cut": st.start_cut, "cut": best_cut, **counts, "cut_short": cut_short}
-    return np.asarray(best, dtype=np.int64), stats
+class _SwapReference:
+    """The state of :func:`swap_anneal_reference` and its proposals, as the kernel's helpers.
+
+    ``arrays``: the first 14 kernel arguments as lists, updated in place;
+    ``n_cut`` the running count of cut edges.
+    """
+
+    def __init__(self, arrays: list[list], rng: random.Random, walk: int) -> None:
+        self.part, self.size, self.load, self.w, self.lo, self.hi = arrays[:6]
+        self.movable, self.group_ok, self.ptr, self.ind, self.entry_edge = arrays[6:11]
+        self.edges, self.cut_list, self.cut_pos = arrays[11:14]
+        self.m = len(self.load[0])
+        self.nbrs = [self.ind[self.ptr[i] : self.ptr[i + 1]] for i in range(len(self.part))]
+        self.rng = rng
+        self.walk = walk
+        self.n_cut = sum(1 for p in self.cut_pos if p >= 0)
+
+    def fits(self, t: int, u: int, su: float, v: int, sv: float) -> bool:
+        """Part ``t`` within its band with ``su · w[u]`` and ``sv · w[v]`` added."""
+        load, w, lo, hi = self.load, self.w, self.lo, self.hi
+        for j in range(self.m):
+            p = load[t][j] + su * w[u][j]
+            if sv != 0:
+                p = p + sv * w[v][j]
+            if p < lo[t][j] - 1e-9 or p > hi[t][j] + 1e-9:
+                return False
+        return True
+
+    def count_in(self, u: int, s: int, t: int) -> tuple[int, int]:
+        """``(neighbours of u in s, neighbours of u in t)``."""
+        ps = [self.part[x] for x in self.nbrs[u]]
+        return ps.count(s), ps.count(t)
+
+    def accept(self, d: int, temp: float) -> bool:
+        """The Metropolis rule on the cut-edge change ``d`` (a draw only when ``d > 0``)."""
+        return d <= 0 or self.rng.random() < math.exp(-d / temp)
+
+    def move(self, u: int, s: int, t: int) -> None:
+        """``u`` (already in ``t``): loads and the cut list as the kernel updates them."""
+        part, load, w, cut_pos, cut_list = self.part, self.load, self.w, self.cut_pos, self.cut_list
+        for j in range(self.m):
+            load[s][j] -= w[u][j]
+            load[t][j] += w[u][j]
+        n_cut = self.n_cut
+        for q in range(self.ptr[u], self.ptr[u + 1]):
+            x, ed = self.ind[q], self.entry_edge[q]
+            if part[x] == t:
+                pos = cut_pos[ed]
+                cut_pos[ed] = -1
+                n_cut -= 1
+                last = cut_list[n_cut]
+                if pos < n_cut:
+                    cut_list[pos] = last
+                    cut_pos[last] = pos
+            elif part[x] == s:
+                cut_pos[ed] = n_cut
+                cut_list[n_cut] = ed
+                n_cut += 1
+        self.n_cut = n_cut
+
+    def try_single(self, u: int, s: int, t: int, temp: float) -> int | None:
+        """The single move ``u: s → t`` if taken (its cut-edge change), else ``None``."""
+        if self.size[s] <= 1 or not self.fits(s, u, -1.0, u, 0.0):
+            return None
+        if not self.fits(t, u, 1.0, u, 0.0):
+            return None
+        ns, nt = self.count_in(u, s, t)
+        d = ns - nt
+        if not self.accept(d, temp) or not stays_connected_without(self.nbrs, self.part, u):
+            return None
+        self.part[u] = t
+        self.size[s] -= 1
+        self.size[t] += 1
+        self.move(u, s, t)
+        return d
+
+    def candidates(self, u: int, v: int, s: int, t: int) -> list[int]:
+        """``t``'s units along its border with ``s`` within ``walk`` steps of ``v``
+        (breadth first, at most BORDER_REACH searched) whose exchange with ``u``
+        keeps both bands."""
+        part, nbrs = self.part, self.nbrs
+        mark = {v: 0}
+        queue = [v]
+        cand = []
+        for y in queue:  # grows while read: breadth first
+            if self.fits(s, u, -1.0, y, 1.0) and self.fits(t, u, 1.0, y, -1.0):
+                cand.append(y)
+            if mark[y] >= self.walk:
+                continue
+            for z in nbrs[y]:
+                if (
+                    len(queue) < BORDER_REACH
+                    and z not in mark
+                    and part[z] == t
+                    and s in (part[q] for q in nbrs[z])
+                ):
+                    mark[z] = mark[y] + 1
+                    queue.append(z)
+        return cand
+
+    def try_exchange(self, u: int, v: int, s: int, t: int, temp: float) -> int | None:
+        """The exchange of ``u`` with a partner among :meth:`candidates` if taken (its
+        cut-edge change), else ``None``."""
+        part = self.part
+        cand = self.candidates(u, v, s, t)
+        if not cand:
+            return None
+        x = cand[self.rng.randrange(len(cand))]
+        if not self.movable[x] or not self.group_ok[x][s]:
+            return None
+        ns, nt = self.count_in(u, s, t)
+        part[u] = t
+        xs, xt = self.count_in(x, s, t)
+        part[u] = s
+        if xs == 0:  # x would join s only through u, which leaves
+            return None
+        d = ns - nt + xt - xs
+        if not self.accept(d, temp) or not stays_connected_without(self.nbrs, part, u):
+            return None
+        part[u] = t
+        if not stays_connected_without(self.nbrs, part, x):
+            part[u] = s
+            return None
+        self.move(u, s, t)
+        part[x] = s
+        self.move(x, t, s)
+        return d
 
 
 def swap_anneal_reference(
@@ -609,124 +776,35 @@ def swap_anneal_reference(
     the best plan, its cut edges and the counts ``iterations``, ``singles``,
     ``swaps``.
     """
-    part, size, load, w, lo, hi, movable, group_ok, ptr, ind, entry_edge, edges = arrays[:12]
-    cut_list, cut_pos = arrays[12], arrays[13]
-    m = len(load[0])
-    nbrs = [ind[ptr[i] : ptr[i + 1]] for i in range(len(part))]
-    eps = 1e-9
-
-    def fits(t: int, u: int, su: float, v: int, sv: float) -> bool:
-        for j in range(m):
-            p = load[t][j] + su * w[u][j]
-            if sv != 0:
-                p = p + sv * w[v][j]
-            if p < lo[t][j] - eps or p > hi[t][j] + eps:
-                return False
-        return True
-
-    def count_in(u: int, s: int, t: int) -> tuple[int, int]:
-        ps = [part[x] for x in nbrs[u]]
-        return ps.count(s), ps.count(t)
-
-    def move(u: int, s: int, t: int, n_cut: int) -> int:
-        """``u`` (already in ``t``): loads and the cut list as the kernel updates them."""
-        for j in range(m):
-            load[s][j] -= w[u][j]
-            load[t][j] += w[u][j]
-        for q in range(ptr[u], ptr[u + 1]):
-            x, ed = ind[q], entry_edge[q]
-            if part[x] == t:
-                pos = cut_pos[ed]
-                cut_pos[ed] = -1
-                n_cut -= 1
-                last = cut_list[n_cut]
-                if pos < n_cut:
-                    cut_list[pos] = last
-                    cut_pos[last] = pos
-            elif part[x] == s:
-                cut_pos[ed] = n_cut
-                cut_list[n_cut] = ed
-                n_cut += 1
-        return n_cut
-
-    n_cut = sum(1 for p in cut_pos if p >= 0)
-    best, best_cut = list(part), n_cut
+    ref = _SwapReference(arrays, rng, walk)
+    part, edges, cut_list = ref.part, ref.edges, ref.cut_list
+    best, best_cut = list(part), ref.n_cut
     total = max(int(iterations), 1)
     ratio = math.log(t_end / t_start)
     temp = t_start
     singles = swaps = 0
     it = 0
-    while it < iterations and n_cut > 0:
+    while it < iterations and ref.n_cut > 0:
         if it & 255 == 0:
             temp = t_start * math.exp(ratio * it / total)
         it += 1
-        a, b = edges[cut_list[rng.randrange(n_cut)]]
+        a, b = edges[cut_list[rng.randrange(ref.n_cut)]]
         u, v = (a, b) if rng.random() < 0.5 else (b, a)
         s, t = part[u], part[v]
-        if not movable[u] or not group_ok[u][t]:
+        if not ref.movable[u] or not ref.group_ok[u][t]:
             continue
         if rng.random() < p_single:
-            if size[s] <= 1 or not fits(s, u, -1.0, u, 0.0) or not fits(t, u, 1.0, u, 0.0):
-                continue
-            ns, nt = count_in(u, s, t)
-            d = ns - nt
-            if d > 0 and rng.random() >= math.exp(-d / temp):
-                continue
-            if not stays_connected_without(nbrs, part, u):
-                continue
-            part[u] = t
-            size[s] -= 1
-            size[t] += 1
-            n_cut = move(u, s, t, n_cut)
-            singles += 1
-            if on_move is not None:
-                on_move(part, n_cut, d)
+            d = ref.try_single(u, s, t, temp)
+            singles += d is not None
         else:
-            mark = {v: 0}
-            queue = [v]
-            cand = []
-            for y in queue:  # grows while read: breadth first
-                if fits(s, u, -1.0, y, 1.0) and fits(t, u, 1.0, y, -1.0):
-                    cand.append(y)
-                if mark[y] >= walk:
-                    continue
-                for z in nbrs[y]:
-                    if (
-                        len(queue) < BORDER_REACH
-                        and z not in mark
-                        and part[z] == t
-                        and s in (part[q] for q in nbrs[z])
-                    ):
-                        mark[z] = mark[y] + 1
-                        queue.append(z)
-            if not cand:
-                continue
-            x = cand[rng.randrange(len(cand))]
-            if not movable[x] or not group_ok[x][s]:
-                continue
-            ns, nt = count_in(u, s, t)
-            part[u] = t
-            xs, xt = count_in(x, s, t)
-            part[u] = s
-            if xs == 0:
-                continue
-            d = ns - nt + xt - xs
-            if d > 0 and rng.random() >= math.exp(-d / temp):
-                continue
-            if not stays_connected_without(nbrs, part, u):
-                continue
-            part[u] = t
-            if not stays_connected_without(nbrs, part, x):
-                part[u] = s
-                continue
-            n_cut = move(u, s, t, n_cut)
-            part[x] = s
-            n_cut = move(x, t, s, n_cut)
-            swaps += 1
-            if on_move is not None:
-                on_move(part, n_cut, d)
-        if n_cut < best_cut:
-            best, best_cut = list(part), n_cut
+            d = ref.try_exchange(u, v, s, t, temp)
+            swaps += d is not None
+        if d is None:
+            continue
+        if on_move is not None:
+            on_move(part, ref.n_cut, d)
+        if ref.n_cut < best_cut:
+            best, best_cut = list(part), ref.n_cut
     return best, best_cut, {"iterations": it, "singles": singles, "swaps": swaps}
 
 

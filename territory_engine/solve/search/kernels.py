@@ -804,6 +804,76 @@ def _touches(indptr, indices, part, x, s):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _move_unit(  # pragma: no cover - compiled
+    u, s, t, part, load, w, indptr, indices, entry_edge, cut_pos, cut_list, n_cut
+):
+    """``u`` from part ``s`` to part ``t``: the plan, the loads and the cut list (not the
+    sizes); returns the new ``n_cut``."""
+    part[u] = t
+    for j in range(load.shape[1]):
+        load[s, j] -= w[u, j]
+        load[t, j] += w[u, j]
+    return _update_cut_list(u, s, t, part, indptr, indices, entry_edge, cut_pos, cut_list, n_cut)
+
+
+@njit(cache=True)
+def _exchange_units(  # pragma: no cover - compiled
+    u, x, s, t, part, load, w, indptr, indices, entry_edge, cut_pos, cut_list, n_cut
+):
+    """The exchange of ``u`` (in ``s``) and ``x`` (in ``t``) by :func:`_move_unit`;
+    returns the new ``n_cut``."""
+    n_cut = _move_unit(
+        u, s, t, part, load, w, indptr, indices, entry_edge, cut_pos, cut_list, n_cut
+    )
+    return _move_unit(x, t, s, part, load, w, indptr, indices, entry_edge, cut_pos, cut_list, n_cut)
+
+
+# Inlined by numba (not left to LLVM): so compiled, the kernel is no slower than with
+# the search written out in its loop.
+@njit(cache=True, inline="always")
+def _border_candidates(  # pragma: no cover - compiled
+    u, v, s, t, walk, part, load, w, lo, hi, indptr, indices, stamps, mark, dep, queue, cand
+):
+    """Exchange partners of ``u`` in ``cand``; returns how many there are.
+
+    ``t``'s units along its border with ``s`` within ``walk`` steps of ``v``
+    (breadth first in CSR order, at most BORDER_REACH searched), those whose
+    exchange with ``u`` keeps both bands.
+    """
+    stamps[3] += 1
+    mk = stamps[3]
+    mark[v] = mk
+    dep[v] = 0
+    queue[0] = v
+    head = 0
+    tail = 1
+    n_cand = 0
+    while head < tail:
+        y = queue[head]
+        head += 1
+        if _fits(load, lo, hi, s, w, u, -1.0, y, 1.0) and _fits(
+            load, lo, hi, t, w, u, 1.0, y, -1.0
+        ):
+            cand[n_cand] = y
+            n_cand += 1
+        if dep[y] >= walk:
+            continue
+        for q in range(indptr[y], indptr[y + 1]):
+            z = indices[q]
+            if (
+                tail < BORDER_REACH
+                and mark[z] != mk
+                and part[z] == t
+                and _touches(indptr, indices, part, z, s)
+            ):
+                mark[z] = mk
+                dep[z] = dep[y] + 1
+                queue[tail] = z
+                tail += 1
+    return n_cand
+
+
+@njit(cache=True)
 def swap_anneal_block(  # pragma: no cover - compiled
     part,
     size,
@@ -839,15 +909,16 @@ def swap_anneal_block(  # pragma: no cover - compiled
     draws from the same Mersenne Twister state, same tests, same updates).
     Each iteration draws a cut edge ``(u, v)`` (random orientation), ``s, t``
     the parts of ``u, v``, and with probability ``fst[W_P_SINGLE]`` proposes
-    the single move ``u: s → t``, else the exchange of ``u`` with a unit ``x``
-    of ``t`` touching ``s``, drawn among the units within ``ist[W_WALK]``
-    steps of ``v`` along ``t``'s border with ``s`` that keep both bands
-    (scratch: ``mark``, ``dep``, ``cand``; ``stamps[3]``). A proposal is taken only if
-    both parts stay within every band and connected, with the Metropolis rule
-    on the cut-edge change. The temperature falls geometrically from
-    ``W_T_START`` to ``W_T_END`` over ``ist[W_TOTAL]`` iterations (set every
-    256). ``best`` holds the plan of fewest cut edges seen (``ist[W_BEST_CUT]``).
-    Returns the number of iterations done in this call.
+    the single move ``u: s → t`` (:func:`_move_unit`), else the exchange of ``u`` with a unit
+    ``x`` of ``t`` touching ``s``, drawn among the units within
+    ``ist[W_WALK]`` steps of ``v`` along ``t``'s border with ``s`` that keep
+    both bands (:func:`_border_candidates`; scratch: ``mark``, ``dep``,
+    ``cand``; ``stamps[3]``). A proposal is taken only if both parts stay
+    within every band and connected, with the Metropolis rule on the
+    cut-edge change. The temperature falls geometrically from ``W_T_START``
+    to ``W_T_END`` over ``ist[W_TOTAL]`` iterations (set every 256). ``best``
+    holds the plan of fewest cut edges seen (``ist[W_BEST_CUT]``). Returns
+    the number of iterations done in this call.
     """
     it0 = ist[W_ITER]
     n_cut = ist[W_NCUT]
@@ -874,9 +945,9 @@ def swap_anneal_block(  # pragma: no cover - compiled
         if not movable[u] or not group_ok[u, t]:
             continue
         if mt_random(mt, ist) < p_single:
-            if size[s] <= 1:
-                continue
-            if not _fits(load, lo, hi, s, w, u, -1.0, u, 0.0):
+            # The single move u: s → t. The tests of both proposals are written out in
+            # this loop: as numba helpers they made the kernel 15-25 % slower.
+            if size[s] <= 1 or not _fits(load, lo, hi, s, w, u, -1.0, u, 0.0):
                 continue
             if not _fits(load, lo, hi, t, w, u, 1.0, u, 0.0):
                 continue
@@ -886,50 +957,18 @@ def swap_anneal_block(  # pragma: no cover - compiled
                 continue
             if not stays_connected(indptr, indices, part, u, seen, todo, stamps, queue):
                 continue
-            part[u] = t
             size[s] -= 1
             size[t] += 1
-            for j in range(load.shape[1]):
-                load[s, j] -= w[u, j]
-                load[t, j] += w[u, j]
-            n_cut = _update_cut_list(
-                u, s, t, part, indptr, indices, entry_edge, cut_pos, cut_list, n_cut
+            n_cut = _move_unit(
+                u, s, t, part, load, w, indptr, indices, entry_edge, cut_pos, cut_list, n_cut
             )
             ist[W_SINGLES] += 1
         else:
-            # Candidates: t's units along its border with s within ``walk`` steps of v
-            # (breadth first in CSR order, at most BORDER_REACH), those that keep both
-            # bands; one of them at random.
-            stamps[3] += 1
-            mk = stamps[3]
-            mark[v] = mk
-            dep[v] = 0
-            queue[0] = v
-            head = 0
-            tail = 1
-            n_cand = 0
-            while head < tail:
-                y = queue[head]
-                head += 1
-                if _fits(load, lo, hi, s, w, u, -1.0, y, 1.0) and _fits(
-                    load, lo, hi, t, w, u, 1.0, y, -1.0
-                ):
-                    cand[n_cand] = y
-                    n_cand += 1
-                if dep[y] >= walk:
-                    continue
-                for q in range(indptr[y], indptr[y + 1]):
-                    z = indices[q]
-                    if (
-                        tail < BORDER_REACH
-                        and mark[z] != mk
-                        and part[z] == t
-                        and _touches(indptr, indices, part, z, s)
-                    ):
-                        mark[z] = mk
-                        dep[z] = dep[y] + 1
-                        queue[tail] = z
-                        tail += 1
+            # The exchange of u with a partner x of t near v along t's border with s.
+            n_cand = _border_candidates(
+                u, v, s, t, walk, part, load, w, lo, hi, indptr, indices, stamps, mark, dep,
+                queue, cand,
+            )  # fmt: skip
             if n_cand == 0:
                 continue
             x = cand[mt_randbelow(mt, ist, n_cand)]
@@ -939,10 +978,9 @@ def swap_anneal_block(  # pragma: no cover - compiled
             part[u] = t  # tentative: x's counts see u in t
             xs, xt = _count_in(indptr, indices, part, x, s, t)
             part[u] = s
-            if xs == 0:  # x would join s only through u, which leaves
-                continue
             d = ns - nt + xt - xs
-            if d > 0 and mt_random(mt, ist) >= math.exp(-d / temp):
+            # xs == 0: x would join s only through u, which leaves.
+            if xs == 0 or (d > 0 and mt_random(mt, ist) >= math.exp(-d / temp)):
                 continue
             if not stays_connected(indptr, indices, part, u, seen, todo, stamps, queue):
                 continue
@@ -950,18 +988,8 @@ def swap_anneal_block(  # pragma: no cover - compiled
             if not stays_connected(indptr, indices, part, x, seen, todo, stamps, queue):
                 part[u] = s
                 continue
-            for j in range(load.shape[1]):
-                load[s, j] -= w[u, j]
-                load[t, j] += w[u, j]
-            n_cut = _update_cut_list(
-                u, s, t, part, indptr, indices, entry_edge, cut_pos, cut_list, n_cut
-            )
-            part[x] = s
-            for j in range(load.shape[1]):
-                load[t, j] -= w[x, j]
-                load[s, j] += w[x, j]
-            n_cut = _update_cut_list(
-                x, t, s, part, indptr, indices, entry_edge, cut_pos, cut_list, n_cut
+            n_cut = _exchange_units(
+                u, x, s, t, part, load, w, indptr, indices, entry_edge, cut_pos, cut_list, n_cut
             )
             ist[W_SWAPS] += 1
         if n_cut < ist[W_BEST_CUT]:
