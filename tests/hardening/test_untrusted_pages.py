@@ -28,11 +28,11 @@ import yaml
 from typer.testing import CliRunner
 
 from territory_engine.cli.main import app
+from tests.chromium import CHROMIUM
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None:
     pytest.skip(
         "no Chromium on PATH (Debian: apt-get install chromium); browser tests skipped",

@@ -8,7 +8,6 @@ look at. Skips, saying why, where no Chromium or no Playwright is installed;
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,22 +15,12 @@ import pandas as pd
 import pytest
 
 from territory_engine.cli.main import app
+from tests.chromium import CHROMIUM, FLAGS
 from tests.plan.test_views import runner, sample_plans
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 if CHROMIUM is None:
     pytest.skip(

@@ -15,7 +15,7 @@ browser download); a module using it skips, saying why, where either is missing.
 from __future__ import annotations
 
 import os
-import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -27,21 +27,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.chromium import CHROMIUM, FLAGS
 from tests.studio.conftest import PASSWORD, USERS
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-#: Chromium's flags on this machine's closed network (see tests/render/test_browser.py).
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def free_port() -> int:
@@ -66,33 +55,19 @@ class LiveStudio:
         return self.process.stdout.read().decode(errors="replace")
 
 
-def start_studio(plan: Path, db_dir: Path, *, timeout: float = 60.0) -> LiveStudio:
-    """Seed :data:`USERS` into a fresh database in ``db_dir`` and serve ``plan``'s store."""
-    from territory_engine.studio.db import open_database
-    from territory_engine.studio.users import add_user
-
-    db = f"sqlite:///{db_dir / 'studio.sqlite'}"
-    with open_database(db)() as session:
-        for name, (role, rep_id, scope) in USERS.items():
-            add_user(session, name, role, PASSWORD, rep_id=rep_id, scope=scope)
+def serve(db: str, store: Path, *extra: str, timeout: float = 60.0) -> LiveStudio:
+    """Start ``territory-engine serve`` on ``db`` and ``store`` (a free port of 127.0.0.1,
+    in a process group of its own) and wait until it answers; fail with its output
+    if it does not."""
     port = free_port()
     exe = Path(sys.executable).with_name("territory-engine")
+    command = [str(exe), "serve", "--db", db, "--store", str(store), "--host", "127.0.0.1"]
     process = subprocess.Popen(
-        [
-            str(exe),
-            "serve",
-            "--db",
-            db,
-            "--store",
-            str(plan.parent / "plans.sqlite"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
+        [*command, "--port", str(port), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env={**os.environ, "TERRITORY_ENGINE_DEBUG": "1"},
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
@@ -102,19 +77,31 @@ def start_studio(plan: Path, db_dir: Path, *, timeout: float = 60.0) -> LiveStud
             return LiveStudio(base=base, db=db, process=process)
         except httpx.TransportError:
             if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
                 output = process.stdout.read().decode() if process.stdout else ""
                 pytest.fail(f"serve did not start: {output}")
             time.sleep(0.3)
 
 
+def start_studio(plan: Path, db_dir: Path, *, timeout: float = 60.0) -> LiveStudio:
+    """Seed :data:`USERS` into a fresh database in ``db_dir`` and serve ``plan``'s store."""
+    from territory_engine.studio.db import open_database
+    from territory_engine.studio.users import add_user
+
+    db = f"sqlite:///{db_dir / 'studio.sqlite'}"
+    with open_database(db)() as session:
+        for name, (role, rep_id, scope) in USERS.items():
+            add_user(session, name, role, PASSWORD, rep_id=rep_id, scope=scope)
+    return serve(db, plan.parent / "plans.sqlite", timeout=timeout)
+
+
 def stop_studio(studio: LiveStudio) -> None:
-    """Stop the process (SIGTERM, then SIGKILL after 20 s)."""
-    studio.process.terminate()
+    """Stop the server and its workers (SIGINT to its group, SIGKILL after 30 s)."""
+    os.killpg(studio.process.pid, signal.SIGINT)
     try:
-        studio.process.wait(timeout=20)
+        studio.process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        studio.process.kill()
+        os.killpg(studio.process.pid, signal.SIGKILL)
         studio.process.wait(timeout=10)
 
 

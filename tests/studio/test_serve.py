@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,12 +11,7 @@ from typer.testing import CliRunner
 
 from territory_engine.cli.main import app
 from tests.studio.conftest import PASSWORD
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.studio.live import serve, stop_studio
 
 
 def test_users_commands_add_list_set_password_remove(studio_plan, tmp_path):
@@ -85,38 +74,9 @@ def test_serve_runs_as_a_process_and_signs_in_over_http(studio_plan, tmp_path):
     db = f"sqlite:///{tmp_path / 'serve.sqlite'}"
     with open_database(db)() as session:
         add_user(session, "pat", "planner", PASSWORD)
-    port = _free_port()
-    exe = Path(sys.executable).with_name("territory-engine")
-    process = subprocess.Popen(
-        [
-            str(exe),
-            "serve",
-            "--db",
-            db,
-            "--store",
-            str(studio_plan.parent / "plans.sqlite"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "TERRITORY_ENGINE_DEBUG": "1"},
-    )
-    base = f"http://127.0.0.1:{port}"
+    studio = serve(db, studio_plan.parent / "plans.sqlite")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/login", timeout=2)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode() if process.stdout else ""
-                    pytest.fail(f"serve did not start: {output}")
-                time.sleep(0.3)
-        with httpx.Client(base_url=base) as client:
+        with httpx.Client(base_url=studio.base) as client:
             page = client.get("/login")
             token = re.search(r'name="login_token" value="([^"]+)"', page.text).group(1)
             signed = client.post(
@@ -128,9 +88,8 @@ def test_serve_runs_as_a_process_and_signs_in_over_http(studio_plan, tmp_path):
             assert [p["state"] for p in plans] == ["draft"]
             assert client.get("/assets/leaflet.js").status_code == 200
     finally:
-        process.terminate()
-        process.wait(timeout=20)
-    assert process.returncode is not None
+        stop_studio(studio)
+    assert studio.process.returncode is not None
 
 
 def _children(pid: int) -> list[int]:
@@ -153,17 +112,8 @@ def test_serve_with_two_workers_shares_sessions_and_throttling(studio_plan, tmp_
     with open_database(db)() as session:
         add_user(session, "pat", "planner", PASSWORD)
         add_user(session, "quinn", "planner", PASSWORD)
-    port = _free_port()
-    exe = Path(sys.executable).with_name("territory-engine")
-    store = str(studio_plan.parent / "plans.sqlite")
-    command = [str(exe), "serve", "--db", db, "--store", store, "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--workers", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    studio = serve(db, studio_plan.parent / "plans.sqlite", "--workers", "2", timeout=120)
+    process, base = studio.process, studio.base
 
     def fresh(**kwargs) -> httpx.Client:  # a new connection: either worker may take it
         return httpx.Client(base_url=base, timeout=30, **kwargs)
@@ -173,16 +123,6 @@ def test_serve_with_two_workers_shares_sessions_and_throttling(studio_plan, tmp_
         return re.search(r'name="login_token" value="([^"]+)"', page.text).group(1)
 
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(f"{base}/login", timeout=2)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode() if process.stdout else ""
-                    pytest.fail(f"serve --workers 2 did not start: {output}")
-                time.sleep(0.3)
         spawned = [
             c
             for c in _children(process.pid)
@@ -223,10 +163,5 @@ def test_serve_with_two_workers_shares_sessions_and_throttling(studio_plan, tmp_
             )
         assert locked.status_code == 429
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_studio(studio)
     assert process.returncode is not None
