@@ -10,7 +10,10 @@ and range, and nothing of any other rep: neither in the page nor in any JSON or 
 the browser fetched. Another rep's URL is the 404 page; signing out ends the session.
 Every page visited raises no JavaScript error and sends no request off the studio.
 
-Moving a county in the editor is ``test_browser_editor.py``'s part of the flow.
+A second test tells the issue's "done when" as one story on a store of its own: the
+planner moves a county in the editor, saves and submits that version, a manager
+compares and approves it, the planner publishes it, and the rep who gained the county
+sees its accounts. The editor's selection tools are ``test_browser_editor.py``'s.
 """
 
 from __future__ import annotations
@@ -242,5 +245,110 @@ def test_submit_compare_approve_reject_publish_and_a_rep_sees_only_their_own(
         for _url, body in rep.bodies:  # including what the later pages fetched
             _assert_no_leak(body, people, {"R01"})
         rep.check_clean(allowed_404=True)
+    finally:
+        rep.close()
+
+
+@pytest.fixture(scope="module")
+def story(studio_plan, tmp_path_factory):
+    """A served studio over a store of the studio plan alone, and that plan's folder."""
+    folder = copy_plan(studio_plan, tmp_path_factory.mktemp("story") / "out" / "plan")
+    PlanStore(folder.parent / "plans.sqlite").record_folder(folder)
+    studio = start_studio(folder, tmp_path_factory.mktemp("story-db"))
+    yield studio, folder
+    stop_studio(studio)
+
+
+def test_the_whole_story_edit_save_submit_compare_approve_publish_and_the_reps_new_county(
+    story,
+    browser,  # noqa: F811
+):
+    """The issue's "done when" as one story: the planner submits the plan, moves a county
+    on the map and sees the balance change, saves, submits that version; a manager
+    compares it with the original and approves it; the planner publishes it; the rep who
+    gained the county signs in and sees it among their accounts."""
+    from playwright.sync_api import expect
+
+    from territory_engine.plan.reader import read_plan_csv
+    from territory_engine.studio.db import open_database
+    from territory_engine.studio.users import add_user
+    from tests.studio.conftest import PASSWORD
+    from tests.studio.test_editor import neighbour_move
+
+    studio, folder = story
+    unit, was, to = neighbour_move(folder)
+    territories = read_plan_csv(folder / "territories.csv").set_index("territory_id")
+    gainer = str(territories.loc[to, "rep_id"])
+    assignments = read_plan_csv(folder / "assignments.csv")
+    accounts = read_plan_csv(folder / "accounts.csv").set_index("account_id")["segment"]
+    carried = assignments[
+        (assignments["unit_id"] == unit)
+        & (assignments["territory_id"] == was)
+        & (assignments["account_id"].map(accounts) == "smb")
+    ]
+    assert len(carried) > 0
+    with open_database(studio.db)() as db:
+        add_user(db, "rep-gainer", "rep", PASSWORD, rep_id=gainer)
+
+    planner = Person(browser, studio.base, "planner")
+    try:
+        page = planner.page
+        planner.open_plan(1)
+        _act(planner, "submit", 1)  # the original goes to the manager too, to compare with
+        planner.click('a[href="/plans/1/edit"]')
+        page.select_option("#segment", "smb")
+        expect(page.locator("#editor")).to_have_attribute("data-units-loaded", "smb", timeout=30000)
+        cell = page.locator(f'#scorecard tr[data-territory="{to}"] td[data-k="potential"]')
+        expect(cell).not_to_have_text("", timeout=30000)
+        before = cell.text_content()
+        page.locator(f'path[data-unit="{unit}"]').dispatch_event("click")
+        page.click(f'#scorecard tr[data-territory="{to}"] td[data-k="territory_id"]')
+        page.click("#move")
+        expect(cell).not_to_have_text(before, timeout=10000)  # the balance changed
+        page.fill("#reason", f"county {unit} to {to}")
+        page.click("#save-button")
+        saved = page.locator("#save-message a").first
+        expect(saved).to_have_text("plan #2", timeout=30000)
+        planner.click("#save-message a")
+        assert planner.state() == "draft"
+        _act(planner, "submit", 2)
+        assert planner.state() == "submitted"
+        planner.check_clean()
+    finally:
+        planner.close()
+
+    manager = Person(browser, studio.base, "mgr-ent")
+    try:
+        manager.open_plan(2)
+        manager.page.select_option("form.compare select[name=b]", "1")
+        manager.click("form.compare button[type=submit]")
+        assert manager.page.url == f"{studio.base}/plans/2/compare/1"
+        assert manager.wait_for_map("#map-a") > 0 and manager.wait_for_map("#map-b") > 0
+        manager.click("h1 a[href='/plans/2']")
+        _act(manager, "approve", 2)
+        assert manager.state() == "approved"
+        manager.check_clean()
+    finally:
+        manager.close()
+
+    planner = Person(browser, studio.base, "planner")
+    try:
+        planner.open_plan(2)
+        _act(planner, "publish", 2)
+        assert planner.state() == "published"
+        planner.check_clean()
+    finally:
+        planner.close()
+
+    rep = Person(browser, studio.base, "rep-gainer")
+    try:
+        page = rep.page
+        assert page.url == f"{studio.base}/plans/2/reps/{gainer}"
+        assert rep.wait_for_map("#map", count=1) == 1
+        mine = int((assignments["territory_id"] == to).sum()) + len(carried)
+        assert page.locator("table.data").nth(1).locator("tbody tr").count() == mine
+        listed = page.locator("table.data").nth(1).inner_text()
+        assert all(a in listed for a in carried["account_id"])  # the county's accounts
+        rep.check_clean()
     finally:
         rep.close()
