@@ -95,6 +95,23 @@ def start_studio(plan: Path, db_dir: Path, *, timeout: float = 60.0) -> LiveStud
     return serve(db, plan.parent / "plans.sqlite", timeout=timeout)
 
 
+def start_studio_on_copy(plan: Path, tmp_path_factory, name: str) -> tuple[LiveStudio, Path]:
+    """Serve a copy of ``plan`` recorded in a store of its own (versions saved in the
+    studio land beside the copy, not in the store other studio tests share).
+
+    Returns
+    -------
+    (LiveStudio, Path)
+        The running studio and the copied plan folder.
+    """
+    from territory_engine.store import PlanStore
+    from tests.studio.conftest import copy_plan
+
+    folder = copy_plan(plan, tmp_path_factory.mktemp(name) / "out" / "plan")
+    PlanStore(folder.parent / "plans.sqlite").record_folder(folder)
+    return start_studio(folder, tmp_path_factory.mktemp(f"{name}-db")), folder
+
+
 def stop_studio(studio: LiveStudio) -> None:
     """Stop the server and its workers (SIGINT to its group, SIGKILL after 30 s)."""
     os.killpg(studio.process.pid, signal.SIGINT)

@@ -5,15 +5,13 @@ from __future__ import annotations
 import geopandas as gpd
 import pytest
 
-from territory_engine.store import PlanStore
-from tests.studio.conftest import copy_plan
 from tests.studio.live import (  # noqa: F401
     browser,
     live_studio,
     new_page,
     screenshot,
     sign_in,
-    start_studio,
+    start_studio_on_copy,
     stop_studio,
 )
 from tests.studio.test_editor import COUNTIES, neighbour_move
@@ -25,9 +23,7 @@ pytestmark = pytest.mark.browser
 def editor_studio(studio_plan, tmp_path_factory):
     """The served studio over a copy of the test plan with a store of its own: the saved
     versions land beside the copy, not in the store the other studio tests share."""
-    folder = copy_plan(studio_plan, tmp_path_factory.mktemp("browser-editor") / "out" / "plan")
-    PlanStore(folder.parent / "plans.sqlite").record_folder(folder)
-    studio = start_studio(folder, tmp_path_factory.mktemp("browser-editor-db"))
+    studio, folder = start_studio_on_copy(studio_plan, tmp_path_factory, "browser-editor")
     yield studio, folder
     stop_studio(studio)
 

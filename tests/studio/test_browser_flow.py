@@ -32,6 +32,7 @@ from tests.studio.live import (  # noqa: F401
     screenshot,
     sign_in,
     start_studio,
+    start_studio_on_copy,
     stop_studio,
 )
 from tests.studio.test_compare import MOVES, _move_units
@@ -252,9 +253,7 @@ def test_submit_compare_approve_reject_publish_and_a_rep_sees_only_their_own(
 @pytest.fixture(scope="module")
 def story(studio_plan, tmp_path_factory):
     """A served studio over a store of the studio plan alone, and that plan's folder."""
-    folder = copy_plan(studio_plan, tmp_path_factory.mktemp("story") / "out" / "plan")
-    PlanStore(folder.parent / "plans.sqlite").record_folder(folder)
-    studio = start_studio(folder, tmp_path_factory.mktemp("story-db"))
+    studio, folder = start_studio_on_copy(studio_plan, tmp_path_factory, "story")
     yield studio, folder
     stop_studio(studio)
 
