@@ -140,7 +140,9 @@ def serve(
         workers=workers,
         host=host,
         port=port,
-        log_level="warning",
+        # The supervisor says when it replaces a worker (info); requests are not logged.
+        log_level="info",
+        access_log=False,
         proxy_headers=True,
     )
 

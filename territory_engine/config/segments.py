@@ -70,7 +70,7 @@ def canonical_spellings(*columns: Iterable[str]) -> dict[str, str]:
 
 def list_segments(*columns: Iterable[str]) -> list[str]:
     """The distinct segments of `columns`, sorted: the order every listing uses."""
-    return sorted({str(v) for column in columns for v in column if str(v) != ""})
+    return sorted({str(v) for column in columns for v in distinct(column)} - {""})
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import weakref
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from territory_engine.config.segments import teams
@@ -64,11 +65,12 @@ def check(view: PlanView) -> list[str]:
     table = view.units
     for segment, rows in table.groupby("segment", sort=True):
         terr = sorted(set(rows["territory_id"]))
-        tpos = {t: i for i, t in enumerate(terr)}
         assign = np.full(len(geo_ids), -1)
-        for u, t in zip(rows["unit_id"], rows["territory_id"], strict=True):
-            if u in pos:
-                assign[pos[u]] = tpos[t]
+        at = rows["unit_id"].map(pos).to_numpy(dtype=float)
+        known = ~np.isnan(at)
+        codes = pd.Categorical(rows["territory_id"], categories=terr).codes
+        # A unit listed twice in a layer ends with its last row (numpy assigns in order).
+        assign[at[known].astype(int)] = codes[known]
         held = np.flatnonzero(assign >= 0)
         sub = adj[held][:, held]
         pieces = pieces_per_territory(sub.tocsr(), assign[held], len(terr))
@@ -77,10 +79,9 @@ def check(view: PlanView) -> list[str]:
             for t in np.flatnonzero(pieces > 1)
         ]
     # Accounts must lie in a unit their territory holds (in their segment layer).
-    by_key = {
-        (u, s): t
-        for u, s, t in zip(table["unit_id"], table["segment"], table["territory_id"], strict=True)
-    }
+    holder = table.drop_duplicates(["unit_id", "segment"], keep="last").set_index(
+        ["unit_id", "segment"]
+    )["territory_id"]
     # Locked accounts, kept families and accounts following a relationship are
     # exceptions to geography.
     locked = {lk.account for lk in view.scenario.constraints.locks if lk.account}
@@ -91,13 +92,25 @@ def check(view: PlanView) -> list[str]:
         view.scenario.territories.eligibility, acc["segment"], view.tables.reps["segment"]
     )
     layer = acc["segment"].map(groups.of_account_segment)
-    bad = []
-    for a, u, s, t in zip(
-        acc["account_id"], acc["unit_id"], layer, acc["territory_id"], strict=True
-    ):
-        held_by = by_key.get((str(u), s))
-        if held_by is not None and held_by != t and a not in locked:
-            bad.append(f"account {a} is with {t} but its unit {u} ({s}) belongs to {held_by}")
+    held_by = holder.reindex(
+        pd.MultiIndex.from_arrays([acc["unit_id"].astype(str), layer])
+    ).to_numpy()
+    outside = (
+        pd.notna(held_by)
+        & (held_by != acc["territory_id"].to_numpy())
+        & ~acc["account_id"].isin(locked).to_numpy()
+    )
+    bad = [
+        f"account {a} is with {t} but its unit {u} ({s}) belongs to {h}"
+        for a, u, s, t, h in zip(
+            acc["account_id"][outside],
+            acc["unit_id"][outside],
+            layer[outside],
+            acc["territory_id"][outside],
+            held_by[outside],
+            strict=True,
+        )
+    ]
     out += bad[:MAX_LISTED]
     if len(bad) > MAX_LISTED:
         out.append(f"and {len(bad) - MAX_LISTED} more accounts outside their territory's units")

@@ -202,6 +202,8 @@ def attainment_summary(
     )
     p10, p50, p90 = np.full((3, len(q)), np.nan)
     p10[carried], p50[carried], p90[carried] = np.percentile(sim[:, carried], [10, 50, 90], axis=0)
+    p_hit = np.full(len(q), np.nan)
+    p_hit[carried] = hit.mean(axis=0)
     by_territory: dict[str, dict[str, float] | None] = {}
     for j, tid in enumerate(territory_ids):
         if not carried[j]:
@@ -210,7 +212,7 @@ def attainment_summary(
         by_territory[str(tid)] = {
             "expected_sales": float(model.expected_sales[j]),
             "expected_attainment": float(model.expected_sales[j] / q[j]),
-            "p_at_or_above_100": float(hit[:, int(np.sum(carried[:j]))].mean()),
+            "p_at_or_above_100": float(p_hit[j]),
             "attainment_p10": float(p10[j]),
             "attainment_p50": float(p50[j]),
             "attainment_p90": float(p90[j]),

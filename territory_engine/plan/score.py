@@ -59,7 +59,7 @@ from territory_engine.plan.rewrite import report_writer, rewrite_folder, text_wr
 from territory_engine.problem.build import ProblemIndex, build_problem
 from territory_engine.problem.data import ProblemData
 from territory_engine.quota import QuotaResult
-from territory_engine.quota.inputs import plan_quotas
+from territory_engine.quota.inputs import plan_attainment, plan_quotas
 
 
 @dataclass(frozen=True)
@@ -73,14 +73,15 @@ class ScoreResult:
     assignment
         The plan's territories.
     quotas
-        The scenario's quota allocation for this plan.
+        The scenario's quota allocation for this plan; ``None`` when the card scores
+        the folder's ``quotas.csv`` (nothing was allocated).
     quota_source
         ``"quotas.csv"`` or ``"scenario"``: which quotas the card scores.
     """
 
     card: dict
     assignment: PlanAssignment
-    quotas: QuotaResult
+    quotas: QuotaResult | None
     quota_source: str
 
 
@@ -275,29 +276,28 @@ def score_assignment(
     ``plan_dir`` is the folder the card names and whose organisation layers
     (``hierarchy.csv``, the old ``scorecard.json``'s forecast) are kept; ``drawn``
     is its ``units.csv`` (:func:`read_unit_territories`); ``file_quotas`` gives its
-    ``quotas.csv`` quotas (:func:`read_plan_quotas`), called after the scenario's
-    allocation as :func:`score_folder` always did.
+    ``quotas.csv`` quotas (:func:`read_plan_quotas`, ``None`` without the file). The
+    scenario's quotas are allocated only for a folder without ``quotas.csv``: with
+    it, the card scores the folder's quotas (a cap the scenario's allocation could
+    not meet is then not an error).
     """
     scenario, tables, problem, index = loaded.scenario, loaded.tables, loaded.problem, loaded.index
     inputs, split = scoring_inputs(scenario, tables, problem, index, plan, drawn)
-    quotas = plan_quotas(
-        scenario,
-        tables,
-        plan.account_territory,
-        plan.territory_ids,
-        plan.territory_rep,
-        plan.centres,
-    )
+    territories = (plan.account_territory, plan.territory_ids, plan.territory_rep, plan.centres)
     from_file = file_quotas()
     card = scorecard(inputs)
+    quotas: QuotaResult | None = None
     if from_file is None:
+        quotas = plan_quotas(scenario, tables, *territories)
         quota_part = scenario_quota(card, quotas, plan.territory_ids)
     else:
+        # The card scores the folder's quotas: the scenario's allocation is not needed,
+        # only the attainment model (the target and the ramp).
         quota_part = quota_section(
             from_file,
             _territory_potential(card),
             plan.territory_ids,
-            quotas.attainment,
+            plan_attainment(scenario, tables, *territories),
             source="quotas.csv",
         )
     assert inputs.unit_territory is not None  # scoring_inputs always draws the units
@@ -313,7 +313,8 @@ def score_assignment(
             "scenario_hash": scenario_hash(scenario),
         },
     )
-    quota_values = from_file if from_file is not None else quotas.quotas["quota"].to_numpy(float)
+    quota_values = from_file if quotas is None else quotas.quotas["quota"].to_numpy(float)
+    assert quota_values is not None  # allocated exactly when the folder has no quotas.csv
     kept = _kept_layers(
         plan_dir,
         scenario,
@@ -324,7 +325,7 @@ def score_assignment(
         plan,
         quota_values,
     )
-    return ScoreResult(kept, plan, quotas, "quotas.csv" if from_file is not None else "scenario")
+    return ScoreResult(kept, plan, quotas, "scenario" if quotas is not None else "quotas.csv")
 
 
 #: The scorecard sections of a plan folder's organisation layers (``org``), in no fixed order.

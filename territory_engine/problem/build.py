@@ -539,15 +539,34 @@ def top_parent(accounts: pd.DataFrame) -> pd.Series:
     Families are one level deep in the data contract; deeper chains are
     followed to the top, and a cycle stops where it closes.
     """
-    ids = accounts["account_id"].astype(str)
-    parent = dict(zip(ids, accounts["parent_account_id"].astype(str), strict=True))
-    tops = []
-    for a in ids:
+    own = accounts["account_id"].astype(str).to_numpy(dtype=object)
+    raw = accounts["parent_account_id"].astype(str).to_numpy(dtype=object)
+    codes, distinct = pd.factorize(own)
+    last = np.zeros(len(distinct), dtype=np.int64)
+    last[codes] = np.arange(len(own))  # an id listed twice has the parent of its last row
+    parents = raw[last][codes]
+    known = pd.Index(distinct).get_indexer(parents)
+    parent_row = np.where((known >= 0) & (parents != ""), last[np.maximum(known, 0)], -1)
+    # Follow known parents all at once; a chain still moving after as many steps as
+    # the deepest sane family is a cycle (or absurdly deep) and is walked one by one.
+    top_row = np.arange(len(own))
+    for _ in range(32):
+        up = parent_row[top_row]
+        moving = up >= 0
+        if not moving.any():
+            break
+        top_row[moving] = up[moving]
+    beyond = parents[top_row]  # the top's parent: not an account, or ""
+    tops = np.where(beyond != "", beyond, own[top_row])
+    walk = np.flatnonzero(parent_row[top_row] >= 0)
+    parent = dict(zip(own, raw, strict=True)) if len(walk) else {}
+    for row in walk:
+        a = own[row]
         seen = {a}
         while parent.get(a, "") and parent[a] not in seen:
             a = parent[a]
             seen.add(a)
-        tops.append(a)
+        tops[row] = a
     return pd.Series(tops, index=accounts.index)
 
 

@@ -243,6 +243,24 @@ def _ramp_factors(cfg: QuotaConfig, inputs: QuotaInputs, n: int) -> tuple[np.nda
     return monthly_factors(months0, schedules), months0
 
 
+def ramp_weights(
+    cfg: QuotaConfig, inputs: QuotaInputs
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step 3 of :func:`allocate`: seasonal shares, their ramped weights, months of ramp.
+
+    Returns
+    -------
+    shares, weights, months0
+        (n, 12) monthly seasonal shares ``s``, (n, 12) weights ``s_k · f_k`` (their
+        row sums are the annual ramp factors ``r``), and (n,) each rep's months
+        before the plan year (:func:`_ramp_factors`).
+    """
+    n = len(inputs.territory_id)
+    shares = _seasonal_shares(cfg, inputs, n)
+    f, months0 = _ramp_factors(cfg, inputs, n)
+    return shares, shares * f, months0
+
+
 def allocate(cfg: QuotaConfig, inputs: QuotaInputs, *, target_change: float = 0.0) -> QuotaResult:
     """Quota per territory, rounded to ``cfg.rounding``, with caps, ramp and splits.
 
@@ -295,14 +313,11 @@ def allocate(cfg: QuotaConfig, inputs: QuotaInputs, *, target_change: float = 0.
     ScenarioError
         Regions that do not cover a territory, a history source without data.
     """
-    n = len(inputs.territory_id)
     unit = float(cfg.rounding)
     target = company_target(cfg, inputs, target_change)
     terr = _territories(cfg, inputs)
     pool_list = pools(_scaled_regions(cfg, target_change), target, terr.region, terr.district)
-    shares = _seasonal_shares(cfg, inputs, n)
-    f, months0 = _ramp_factors(cfg, inputs, n)
-    weights = shares * f
+    shares, weights, months0 = ramp_weights(cfg, inputs)
     ramp = weights.sum(axis=1)
     base = _uncapped_quotas(cfg, pool_list, terr, ramp, unit)
     bounds = _feasible_bounds(cfg.caps, pool_list, base.assigned, terr, ramp, unit)

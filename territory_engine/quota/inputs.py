@@ -19,7 +19,13 @@ from territory_engine.io.load import Tables
 from territory_engine.io.tables import to_numbers
 from territory_engine.metrics.attainment import AttainmentModel, expected_sales
 from territory_engine.metrics.compactness import local_equal_area_crs
-from territory_engine.quota.allocate import QuotaInputs, QuotaResult, allocate
+from territory_engine.quota.allocate import (
+    QuotaInputs,
+    QuotaResult,
+    allocate,
+    company_target,
+    ramp_weights,
+)
 from territory_engine.quota.seasonality import HISTORY_COLUMNS
 
 
@@ -190,7 +196,7 @@ def plan_quotas(
         accounts_file=str(scenario.data.accounts),
     )
     result = allocate(scenario.quota, inputs, target_change=scenario.whatif.target_change)
-    model = attainment_model(scenario, inputs, result)
+    model = attainment_model(scenario, inputs, result.summary["target"], result.ramp_factor)
     return QuotaResult(
         quotas=result.quotas,
         splits=result.splits,
@@ -200,8 +206,40 @@ def plan_quotas(
     )
 
 
+def plan_attainment(
+    scenario: Scenario,
+    tables: Tables,
+    account_territory: np.ndarray,
+    territory_ids: Sequence[str],
+    territory_rep: Sequence[str],
+    centres: np.ndarray | None = None,
+) -> AttainmentModel:
+    """The expected-attainment model of :func:`plan_quotas`, without allocating quotas.
+
+    What a plan scored against its own ``quotas.csv`` needs: the model depends on
+    the scenario's target and each territory's ramp, not on the quotas the scenario
+    would allocate (the capped LP and the rounding of :func:`allocate` are skipped).
+    Parameters as :func:`plan_quotas`.
+    """
+    cfg = scenario.quota
+    inputs = quota_inputs(
+        cfg,
+        tables.accounts,
+        tables.reps,
+        tables.units,
+        account_territory,
+        territory_ids,
+        territory_rep,
+        centres,
+        accounts_file=str(scenario.data.accounts),
+    )
+    target = round(company_target(cfg, inputs, scenario.whatif.target_change), 2)
+    ramp = ramp_weights(cfg, inputs)[1].sum(axis=1)
+    return attainment_model(scenario, inputs, target, ramp)
+
+
 def attainment_model(
-    scenario: Scenario, inputs: QuotaInputs, result: QuotaResult
+    scenario: Scenario, inputs: QuotaInputs, target: float, ramp: np.ndarray
 ) -> AttainmentModel:
     """The expected-attainment model of ``scenario.quota.attainment`` for these quotas.
 
@@ -209,9 +247,12 @@ def attainment_model(
     given, else ``E_i = r_i · S_i · (1 + g)`` with ``g = expected_growth`` or,
     by default, the growth the target implies (``T / ΣS − 1``, so the company
     as a whole is expected to meet its target). Seeded by ``solver.seed``.
+
+    ``target`` is the company target ``T`` (as the allocation's summary states it)
+    and ``ramp`` the (n,) annual ramp factors ``r`` of the territories.
     """
     cfg = scenario.quota.attainment
-    target = float(result.summary["target"])
+    target = float(target)
     if cfg.expected_capture is not None:
         words = f"potential × {cfg.expected_capture:g} (quota.attainment.expected_capture) × ramp"
         growth = 0.0
@@ -230,7 +271,7 @@ def attainment_model(
     expected = expected_sales(
         inputs.potential,
         inputs.history,
-        result.ramp_factor,
+        ramp,
         capture=cfg.expected_capture,
         growth=growth,
     )

@@ -29,12 +29,13 @@ import math
 import re
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from territory_engine.io.safe_cells import csv_text
 from territory_engine.metrics.card import Scorecard
 from territory_engine.plan.compare import (
     ScorecardDelta,
@@ -78,11 +79,18 @@ class RepPage:
     explanation: str
     geojson: dict
     accounts: pd.DataFrame
+    account_records: list[dict]
+    accounts_csv: str
 
 
 @dataclass(frozen=True)
 class _RepParts:
-    """What a rep's page is made of in one loaded plan folder (all of it theirs only)."""
+    """What a rep's page is made of in one loaded plan folder (all of it theirs only).
+
+    ``account_records`` are ``rows.accounts`` as records (what the page's table lists)
+    and ``accounts_csv`` is ``accounts`` as the safe CSV download: made once, they
+    were most of a rep request's time under load.
+    """
 
     rows: RepRows
     standing: pd.DataFrame
@@ -90,6 +98,8 @@ class _RepParts:
     explanation: str
     geojson: dict
     accounts: pd.DataFrame
+    account_records: list[dict]
+    accounts_csv: str
 
 
 #: A rep's page parts per loaded plan folder, made once: a loaded folder never changes
@@ -119,7 +129,16 @@ def _rep_parts(loaded: LoadedPlan, rep_id: str) -> _RepParts:
     view = rows.accounts
     columns = [c for c in (*_ACCOUNT_COLUMNS, *folder.measures) if c in view.columns]
     accounts = view[list(dict.fromkeys(columns))]
-    made = _RepParts(rows, standing, list(folder.measures), explanation, geojson, accounts)
+    made = _RepParts(
+        rows,
+        standing,
+        list(folder.measures),
+        explanation,
+        geojson,
+        accounts,
+        rows.accounts.to_dict("records"),
+        csv_text(accounts),
+    )
     with _REP_PARTS_LOCK:
         _REP_PARTS.setdefault(loaded, {})[rep_id] = made
     return made
@@ -502,15 +521,7 @@ class Access:
         if not theirs or not set(theirs) & set(self.territory_ids(loaded)):
             raise NotFound(rep_id)
         parts = _rep_parts(loaded, rep_id)
-        return RepPage(
-            plan,
-            parts.rows,
-            parts.standing,
-            parts.measures,
-            parts.explanation,
-            parts.geojson,
-            parts.accounts,
-        )
+        return RepPage(plan, **{f.name: getattr(parts, f.name) for f in fields(parts)})
 
     def rep_geojson(self, page: RepPage) -> dict:
         """The GeoJSON behind a rep's map: their own territory only, a few properties."""

@@ -405,9 +405,18 @@ def plan_geojson(plan_id: str, acc: Acc):
 
 
 def _audited_csv(
-    request: Request, db: Session, who: tuple, frame: pd.DataFrame, what: str, filename: str
+    request: Request,
+    db: Session,
+    who: tuple,
+    frame: pd.DataFrame,
+    what: str,
+    filename: str,
+    text: str | None = None,
 ) -> Response:
-    """``frame`` as a safe CSV download ``filename``, its export of ``what`` audited."""
+    """``frame`` as a safe CSV download ``filename``, its export of ``what`` audited.
+
+    ``text`` is ``frame``'s :func:`csv_text` when it was made already.
+    """
     audit.record(
         db,
         who[0].username,
@@ -417,7 +426,7 @@ def _audited_csv(
         client=_client(request),
     )
     db.commit()
-    return _csv(csv_text(frame), filename)
+    return _csv(csv_text(frame) if text is None else text, filename)
 
 
 @router.get("/plans/{plan_id}/accounts.csv")
@@ -521,7 +530,7 @@ def _rep_context(page: RepPage) -> dict[str, Any]:
         "quota": quota,
         "explanation": page.explanation,
         "standing": page.standing.to_dict("records"),
-        "accounts": page.rows.accounts.to_dict("records"),
+        "accounts": page.account_records,
         "account_columns": [
             c
             for c in ("account_id", "name", "segment", "industry", *page.measures)
@@ -548,7 +557,8 @@ def rep_accounts(request: Request, plan_id: str, rep_id: str, acc: Acc, db: Db, 
     page = acc.rep_page(plan_id, rep_id)
     frame = acc.rep_accounts(page)
     what = f"plan {page.plan.id} rep {rep_id} accounts.csv"
-    return _audited_csv(request, db, who, frame, what, f"plan-{page.plan.id}-{rep_id}-accounts.csv")
+    filename = f"plan-{page.plan.id}-{rep_id}-accounts.csv"
+    return _audited_csv(request, db, who, frame, what, filename, page.accounts_csv)
 
 
 def _planner(who: tuple[User, UserSession]) -> None:

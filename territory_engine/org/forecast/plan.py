@@ -381,7 +381,7 @@ def _requota(
     )
     inputs = dataclasses.replace(inputs, forecast=fc.territory_total)
     result = allocate(scenario.quota, inputs, target_change=scenario.whatif.target_change)
-    model = attainment_model(scenario, inputs, result)
+    model = attainment_model(scenario, inputs, result.summary["target"], result.ramp_factor)
     cfg = scenario.quota.attainment
     if _uses_history_spread(scenario):
         update: dict = {"cv_by_territory": fc.territory_cv}
