@@ -161,6 +161,28 @@ def _region_key(
     return values.astype(str).to_numpy(dtype=object)
 
 
+def _plan_inputs(
+    scenario: Scenario,
+    tables: Tables,
+    account_territory: np.ndarray,
+    territory_ids: Sequence[str],
+    territory_rep: Sequence[str],
+    centres: np.ndarray | None,
+) -> QuotaInputs:
+    """:func:`quota_inputs` of a plan of ``scenario`` (parameters as :func:`plan_quotas`)."""
+    return quota_inputs(
+        scenario.quota,
+        tables.accounts,
+        tables.reps,
+        tables.units,
+        account_territory,
+        territory_ids,
+        territory_rep,
+        centres,
+        accounts_file=str(scenario.data.accounts),
+    )
+
+
 def plan_quotas(
     scenario: Scenario,
     tables: Tables,
@@ -184,16 +206,8 @@ def plan_quotas(
     centres
         (k, 2) territory centres (to place territories without a rep in a region).
     """
-    inputs = quota_inputs(
-        scenario.quota,
-        tables.accounts,
-        tables.reps,
-        tables.units,
-        account_territory,
-        territory_ids,
-        territory_rep,
-        centres,
-        accounts_file=str(scenario.data.accounts),
+    inputs = _plan_inputs(
+        scenario, tables, account_territory, territory_ids, territory_rep, centres
     )
     result = allocate(scenario.quota, inputs, target_change=scenario.whatif.target_change)
     model = attainment_model(scenario, inputs, result.summary["target"], result.ramp_factor)
@@ -222,16 +236,8 @@ def plan_attainment(
     Parameters as :func:`plan_quotas`.
     """
     cfg = scenario.quota
-    inputs = quota_inputs(
-        cfg,
-        tables.accounts,
-        tables.reps,
-        tables.units,
-        account_territory,
-        territory_ids,
-        territory_rep,
-        centres,
-        accounts_file=str(scenario.data.accounts),
+    inputs = _plan_inputs(
+        scenario, tables, account_territory, territory_ids, territory_rep, centres
     )
     target = round(company_target(cfg, inputs, scenario.whatif.target_change), 2)
     ramp = ramp_weights(cfg, inputs)[1].sum(axis=1)
