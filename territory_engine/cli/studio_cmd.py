@@ -82,9 +82,10 @@ def _read_password(password_stdin: bool) -> str:
     return first
 
 
-#: The environment variables through which ``serve --workers N`` hands the database URL
-#: and the plan store to each worker's :func:`app_from_environment`.
+#: The environment variables through which ``serve --workers N`` hands the database URL,
+#: the plan store and the preview processes to each worker's :func:`app_from_environment`.
 DB_ENV, STORE_ENV = "TERRITORY_STUDIO_DB", "TERRITORY_STUDIO_STORE"
+PREVIEWS_ENV = "TERRITORY_STUDIO_PREVIEW_PROCESSES"
 
 
 def app_from_environment():
@@ -97,7 +98,11 @@ def app_from_environment():
     """
     from territory_engine.studio import create_app
 
-    return create_app(os.environ[DB_ENV], Path(os.environ[STORE_ENV]))
+    return create_app(
+        os.environ[DB_ENV],
+        Path(os.environ[STORE_ENV]),
+        preview_processes=int(os.environ.get(PREVIEWS_ENV, "1")),
+    )
 
 
 @user_errors
@@ -109,10 +114,20 @@ def serve(
     workers: Annotated[
         int,
         typer.Option(
-            help="Server processes (uvicorn workers); each edit's re-score holds one "
-            "process, so more workers serve more planners and reps at once.",
+            help="Server processes (uvicorn workers): more workers serve more planners "
+            "and reps at once.",
             min=1,
             max=64,
+        ),
+    ] = 1,
+    preview_processes: Annotated[
+        int,
+        typer.Option(
+            help="Processes per worker that re-score edit previews, so that an edit "
+            "and the pages served beside it do not wait on each other (0: in the "
+            "worker itself).",
+            min=0,
+            max=16,
         ),
     ] = 1,
 ) -> None:
@@ -127,13 +142,14 @@ def serve(
     url = _db_url(db, store)
     console.print(f"Territory Studio on http://{host}:{port}/ (Ctrl-C stops it)", soft_wrap=True)
     if workers == 1:
-        app = create_app(url, store)
+        app = create_app(url, store, preview_processes=preview_processes)
         uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)
         return
     # Migrate (and reach) the database once here, so that the workers starting
     # together do not race each other's schema upgrade, and a bad --db fails here.
     open_database(url)
     os.environ[DB_ENV], os.environ[STORE_ENV] = url, str(Path(store).resolve())
+    os.environ[PREVIEWS_ENV] = str(preview_processes)
     uvicorn.run(
         f"{__name__}:app_from_environment",
         factory=True,

@@ -22,8 +22,9 @@ Security properties (tested in ``tests/studio``):
   as text by ``static/studio.js``, so an account named ``<script>`` stays text.
 """
 
+import contextlib
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -58,8 +59,9 @@ from territory_engine.studio.auth import (
 )
 from territory_engine.studio.catalogue import Catalogue
 from territory_engine.studio.db import open_database, server_secret
-from territory_engine.studio.editing import MAX_MOVES, EditResult, Move, rescore, save_folder
+from territory_engine.studio.editing import MAX_MOVES, EditResult, Move, save_folder
 from territory_engine.studio.models import STATES, PlanVersion, User, UserSession, utcnow
+from territory_engine.studio.previews import Previews
 from territory_engine.studio.reoptimise import record_version
 from territory_engine.studio.security import CookieSigner, new_token, tokens_match
 from territory_engine.studio.workflow import (
@@ -108,7 +110,9 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def base_app(db_url: str, store: Path, *, policy: Policy | None = None) -> FastAPI:
+def base_app(
+    db_url: str, store: Path, *, policy: Policy | None = None, preview_processes: int = 0
+) -> FastAPI:
     """The studio's pages and API without the planner's editor (see :func:`.server.create_app`).
 
     On the database ``db_url`` (migrated first) and the plan store ``store``.
@@ -121,6 +125,9 @@ def base_app(db_url: str, store: Path, *, policy: Policy | None = None) -> FastA
         The plan store whose plans are served.
     policy
         Session lifetimes and sign-in throttling (default :class:`Policy`).
+    preview_processes
+        Processes that re-score edit previews (:class:`~.previews.Previews`; 0: in
+        the request's thread). They stop when the app's lifespan ends.
     """
     factory = open_database(db_url)
     catalogue = Catalogue(store)
@@ -138,7 +145,23 @@ def base_app(db_url: str, store: Path, *, policy: Policy | None = None) -> FastA
     templates.env.filters["figure"] = lambda f, unit="km": _figure_label(str(f), unit)
     templates.env.filters["num"] = _number
 
-    app = FastAPI(title="Territory Studio", docs_url=None, redoc_url=None, openapi_url=None)
+    previews = Previews(preview_processes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            previews.close()
+
+    app = FastAPI(
+        title="Territory Studio",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.previews = previews
     app.state.factory = factory
     app.state.catalogue = catalogue
     app.state.policy = policy
@@ -707,7 +730,7 @@ def api_edit(
     workdir = request.app.state.catalogue.store_path.resolve().parent / EDITS_FOLDER
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        edit = rescore(loaded.folder, moves, workdir)
+        edit = request.app.state.previews.rescore(loaded.folder, moves, workdir)
     except TerritoryEngineError as exc:
         raise StarletteHTTPException(400, str(exc)) from None
     saved = None

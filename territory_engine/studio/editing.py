@@ -30,7 +30,7 @@ import tempfile
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +51,7 @@ from territory_engine.plan.assignment import (
 )
 from territory_engine.plan.atomic import write_folder_atomically
 from territory_engine.plan.files import TERRITORY_PREFIX
-from territory_engine.plan.reader import PlanFolder, read_plan_csv
+from territory_engine.plan.reader import PlanFolder, read_plan_csv, read_plan_folder
 from territory_engine.plan.score import (
     LoadedInputs,
     resolve_scenario,
@@ -510,7 +510,13 @@ class SessionCache:
 
     def get(self, plan: PlanFolder) -> EditSession:
         """The session of ``plan``'s folder as it is now (opened when not cached)."""
-        key = _folder_key(plan.path)
+        return self._get(_folder_key(plan.path), lambda: plan)
+
+    def get_folder(self, folder: Path) -> EditSession:
+        """The session of the plan folder at ``folder`` (read only when not cached)."""
+        return self._get(_folder_key(folder), lambda: read_plan_folder(folder))
+
+    def _get(self, key: tuple[str, int, int], plan: Callable[[], PlanFolder]) -> EditSession:
         with self._lock:
             if key in self._sessions:
                 self._sessions.move_to_end(key)
@@ -520,7 +526,7 @@ class SessionCache:
             with self._lock:
                 if key in self._sessions:
                     return self._sessions[key]
-            session = EditSession.open(plan)
+            session = EditSession.open(plan())
             with self._lock:
                 self._sessions[key] = session
                 self._sessions.move_to_end(key)

@@ -56,7 +56,7 @@ from territory_engine.studio.app import (
     render,
 )
 from territory_engine.studio.catalogue import LoadedPlan
-from territory_engine.studio.editing import SESSIONS, rescore
+from territory_engine.studio.editing import SESSIONS
 from territory_engine.studio.models import Job, PlanVersion, User, utcnow
 
 __all__ = ["install", "router", "units_geojson", "units_geojson_bytes"]
@@ -240,7 +240,7 @@ def api_base(request: Request, plan_id: str, who: Who, acc: Acc):
     """The plan re-scored without a move: what the editor shows before (and after undoing) all."""
     _, loaded = _plan(acc, who, plan_id)
     try:
-        edit = rescore(loaded.folder, [], _workdir(request))
+        edit = request.app.state.previews.rescore(loaded.folder, [], _workdir(request))
     except TerritoryEngineError as exc:
         raise StarletteHTTPException(400, str(exc)) from None
     return edit_json(edit, None)
@@ -264,7 +264,7 @@ def api_reoptimise(
         raise StarletteHTTPException(400, "time_limit: a number of seconds above 0")
     workdir = _workdir(request)
     try:  # the moves are checked now (the edit's own rules), not minutes later in the job
-        rescore(loaded.folder, moves, workdir)
+        request.app.state.previews.rescore(loaded.folder, moves, workdir)
     except TerritoryEngineError as exc:
         raise StarletteHTTPException(400, str(exc)) from None
     scenario_limit = (loaded.folder.manifest.get("scenario") or {}).get("solver", {})

@@ -17,7 +17,9 @@ from territory_engine.studio.auth import Policy
 __all__ = ["create_app"]
 
 
-def create_app(db_url: str, store: Path, *, policy: Policy | None = None) -> FastAPI:
+def create_app(
+    db_url: str, store: Path, *, policy: Policy | None = None, preview_processes: int = 0
+) -> FastAPI:
     """The studio on the database ``db_url`` (migrated first) and the plan store ``store``.
 
     Parameters
@@ -28,12 +30,15 @@ def create_app(db_url: str, store: Path, *, policy: Policy | None = None) -> Fas
         The plan store whose plans are served.
     policy
         Session lifetimes and sign-in throttling (default :class:`~.auth.Policy`).
+    preview_processes
+        Processes that re-score edit previews (:class:`~.previews.Previews`); 0, the
+        default, re-scores in the request's thread (what ``serve`` does not do).
 
     Returns
     -------
     FastAPI
         The app, with the editor's routes installed.
     """
-    app = base_app(db_url, store, policy=policy)
+    app = base_app(db_url, store, policy=policy, preview_processes=preview_processes)
     editor.install(app)
     return app
