@@ -57,6 +57,13 @@ ANNEAL_SHARE = 0.9
 #: (27: 208 / 256), the penalised annealing on NM (28: 209 / 234), NE (30: 233 / 239)
 #: and tied on MS (37: 239 / 238).
 SWAP_UNITS_PER_PART = 27
+#: On that path, the share of the annealing time given to recombination of part pairs
+#: (the rest: pair-exchange chains). Tracts at k = 18, 60 s against 30 s + 30 s of
+#: recombination at temperature 1: ME 238 -> 225 cut edges, WV 211 -> 212 (one run each).
+RECOMBINE_SHARE = 0.5
+RECOMBINE_TEMPERATURE = 1.0
+#: Bound of the recombination (about 170 a second on ME's 358 tracts): the clock cuts it first.
+RECOMBINE_ITERATIONS_PER_UNIT = 1000
 
 
 @dataclass
@@ -290,7 +297,10 @@ def _cut_edge_start(
     only polishes afterwards. Graphs of at most :data:`SWAP_UNITS_PER_PART` units
     a part (tracts at k = 18) get chains of pair-exchange annealing within the
     bands from the tree seeds instead
-    (:func:`territory_engine.solve.search.anneal.swap_multistart`), and the
+    (:func:`territory_engine.solve.search.anneal.swap_multistart`) for
+    :data:`RECOMBINE_SHARE` of the annealing time less, then a recombination descent of
+    part pairs from the best chain
+    (:func:`territory_engine.solve.search.recombine.recombine_descent`), and the
     penalised annealing only when no tree seed is found. The annealing
     stops on the clock, so the plan may vary with machine load.
     """
@@ -316,10 +326,24 @@ def _cut_edge_start(
             # and the penalised annealing seldom comes back to a better feasible plan;
             # pair exchanges within the bands from tree starts do better.
             from territory_engine.solve.search.anneal import swap_multistart
+            from territory_engine.solve.search.recombine import recombine_descent
 
+            exchanges_until = start + (1 - RECOMBINE_SHARE) * (until - start)
             begin.initial, begin.anneal_stats = swap_multistart(
-                problem, tree_start, deadline=until, seed=seed
+                problem, tree_start, deadline=exchanges_until, seed=seed
             )
+            if begin.initial is not None:
+                # Pair exchanges move a boundary by a unit or two; redrawing two parts
+                # whole gets out of the local minima they leave at ±1 %.
+                begin.initial, recombined = recombine_descent(
+                    problem,
+                    begin.initial,
+                    iterations=RECOMBINE_ITERATIONS_PER_UNIT * problem.n_units,
+                    seed=seed,
+                    temperature=RECOMBINE_TEMPERATURE,
+                    deadline=until,
+                )
+                begin.anneal_stats = {**begin.anneal_stats, "recombination": recombined}
         if begin.initial is None:
             begin.initial, begin.anneal_stats = anneal_multistart(
                 problem, tree_start, deadline=until, seed=seed
