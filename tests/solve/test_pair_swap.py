@@ -10,7 +10,6 @@ import time
 import numpy as np
 import pytest
 
-from territory_engine.geo.pieces import pieces_per_territory
 from territory_engine.problem.arrays import grid_problem
 from territory_engine.problem.data import ProblemData, count_cut_edges
 from territory_engine.solve.search import anneal
@@ -20,16 +19,7 @@ from territory_engine.solve.search.anneal import (
     swap_anneal_reference,
 )
 
-
-def _check(p: ProblemData, a: np.ndarray) -> None:
-    """Every unit assigned once, every band held, every part connected and non-empty."""
-    k = p.n_territories
-    a = np.asarray(a)
-    assert a.shape == (p.n_units,) and a.min() >= 0 and a.max() < k
-    for j in range(p.n_measures):
-        loads = np.bincount(a, weights=p.weights[:, j], minlength=k)
-        assert np.all(loads >= p.lower[:, j] - 1e-6) and np.all(loads <= p.upper[:, j] + 1e-6)
-    assert pieces_per_territory(p.adjacency, a, k).tolist() == [1] * k
+from .plan_checks import check_plan
 
 
 def _stripes(rows: int, cols: int, k: int) -> np.ndarray:
@@ -86,7 +76,7 @@ def test_compiled_and_reference_take_the_same_moves(seed):
     assert fast_stats == slow_stats
     assert fast_stats["singles"] > 0 and fast_stats["swaps"] > 0
     assert fast_stats["cut"] == count_cut_edges(p.adjacency, fast) < fast_stats["start_cut"]
-    _check(p, fast)
+    check_plan(p, fast)
 
 
 @pytest.mark.parametrize("seed", [3, 4])
@@ -99,7 +89,7 @@ def test_every_accepted_move_keeps_bands_connectivity_and_its_cut_delta(seed):
         recount = int(count_cut_edges(p.adjacency, plan))
         assert n_cut == recount  # the running cut list
         assert recount - seen["cut"] == d  # the delta the move was accepted on
-        _check(p, plan)
+        check_plan(p, plan)
         seen["moves"] += 1
         seen["cut"] = recount
 
@@ -132,10 +122,10 @@ def test_exact_bands_reach_the_known_optimum(rows, cols, k, optimum):
         start = (c >= cols // 2).astype(np.int64)
         start[cols // 2] = 0
         start[(rows - 1) * cols + cols // 2 - 1] = 1
-    _check(p, start)
+    check_plan(p, start)
     assert count_cut_edges(p.adjacency, start) > optimum
     out, stats = swap_anneal(p, start, iterations=60_000, seed=1, t_start=1.5)
-    _check(p, out)
+    check_plan(p, out)
     assert stats["cut"] == count_cut_edges(p.adjacency, out) == optimum
     assert stats["singles"] == 0 and stats["swaps"] > 0
 
@@ -169,7 +159,7 @@ def test_locked_units_and_groups_stay_put():
         upper=loads * 1.08,
     )
     out, stats = swap_anneal(p, a, iterations=50_000, seed=2, t_start=2.0)
-    _check(p, out)
+    check_plan(p, out)
     assert stats["singles"] + stats["swaps"] > 0
     assert (out[border] == a[border]).all()
     assert (out[unit_group == 1] == 3).all() and (out[unit_group == 0] != 3).all()
@@ -190,7 +180,7 @@ def test_chain_keeps_the_best_of_its_runs():
     out, stats = swap_anneal_chain(
         p, a, deadline=time.perf_counter() + 1.0, seed=3, iterations=20_000
     )
-    _check(p, out)
+    check_plan(p, out)
     assert stats["runs"] >= 1
     assert (
         stats["cut"]
@@ -210,7 +200,7 @@ def test_multistart_keeps_the_best_start_and_gives_up_without_starts():
         run_seconds=0.3,
     )
     assert out is not None
-    _check(p, out)
+    check_plan(p, out)
     assert stats["starts"] == 2 and stats["cut"] == min(stats["run_cuts"])
     assert stats["cut"] == count_cut_edges(p.adjacency, out)
     none, stats = anneal.swap_multistart(p, lambda r: None, deadline=time.perf_counter() + 5)

@@ -1,5 +1,5 @@
-"""Recombination descent of part pairs (``recombine_descent``): invariants after every
-accepted redraw, known optima, determinism by seed, locks and groups."""
+"""Recombination descent of part pairs (``recombine_descent``): invariants of its plans,
+known optima, determinism by seed, locks and groups."""
 
 from __future__ import annotations
 
@@ -8,21 +8,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from territory_engine.geo.pieces import pieces_per_territory
 from territory_engine.problem.arrays import grid_problem
 from territory_engine.problem.data import ProblemData, count_cut_edges
 from territory_engine.solve.search.recombine import recombine_descent
 
-
-def _check(p: ProblemData, a: np.ndarray) -> None:
-    """Every unit assigned once, every band held, every part connected and non-empty."""
-    k = p.n_territories
-    a = np.asarray(a)
-    assert a.shape == (p.n_units,) and a.min() >= 0 and a.max() < k
-    for j in range(p.n_measures):
-        loads = np.bincount(a, weights=p.weights[:, j], minlength=k)
-        assert np.all(loads >= p.lower[:, j] - 1e-6) and np.all(loads <= p.upper[:, j] + 1e-6)
-    assert pieces_per_territory(p.adjacency, a, k).tolist() == [1] * k
+from .plan_checks import check_plan
 
 
 def _snake(rows: int, cols: int, k: int) -> np.ndarray:
@@ -50,9 +40,9 @@ def test_exact_bands_reach_the_straight_cut(rows, cols, k, optimum):
     # Unit cells, exact halves: the straight cut is optimal; the snake start is far from it.
     p = grid_problem(rows, cols, n_territories=k, tolerance=0.0, contiguity=True)
     start = _snake(rows, cols, k)
-    _check(p, start)
+    check_plan(p, start)
     out, stats = recombine_descent(p, start, iterations=300, seed=1)
-    _check(p, out)
+    check_plan(p, out)
     assert stats["cut"] == count_cut_edges(p.adjacency, out) == optimum
     assert stats["start_cut"] == count_cut_edges(p.adjacency, start)
 
@@ -62,7 +52,7 @@ def test_two_measures_stay_in_band_connected_and_the_cut_falls(seed):
     p, a = _two_measures(seed)
     start_cut = count_cut_edges(p.adjacency, a)
     out, stats = recombine_descent(p, a, iterations=400, seed=seed, temperature=1.0)
-    _check(p, out)
+    check_plan(p, out)
     assert stats["accepted"] > 0
     assert stats["cut"] == count_cut_edges(p.adjacency, out) < start_cut
 
@@ -89,7 +79,7 @@ def test_locked_units_and_groups_stay_put():
         p, locked=locked, unit_group=unit_group, territory_group=territory_group
     )
     out, stats = recombine_descent(p, a, iterations=400, seed=2, temperature=1.0)
-    _check(p, out)
+    check_plan(p, out)
     assert stats["accepted"] > 0
     assert (out[border] == a[border]).all()
     assert (out[unit_group == 1] == 3).all() and (out[unit_group == 0] != 3).all()
