@@ -62,7 +62,7 @@ SWAP_UNITS_PER_PART = 27
 #: recombination at temperature 1: ME 238 -> 225 cut edges, WV 211 -> 212 (one run each).
 RECOMBINE_SHARE = 0.5
 RECOMBINE_TEMPERATURE = 1.0
-#: Bound of the recombination (about 170 a second on ME's 358 tracts): the clock cuts it first.
+#: Bound of the recombination (about 100 a second on ME's 358 tracts): the clock cuts it first.
 RECOMBINE_ITERATIONS_PER_UNIT = 1000
 
 
