@@ -35,6 +35,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
 
 from territory_engine.problem import ProblemData
+from territory_engine.problem.data import count_cut_edges
 
 
 def recombine_descent(
@@ -80,7 +81,7 @@ def recombine_descent(
     dst = adjacency.indices.astype(np.int64)
     upper_half = src < dst
     src, dst = src[upper_half], dst[upper_half]
-    cut = int((plan[src] != plan[dst]).sum())
+    cut = int(count_cut_edges(adjacency, plan))
     stats = {"start_cut": cut, "iterations": 0, "accepted": 0, "cut_short": False}
     best, best_cut = plan.copy(), cut
     for it in range(iterations):
