@@ -91,3 +91,77 @@ def test_a_past_deadline_cuts_the_run():
     out, stats = recombine_descent(p, start, iterations=10**6, deadline=0.0)
     assert stats["cut_short"] and stats["iterations"] == 0
     assert out.tolist() == start.tolist()
+
+
+def _brute_force_split(ea, eb, size, parent, values, m, bands, bound):
+    """Every tree edge removed in turn, sides found by search: the fewest edges between."""
+    lo_s, hi_s, lo_t, hi_t = bands
+    best = (-1, False, bound)
+    for c in range(1, size):
+        sub = {c}
+        grew = True
+        while grew:  # the subtree of c: every node whose parent chain reaches c
+            grew = False
+            for x in range(size):
+                if x not in sub and parent[x] in sub and x != 0:
+                    sub.add(x)
+                    grew = True
+        between = sum((a in sub) != (b in sub) for a, b in zip(ea, eb, strict=True))
+        if between >= best[2]:
+            continue
+        in_sub = np.array([x in sub for x in range(size)])
+        for to_s in (False, True):
+            s_side = in_sub if to_s else ~in_sub
+            load_s, load_t = values[s_side, :m].sum(0), values[~s_side, :m].sum(0)
+            fits = (
+                (lo_s <= load_s).all()
+                and (load_s <= hi_s).all()
+                and (lo_t <= load_t).all()
+                and (load_t <= hi_t).all()
+            )
+            forbidden = values[s_side, m].sum() + values[~s_side, m + 1].sum()
+            if fits and forbidden == 0:
+                best = (c, to_s, between)
+                break
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_best_tree_split_matches_brute_force(seed):
+    # Random connected regions, random trees: the compiled split's cut count is the brute force's.
+    from territory_engine.solve.search import recombine_kernel as rk
+
+    rng = np.random.default_rng(seed)
+    rows, cols = 4, 5
+    size = rows * cols
+    p = grid_problem(rows, cols, n_territories=2, contiguity=True)
+    adj = p.adjacency.tocoo()
+    keep = (adj.row < adj.col) & (rng.random(adj.nnz) < 0.9)
+    ea, eb = adj.row[keep].astype(np.int64), adj.col[keep].astype(np.int64)
+    for r in range(rows):  # a spanning comb keeps the region connected whatever was dropped
+        extra = [(r * cols + c, r * cols + c + 1) for c in range(cols - 1)]
+        extra += [(r * cols, (r + 1) * cols)] if r + 1 < rows else []
+        for a, b in extra:
+            if not ((ea == a) & (eb == b)).any():
+                ea, eb = np.append(ea, a), np.append(eb, b)
+    m = 2
+    values = np.zeros((size, m + 2))
+    values[:, :m] = rng.uniform(0.5, 1.5, (size, m))
+    values[rng.choice(size, 2, replace=False), m] = 1.0  # two units may not go to s
+    total = values[:, :m].sum(0)
+    bands = (total * 0.3, total * 0.7, total * 0.3, total * 0.7)
+    mt = np.array(__import__("random").Random(seed).getstate()[1][:624], dtype=np.int64)
+    ist = np.zeros(6, dtype=np.int64)
+    ist[rk.R_MT_INDEX] = 624
+    parent, order, depth = (np.empty(size, dtype=np.int64) for _ in range(3))
+    found = 0
+    for _ in range(5):
+        assert rk.random_tree(ea, eb, len(ea), size, mt, ist, parent, order, depth)
+        assert sorted(order.tolist()) == list(range(size)) and parent[0] == -1
+        got = rk.best_tree_split(
+            ea, eb, len(ea), size, parent, order, depth, values, m, *bands, len(ea) + 1
+        )
+        want = _brute_force_split(ea, eb, size, parent, values, m, bands, len(ea) + 1)
+        assert got[2] == want[2]
+        found += got[0] >= 0
+    assert found > 0

@@ -1,0 +1,283 @@
+"""Compiled core of :mod:`territory_engine.solve.search.recombine`: recombination steps.
+
+Imported lazily (it imports numba). One call of :func:`recombine_block` runs a
+block of recombination steps over arrays; the Python driver checks the deadline
+between blocks. Random numbers come from the transcription of CPython's Mersenne
+Twister in :mod:`~territory_engine.solve.search.kernels`, so a run depends on its
+seed only.
+
+Data layout: the graph as CSR (``indptr``, ``indices``) and as its edge list
+(``src < dst``, each edge once); the plan as int64; measures as ``(n, m)``
+float64; bands as ``(k, m)`` with the tolerance already applied; per unit its
+lock (``-1`` for none) and eligibility group, per part its group.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from territory_engine.solve.search.kernels import A_MT_INDEX, mt_randbelow, mt_random
+from territory_engine.solve.seeds.bisection_kernel import _find
+
+# Indices into the integer state array of :func:`recombine_block`
+# (``R_MT_INDEX`` is ``A_MT_INDEX``: :func:`mt_next` reads it there).
+R_STEPS, R_ACCEPTED, R_CUT, R_MT_INDEX, R_BEST_CUT, R_NO_SPLIT = range(6)
+assert R_MT_INDEX == A_MT_INDEX
+
+
+@njit(cache=True)
+def _allowed(unit: int, part: int, locked, unit_group, part_group) -> bool:  # pragma: no cover
+    """Whether ``unit`` may belong to ``part`` (its lock and its eligibility group)."""
+    if unit_group[unit] != part_group[part]:
+        return False
+    return locked[unit] < 0 or locked[unit] == part
+
+
+@njit(cache=True)
+def random_tree(ea, eb, ne, size, mt, ist, parent, order, depth):  # pragma: no cover - compiled
+    """A random spanning tree of a region: Kruskal's on uniform random edge weights.
+
+    ``ea[:ne], eb[:ne]`` are the region's edges in local ids ``0 .. size-1``.
+    Fills ``parent`` (root 0 has ``-1``), ``order`` (a depth-first preorder)
+    and ``depth``; returns ``False`` when the region is not connected.
+    """
+    key = np.empty(ne)
+    for e in range(ne):
+        key[e] = mt_random(mt, ist)
+    uf = np.arange(size)
+    deg = np.zeros(size + 1, dtype=np.int64)
+    ta = np.empty(max(size - 1, 1), dtype=np.int64)
+    tb = np.empty(max(size - 1, 1), dtype=np.int64)
+    joined = 0
+    for e in np.argsort(key, kind="mergesort"):
+        ra, rb = _find(uf, ea[e]), _find(uf, eb[e])
+        if ra != rb:
+            uf[ra] = rb
+            ta[joined], tb[joined] = ea[e], eb[e]
+            deg[ea[e] + 1] += 1
+            deg[eb[e] + 1] += 1
+            joined += 1
+            if joined == size - 1:
+                break
+    if joined < size - 1:
+        return False
+    ptr = np.cumsum(deg)
+    nbr = np.empty(2 * joined, dtype=np.int64)
+    fill = ptr[:-1].copy()
+    for j in range(joined):
+        nbr[fill[ta[j]]] = tb[j]
+        fill[ta[j]] += 1
+        nbr[fill[tb[j]]] = ta[j]
+        fill[tb[j]] += 1
+    stack = np.empty(size, dtype=np.int64)
+    top = 0
+    stack[0] = 0
+    parent[0] = -1
+    depth[0] = 0
+    seen = 0
+    while top >= 0:
+        x = stack[top]
+        top -= 1
+        order[seen] = x
+        seen += 1
+        for q in range(ptr[x + 1] - 1, ptr[x] - 1, -1):
+            y = nbr[q]
+            if y != parent[x]:
+                parent[y] = x
+                depth[y] = depth[x] + 1
+                top += 1
+                stack[top] = y
+    return True
+
+
+@njit(cache=True)
+def best_tree_split(
+    ea, eb, ne, size, parent, order, depth, values, m, lo_s, hi_s, lo_t, hi_t, bound
+):  # pragma: no cover - compiled
+    """The admissible split of one spanning tree with the fewest region edges between its sides.
+
+    ``values``: (size, m + 2) per local unit, its ``m`` measures, then 1 where it
+    may not go to ``s``, then 1 where it may not go to ``t``. Removing the tree edge
+    above node ``c`` gives the sides "subtree of ``c``" and the rest; either may go
+    to ``s``. A split is admissible when both parts' measures lie in their bands
+    and no unit goes where it may not. The edges between the sides of ``c``'s split
+    are the region edges whose tree path passes the edge above ``c``: a +1 at both
+    ends and −2 at their lowest common ancestor, summed over subtrees.
+
+    Returns ``(c, subtree_to_s, between)`` of the best split with ``between <
+    bound``, or ``(-1, False, bound)``.
+    """
+    width = values.shape[1]
+    below = values[:size].copy()
+    diff = np.zeros(size, dtype=np.int64)
+    for e in range(ne):
+        a, b = ea[e], eb[e]
+        diff[a] += 1
+        diff[b] += 1
+        while depth[a] > depth[b]:
+            a = parent[a]
+        while depth[b] > depth[a]:
+            b = parent[b]
+        while a != b:
+            a = parent[a]
+            b = parent[b]
+        diff[a] -= 2
+    for i in range(size - 1, 0, -1):
+        x = order[i]
+        p = parent[x]
+        diff[p] += diff[x]
+        for j in range(width):
+            below[p, j] += below[x, j]
+    best_c, best_to_s, best_between = -1, False, bound
+    for i in range(1, size):
+        c = order[i]
+        if diff[c] >= best_between:
+            continue
+        for to_s in (False, True):
+            # side "sub" is c's subtree, side "rest" the others
+            ok = True
+            for j in range(m):
+                sub = below[c, j]
+                rest = below[0, j] - sub
+                load_s = sub if to_s else rest
+                load_t = rest if to_s else sub
+                if load_s < lo_s[j] or load_s > hi_s[j] or load_t < lo_t[j] or load_t > hi_t[j]:
+                    ok = False
+                    break
+            if not ok:
+                continue
+            sub_bad_s, sub_bad_t = below[c, m], below[c, m + 1]
+            rest_bad_s, rest_bad_t = below[0, m] - sub_bad_s, below[0, m + 1] - sub_bad_t
+            if to_s and (sub_bad_s > 0 or rest_bad_t > 0):
+                continue
+            if not to_s and (sub_bad_t > 0 or rest_bad_s > 0):
+                continue
+            best_c, best_to_s, best_between = c, to_s, diff[c]
+    return best_c, best_to_s, best_between
+
+
+@njit(cache=True)
+def _mark_subtree(c, size, parent, order, out):  # pragma: no cover - compiled
+    """``out[x]`` true for the local units of ``c``'s subtree (preorder: a contiguous run)."""
+    out[:size] = False
+    start = 0
+    while order[start] != c:
+        start += 1
+    out[c] = True
+    for i in range(start + 1, size):
+        x = order[i]
+        if not out[parent[x]]:
+            break
+        out[x] = True
+
+
+@njit(cache=True)
+def recombine_block(
+    indptr,
+    indices,
+    src,
+    dst,
+    plan,
+    best,
+    weights,
+    lower,
+    upper,
+    locked,
+    unit_group,
+    part_group,
+    mt,
+    ist,
+    steps,
+    trees,
+    temperature,
+):  # pragma: no cover - compiled
+    """Run ``steps`` recombination steps on ``plan`` in place; ``best`` keeps the least cut.
+
+    One step draws a cut edge uniformly (rejection over the edge list), merges its
+    two parts ``s, t``, takes the best admissible split over ``trees`` random
+    spanning trees (:func:`best_tree_split`) and accepts it when the cut does not
+    grow or, at ``temperature > 0``, by Metropolis. ``ist`` holds the counters
+    (``R_*``): steps, accepted, current and best cut, the Twister's index, steps
+    without an admissible split. Returns the steps run (fewer when no edge is cut).
+    """
+    n = len(plan)
+    m = weights.shape[1]
+    n_edges = len(src)
+    local = np.full(n, -1, dtype=np.int64)
+    region = np.empty(n, dtype=np.int64)
+    ea = np.empty(len(indices), dtype=np.int64)
+    eb = np.empty(len(indices), dtype=np.int64)
+    parent = np.empty(n, dtype=np.int64)
+    order = np.empty(n, dtype=np.int64)
+    depth = np.empty(n, dtype=np.int64)
+    best_parent = np.empty(n, dtype=np.int64)
+    best_order = np.empty(n, dtype=np.int64)
+    values = np.empty((n, m + 2))
+    side = np.empty(n, dtype=np.bool_)
+    done = 0
+    for _ in range(steps):
+        if ist[R_CUT] == 0:
+            break
+        done += 1
+        ist[R_STEPS] += 1
+        e = mt_randbelow(mt, ist, n_edges)
+        while plan[src[e]] == plan[dst[e]]:
+            e = mt_randbelow(mt, ist, n_edges)
+        s, t = plan[src[e]], plan[dst[e]]
+        size = 0
+        for x in range(n):
+            if plan[x] == s or plan[x] == t:
+                local[x] = size
+                region[size] = x
+                size += 1
+        ne = 0
+        now = 0
+        for lx in range(size):
+            x = region[lx]
+            for q in range(indptr[x], indptr[x + 1]):
+                y = indices[q]
+                ly = local[y]
+                if ly > lx:
+                    ea[ne], eb[ne] = lx, ly
+                    ne += 1
+                    if plan[x] != plan[y]:
+                        now += 1
+            for j in range(m):
+                values[lx, j] = weights[x, j]
+            values[lx, m] = 0.0 if _allowed(x, s, locked, unit_group, part_group) else 1.0
+            values[lx, m + 1] = 0.0 if _allowed(x, t, locked, unit_group, part_group) else 1.0
+        bound = ne + 1
+        best_c, best_to_s = -1, False
+        for _tree in range(trees):
+            if not random_tree(ea, eb, ne, size, mt, ist, parent, order, depth):
+                break
+            c, to_s, between = best_tree_split(
+                ea, eb, ne, size, parent, order, depth, values, m,
+                lower[s], upper[s], lower[t], upper[t], bound,
+            )  # fmt: skip
+            if c >= 0:
+                best_c, best_to_s, bound = c, to_s, between
+                best_parent[:size] = parent[:size]
+                best_order[:size] = order[:size]
+        if best_c < 0:
+            ist[R_NO_SPLIT] += 1
+        else:
+            delta = bound - now
+            accept = delta <= 0
+            if not accept and temperature > 0:
+                accept = mt_random(mt, ist) < math.exp(-delta / temperature)
+            if accept:
+                _mark_subtree(best_c, size, best_parent, best_order, side)
+                for lx in range(size):
+                    plan[region[lx]] = s if side[lx] == best_to_s else t
+                ist[R_CUT] += delta
+                ist[R_ACCEPTED] += 1
+                if ist[R_CUT] < ist[R_BEST_CUT]:
+                    ist[R_BEST_CUT] = ist[R_CUT]
+                    best[:] = plan
+        for lx in range(size):
+            local[region[lx]] = -1
+    return done
