@@ -55,14 +55,16 @@ ANNEAL_SHARE = 0.9
 #: Measured on tracts at k = 18, 60 s, both paths side by side (load 4-10): exchanges
 #: won on NH (16 units a part: 212 against 227 cut edges), ME (20: 238 / 290) and WV
 #: (27: 208 / 256), the penalised annealing on NM (28: 209 / 234), NE (30: 233 / 239)
-#: and tied on MS (37: 239 / 238).
+#: and tied on MS (37: 239 / 238). With the compiled recombination after the exchanges
+#: (2026-12-03, 60 s): NE (30) 220 against 225 on the penalised path, but NM (28) 222
+#: against 208, so the line stays at 27.
 SWAP_UNITS_PER_PART = 27
 #: On that path, the share of the annealing time given to recombination of part pairs
-#: (the rest: pair-exchange chains). Tracts at k = 18, 60 s against 30 s + 30 s of
-#: recombination at temperature 1: ME 238 -> 225 cut edges, WV 211 -> 212 (one run each).
-RECOMBINE_SHARE = 0.5
+#: (the rest: pair-exchange chains). Compiled, recombination runs 10,000-14,000 steps a
+#: second on tracts at k = 18; 60 s runs at 0.8: ME 216, WV 198, NE 219 cut edges.
+RECOMBINE_SHARE = 0.8
 RECOMBINE_TEMPERATURE = 1.0
-#: Bound of the recombination (about 100 a second on ME's 358 tracts): the clock cuts it first.
+#: Bound of the recombination, in steps per unit (ME: 358,000 steps, about 26 s).
 RECOMBINE_ITERATIONS_PER_UNIT = 1000
 
 
