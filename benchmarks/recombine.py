@@ -9,7 +9,8 @@ every variant below starts from one plan:
 * ``T`` (for example ``1.0``): one chain of ``--steps`` steps at temperature
   ``T`` with ``--trees`` trees a step;
 * ``burst:L:T``: bursts of ``L`` steps, each from the best plan so far;
-* ``trees:N:T``: one chain with ``N`` trees a step.
+* ``trees:N:T``: one chain with ``N`` trees a step;
+* ``three:T``: one chain recombining three parts a step.
 
 Prints the start's cut edges and, per variant, the steps run, steps a second,
 the best cut edges and the seconds. The first call of a process compiles the
@@ -51,12 +52,21 @@ def run_variant(problem, start: np.ndarray, spec: str, steps: int, trees: int, s
             )
             done += stats["iterations"]
         return best, done
+    parts = 2
     if kind == "trees":
         trees, temperature = int(args[0]), float(args[1])
+    elif kind == "three":
+        parts, temperature = 3, float(args[0])
     else:
         temperature = float(kind)
     best, stats = recombine_descent(
-        problem, start, iterations=steps, seed=seed, trees=trees, temperature=temperature
+        problem,
+        start,
+        iterations=steps,
+        seed=seed,
+        trees=trees,
+        temperature=temperature,
+        parts=parts,
     )
     return best, stats["iterations"]
 

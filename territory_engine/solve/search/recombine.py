@@ -18,6 +18,13 @@ change ``Δ`` of cut edges is that count minus the edges now between ``s`` and
 accepted when ``Δ ≤ 0`` (sideways moves let the boundary drift) or, at
 temperature ``T > 0``, with probability ``exp(−Δ / T)``.
 
+With ``parts=3`` a step also takes a part ``u`` across a random edge leaving
+``s ∪ t`` and redraws the three: in each random tree of ``R = s ∪ t ∪ u`` the tree
+edge is found that cuts off a piece fitting one part's band (with the rest
+fitting the sum of the other two bands) with the fewest edges, and the rest is
+split between the other two as above, by the best of ``trees`` trees of it;
+``Δ`` counts the edges between the three parts.
+
 Where pair exchanges (:func:`~territory_engine.solve.search.anneal.swap_anneal`)
 change a boundary by a unit or two, a recombination redraws it whole, which
 gets out of the local minima those leave at tight bands (tract graphs at ±1 %).
@@ -50,6 +57,7 @@ def recombine_descent(
     seed: int = 0,
     trees: int = 8,
     temperature: float = 0.0,
+    parts: int = 2,
     deadline: float | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Lower the cut edges of a plan within every band by recombination of part pairs.
@@ -69,6 +77,9 @@ def recombine_descent(
         Spanning trees drawn per recombination.
     temperature
         Metropolis temperature on the cut-edge change (0: sideways and better only).
+    parts
+        Parts merged and redrawn per step: 2, or 3 (a third part across the
+        pair's boundary; one piece cut off, the rest split in two).
     deadline
         ``time.perf_counter()`` value at which to stop early, or ``None``.
 
@@ -118,7 +129,8 @@ def recombine_descent(
             cut_short = True
             break
         want = min(BLOCK, iterations - int(ist[rk.R_STEPS]))
-        ran = rk.recombine_block(*args, want, trees, float(temperature))
+        block = rk.recombine3_block if parts == 3 else rk.recombine_block
+        ran = block(*args, want, trees, float(temperature))
         if ran < want:  # no cut edge left
             break
     stats = {

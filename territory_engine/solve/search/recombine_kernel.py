@@ -94,21 +94,13 @@ def random_tree(ea, eb, ne, size, mt, ist, parent, order, depth):  # pragma: no 
 
 
 @njit(cache=True)
-def best_tree_split(
-    ea, eb, ne, size, parent, order, depth, values, m, lo_s, hi_s, lo_t, hi_t, bound
-):  # pragma: no cover - compiled
-    """The admissible split of one spanning tree with the fewest region edges between its sides.
+def _subtree_sums(ea, eb, ne, size, parent, order, depth, values):  # pragma: no cover - compiled
+    """Per tree node, the sums of ``values`` over its subtree and the region edges
+    leaving its subtree (the cut of the split below the node).
 
-    ``values``: (size, m + 2) per local unit, its ``m`` measures, then 1 where it
-    may not go to ``s``, then 1 where it may not go to ``t``. Removing the tree edge
-    above node ``c`` gives the sides "subtree of ``c``" and the rest; either may go
-    to ``s``. A split is admissible when both parts' measures lie in their bands
-    and no unit goes where it may not. The edges between the sides of ``c``'s split
-    are the region edges whose tree path passes the edge above ``c``: a +1 at both
-    ends and −2 at their lowest common ancestor, summed over subtrees.
-
-    Returns ``(c, subtree_to_s, between)`` of the best split with ``between <
-    bound``, or ``(-1, False, bound)``.
+    The edges leaving a subtree are those whose tree path passes the edge above
+    its root: a +1 at both ends and −2 at their lowest common ancestor, summed
+    over subtrees.
     """
     width = values.shape[1]
     below = values[:size].copy()
@@ -131,6 +123,26 @@ def best_tree_split(
         diff[p] += diff[x]
         for j in range(width):
             below[p, j] += below[x, j]
+    return below, diff
+
+
+@njit(cache=True)
+def best_tree_split(
+    ea, eb, ne, size, parent, order, depth, values, m, lo_s, hi_s, lo_t, hi_t, bound
+):  # pragma: no cover - compiled
+    """The admissible split of one spanning tree with the fewest region edges between its sides.
+
+    ``values``: (size, m + 2) per local unit, its ``m`` measures, then 1 where it
+    may not go to ``s``, then 1 where it may not go to ``t``. Removing the tree edge
+    above node ``c`` gives the sides "subtree of ``c``" and the rest; either may go
+    to ``s``. A split is admissible when both parts' measures lie in their bands
+    and no unit goes where it may not (edges between the sides:
+    :func:`_subtree_sums`).
+
+    Returns ``(c, subtree_to_s, between)`` of the best split with ``between <
+    bound``, or ``(-1, False, bound)``.
+    """
+    below, diff = _subtree_sums(ea, eb, ne, size, parent, order, depth, values)
     best_c, best_to_s, best_between = -1, False, bound
     for i in range(1, size):
         c = order[i]
@@ -273,6 +285,220 @@ def recombine_block(
                 _mark_subtree(best_c, size, best_parent, best_order, side)
                 for lx in range(size):
                     plan[region[lx]] = s if side[lx] == best_to_s else t
+                ist[R_CUT] += delta
+                ist[R_ACCEPTED] += 1
+                if ist[R_CUT] < ist[R_BEST_CUT]:
+                    ist[R_BEST_CUT] = ist[R_CUT]
+                    best[:] = plan
+        for lx in range(size):
+            local[region[lx]] = -1
+    return done
+
+
+@njit(cache=True)
+def _fits(load, lo, hi, m):  # pragma: no cover - compiled
+    """Whether every measure of ``load`` lies in ``[lo, hi]``."""
+    for j in range(m):
+        if load[j] < lo[j] or load[j] > hi[j]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _first_cut(below, diff, order, size, m, parts, lower, upper, bound):  # pragma: no cover
+    """The tree edge that cuts one part's piece off a three-part region with fewest edges.
+
+    A piece (a subtree, or the rest) may go to part ``parts[p]`` when its
+    measures fit that part's band, none of its units may not go there (flag
+    column ``m + p`` of ``below``), and what is left fits between the sums of
+    the two other parts' bands. Returns ``(c, piece_is_subtree, p)`` with
+    ``diff[c] < bound``, or ``c = -1``.
+    """
+    piece = np.empty(m)
+    rest = np.empty(m)
+    lo2 = np.empty(m)
+    hi2 = np.empty(m)
+    best_c, best_sub, best_p, best_d = -1, False, -1, bound
+    for i in range(1, size):
+        c = order[i]
+        if diff[c] >= best_d:
+            continue
+        for is_sub in (True, False):
+            for p in range(3):
+                q, r = (p + 1) % 3, (p + 2) % 3
+                for j in range(m):
+                    sub = below[c, j]
+                    piece[j] = sub if is_sub else below[0, j] - sub
+                    rest[j] = below[0, j] - piece[j]
+                    lo2[j] = lower[parts[q], j] + lower[parts[r], j]
+                    hi2[j] = upper[parts[q], j] + upper[parts[r], j]
+                flag = below[c, m + p] if is_sub else below[0, m + p] - below[c, m + p]
+                if flag > 0 or not _fits(piece, lower[parts[p]], upper[parts[p]], m):
+                    continue
+                if _fits(rest, lo2, hi2, m):
+                    best_c, best_sub, best_p, best_d = c, is_sub, p, diff[c]
+    return best_c, best_sub, best_p
+
+
+@njit(cache=True)
+def recombine3_block(
+    indptr,
+    indices,
+    src,
+    dst,
+    plan,
+    best,
+    weights,
+    lower,
+    upper,
+    locked,
+    unit_group,
+    part_group,
+    mt,
+    ist,
+    steps,
+    trees,
+    temperature,
+):  # pragma: no cover - compiled
+    """Recombination of three parts: as :func:`recombine_block`, with a third part ``u``.
+
+    One step draws a cut edge ``(s, t)`` and a part ``u`` across a random edge
+    leaving ``s ∪ t``, merges the three, and for each of ``trees`` random
+    spanning trees cuts off the piece of one part with fewest edges
+    (:func:`_first_cut`), then splits what is left between the other two by
+    the best of ``trees`` trees of it (:func:`best_tree_split`). Accepted as
+    in :func:`recombine_block` on the change of cut edges inside the region.
+    """
+    n = len(plan)
+    m = weights.shape[1]
+    n_edges = len(src)
+    local = np.full(n, -1, dtype=np.int64)
+    region = np.empty(n, dtype=np.int64)
+    ea = np.empty(len(indices), dtype=np.int64)
+    eb = np.empty(len(indices), dtype=np.int64)
+    ea2 = np.empty(len(indices), dtype=np.int64)
+    eb2 = np.empty(len(indices), dtype=np.int64)
+    out_edges = np.empty(len(indices), dtype=np.int64)
+    parent = np.empty(n, dtype=np.int64)
+    order = np.empty(n, dtype=np.int64)
+    depth = np.empty(n, dtype=np.int64)
+    parent2 = np.empty(n, dtype=np.int64)
+    order2 = np.empty(n, dtype=np.int64)
+    depth2 = np.empty(n, dtype=np.int64)
+    values = np.empty((n, m + 3))
+    values2 = np.empty((n, m + 2))
+    side = np.empty(n, dtype=np.bool_)
+    side2 = np.empty(n, dtype=np.bool_)
+    local2 = np.empty(n, dtype=np.int64)
+    rest_units = np.empty(n, dtype=np.int64)
+    cand = np.empty(n, dtype=np.int64)
+    chosen = np.empty(n, dtype=np.int64)
+    parts = np.empty(3, dtype=np.int64)
+    done = 0
+    for _ in range(steps):
+        if ist[R_CUT] == 0:
+            break
+        done += 1
+        ist[R_STEPS] += 1
+        e = mt_randbelow(mt, ist, n_edges)
+        while plan[src[e]] == plan[dst[e]]:
+            e = mt_randbelow(mt, ist, n_edges)
+        s, t = plan[src[e]], plan[dst[e]]
+        n_out = 0
+        for x in range(n):
+            if plan[x] == s or plan[x] == t:
+                for q in range(indptr[x], indptr[x + 1]):
+                    y = plan[indices[q]]
+                    if y != s and y != t:
+                        out_edges[n_out] = y
+                        n_out += 1
+        if n_out == 0:
+            ist[R_NO_SPLIT] += 1
+            continue
+        u = out_edges[mt_randbelow(mt, ist, n_out)]
+        parts[0], parts[1], parts[2] = s, t, u
+        size = 0
+        for x in range(n):
+            if plan[x] == s or plan[x] == t or plan[x] == u:
+                local[x] = size
+                region[size] = x
+                size += 1
+        ne = 0
+        now = 0
+        for lx in range(size):
+            x = region[lx]
+            for q in range(indptr[x], indptr[x + 1]):
+                y = indices[q]
+                ly = local[y]
+                if ly > lx:
+                    ea[ne], eb[ne] = lx, ly
+                    ne += 1
+                    if plan[x] != plan[y]:
+                        now += 1
+            for j in range(m):
+                values[lx, j] = weights[x, j]
+            for p in range(3):
+                ok = _allowed(x, parts[p], locked, unit_group, part_group)
+                values[lx, m + p] = 0.0 if ok else 1.0
+        best_total = ne + 1
+        for _tree in range(trees):
+            if not random_tree(ea, eb, ne, size, mt, ist, parent, order, depth):
+                break
+            below, diff = _subtree_sums(ea, eb, ne, size, parent, order, depth, values)
+            c, is_sub, p = _first_cut(below, diff, order, size, m, parts, lower, upper, best_total)
+            if c < 0:
+                continue
+            _mark_subtree(c, size, parent, order, side)
+            q, r = parts[(p + 1) % 3], parts[(p + 2) % 3]
+            rest_n = 0
+            for lx in range(size):
+                if side[lx] == is_sub:
+                    cand[lx] = parts[p]
+                    local2[lx] = -1
+                else:
+                    local2[lx] = rest_n
+                    rest_units[rest_n] = lx
+                    rest_n += 1
+            ne2 = 0
+            for k2 in range(ne):
+                a2, b2 = local2[ea[k2]], local2[eb[k2]]
+                if a2 >= 0 and b2 >= 0:
+                    ea2[ne2], eb2[ne2] = a2, b2
+                    ne2 += 1
+            for l2 in range(rest_n):
+                lx = rest_units[l2]
+                for j in range(m):
+                    values2[l2, j] = values[lx, j]
+                values2[l2, m] = values[lx, m + (p + 1) % 3]
+                values2[l2, m + 1] = values[lx, m + (p + 2) % 3]
+            bound2 = best_total - diff[c]
+            found2 = False
+            for _tree2 in range(trees):
+                if not random_tree(ea2, eb2, ne2, rest_n, mt, ist, parent2, order2, depth2):
+                    break
+                c2, to_q, between = best_tree_split(
+                    ea2, eb2, ne2, rest_n, parent2, order2, depth2, values2, m,
+                    lower[q], upper[q], lower[r], upper[r], bound2,
+                )  # fmt: skip
+                if c2 >= 0:
+                    bound2 = between
+                    _mark_subtree(c2, rest_n, parent2, order2, side2)
+                    for l2 in range(rest_n):
+                        cand[rest_units[l2]] = q if side2[l2] == to_q else r
+                    found2 = True
+            if found2:
+                best_total = diff[c] + bound2
+                chosen[:size] = cand[:size]
+        if best_total > ne:
+            ist[R_NO_SPLIT] += 1
+        else:
+            delta = best_total - now
+            accept = delta <= 0
+            if not accept and temperature > 0:
+                accept = mt_random(mt, ist) < math.exp(-delta / temperature)
+            if accept:
+                for lx in range(size):
+                    plan[region[lx]] = chosen[lx]
                 ist[R_CUT] += delta
                 ist[R_ACCEPTED] += 1
                 if ist[R_CUT] < ist[R_BEST_CUT]:
