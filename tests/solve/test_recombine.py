@@ -122,6 +122,17 @@ def _random_region(rng: np.random.Generator, rows: int = 4, cols: int = 5):
     return ea, eb, rows * cols
 
 
+def _region_values(
+    rng: np.random.Generator, size: int, m: int, *, parts: int, barred_part: int, barred_units: int
+) -> np.ndarray:
+    """Random measures and the "may not go to part p" columns, ``barred_units`` of them
+    barred from ``barred_part``."""
+    values = np.zeros((size, m + parts))
+    values[:, :m] = rng.uniform(0.5, 1.5, (size, m))
+    values[rng.choice(size, barred_units, replace=False), m + barred_part] = 1.0
+    return values
+
+
 def _twister_state(seed: int):
     from territory_engine.solve.search import recombine_kernel as rk
 
@@ -165,9 +176,7 @@ def test_best_tree_split_matches_brute_force(seed):
     rng = np.random.default_rng(seed)
     ea, eb, size = _random_region(rng)
     m = 2
-    values = np.zeros((size, m + 2))
-    values[:, :m] = rng.uniform(0.5, 1.5, (size, m))
-    values[rng.choice(size, 2, replace=False), m] = 1.0  # two units may not go to s
+    values = _region_values(rng, size, m, parts=2, barred_part=0, barred_units=2)
     total = values[:, :m].sum(0)
     bands = (total * 0.3, total * 0.7, total * 0.3, total * 0.7)
     mt, ist = _twister_state(seed)
@@ -228,9 +237,7 @@ def test_first_cut_of_three_parts_matches_brute_force(seed):
     rng = np.random.default_rng(seed)
     ea, eb, size = _random_region(rng)
     m = 2
-    values = np.zeros((size, m + 3))
-    values[:, :m] = rng.uniform(0.5, 1.5, (size, m))
-    values[rng.choice(size, 3, replace=False), m + 1] = 1.0  # three units may not go to part 1
+    values = _region_values(rng, size, m, parts=3, barred_part=1, barred_units=3)
     share = values[:, :m].sum(0) / 3
     lower = np.array([share * 0.7] * 3)
     upper = np.array([share * 1.3] * 3)

@@ -129,8 +129,7 @@ def recombine_descent(
             cut_short = True
             break
         want = min(BLOCK, iterations - int(ist[rk.R_STEPS]))
-        block = rk.recombine3_block if parts == 3 else rk.recombine_block
-        ran = block(*args, want, trees, float(temperature))
+        ran = rk.recombine_block(*args, want, trees, float(temperature), 3 if parts == 3 else 2)
         if ran < want:  # no cut edge left
             break
     stats = {

@@ -187,115 +187,6 @@ def _mark_subtree(c, size, parent, order, out):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def recombine_block(
-    indptr,
-    indices,
-    src,
-    dst,
-    plan,
-    best,
-    weights,
-    lower,
-    upper,
-    locked,
-    unit_group,
-    part_group,
-    mt,
-    ist,
-    steps,
-    trees,
-    temperature,
-):  # pragma: no cover - compiled
-    """Run ``steps`` recombination steps on ``plan`` in place; ``best`` keeps the least cut.
-
-    One step draws a cut edge uniformly (rejection over the edge list), merges its
-    two parts ``s, t``, takes the best admissible split over ``trees`` random
-    spanning trees (:func:`best_tree_split`) and accepts it when the cut does not
-    grow or, at ``temperature > 0``, by Metropolis. ``ist`` holds the counters
-    (``R_*``): steps, accepted, current and best cut, the Twister's index, steps
-    without an admissible split. Returns the steps run (fewer when no edge is cut).
-    """
-    n = len(plan)
-    m = weights.shape[1]
-    n_edges = len(src)
-    local = np.full(n, -1, dtype=np.int64)
-    region = np.empty(n, dtype=np.int64)
-    ea = np.empty(len(indices), dtype=np.int64)
-    eb = np.empty(len(indices), dtype=np.int64)
-    parent = np.empty(n, dtype=np.int64)
-    order = np.empty(n, dtype=np.int64)
-    depth = np.empty(n, dtype=np.int64)
-    best_parent = np.empty(n, dtype=np.int64)
-    best_order = np.empty(n, dtype=np.int64)
-    values = np.empty((n, m + 2))
-    side = np.empty(n, dtype=np.bool_)
-    done = 0
-    for _ in range(steps):
-        if ist[R_CUT] == 0:
-            break
-        done += 1
-        ist[R_STEPS] += 1
-        e = mt_randbelow(mt, ist, n_edges)
-        while plan[src[e]] == plan[dst[e]]:
-            e = mt_randbelow(mt, ist, n_edges)
-        s, t = plan[src[e]], plan[dst[e]]
-        size = 0
-        for x in range(n):
-            if plan[x] == s or plan[x] == t:
-                local[x] = size
-                region[size] = x
-                size += 1
-        ne = 0
-        now = 0
-        for lx in range(size):
-            x = region[lx]
-            for q in range(indptr[x], indptr[x + 1]):
-                y = indices[q]
-                ly = local[y]
-                if ly > lx:
-                    ea[ne], eb[ne] = lx, ly
-                    ne += 1
-                    if plan[x] != plan[y]:
-                        now += 1
-            for j in range(m):
-                values[lx, j] = weights[x, j]
-            values[lx, m] = 0.0 if _allowed(x, s, locked, unit_group, part_group) else 1.0
-            values[lx, m + 1] = 0.0 if _allowed(x, t, locked, unit_group, part_group) else 1.0
-        bound = ne + 1
-        best_c, best_to_s = -1, False
-        for _tree in range(trees):
-            if not random_tree(ea, eb, ne, size, mt, ist, parent, order, depth):
-                break
-            c, to_s, between = best_tree_split(
-                ea, eb, ne, size, parent, order, depth, values, m,
-                lower[s], upper[s], lower[t], upper[t], bound,
-            )  # fmt: skip
-            if c >= 0:
-                best_c, best_to_s, bound = c, to_s, between
-                best_parent[:size] = parent[:size]
-                best_order[:size] = order[:size]
-        if best_c < 0:
-            ist[R_NO_SPLIT] += 1
-        else:
-            delta = bound - now
-            accept = delta <= 0
-            if not accept and temperature > 0:
-                accept = mt_random(mt, ist) < math.exp(-delta / temperature)
-            if accept:
-                _mark_subtree(best_c, size, best_parent, best_order, side)
-                for lx in range(size):
-                    plan[region[lx]] = s if side[lx] == best_to_s else t
-                ist[R_CUT] += delta
-                ist[R_ACCEPTED] += 1
-                if ist[R_CUT] < ist[R_BEST_CUT]:
-                    ist[R_BEST_CUT] = ist[R_CUT]
-                    best[:] = plan
-        for lx in range(size):
-            local[region[lx]] = -1
-    return done
-
-
-@njit(cache=True)
 def _fits(load, lo, hi, m):  # pragma: no cover - compiled
     """Whether every measure of ``load`` lies in ``[lo, hi]``."""
     for j in range(m):
@@ -341,7 +232,201 @@ def _first_cut(below, diff, order, size, m, parts, lower, upper, bound):  # prag
 
 
 @njit(cache=True)
-def recombine3_block(
+def _gather(
+    plan,
+    parts,
+    n_parts,
+    indptr,
+    indices,
+    weights,
+    locked,
+    unit_group,
+    part_group,
+    local,
+    region,
+    ea,
+    eb,
+    values,
+):  # pragma: no cover - compiled
+    """Collect the region of ``parts[:n_parts]`` in local ids: its units, edges and values.
+
+    Fills ``region`` (local -> unit), ``local`` (unit -> local; the caller resets
+    it to −1), the region's edges ``ea, eb`` and ``values``: the measures, then
+    per part ``p`` a column that is 1 where the unit may not go to ``parts[p]``.
+    Returns ``(size, edges, edges between different parts now)``.
+    """
+    m = weights.shape[1]
+    size = 0
+    for x in range(len(plan)):
+        for p in range(n_parts):
+            if plan[x] == parts[p]:
+                local[x] = size
+                region[size] = x
+                size += 1
+                break
+    ne = 0
+    now = 0
+    for lx in range(size):
+        x = region[lx]
+        for q in range(indptr[x], indptr[x + 1]):
+            y = indices[q]
+            ly = local[y]
+            if ly > lx:
+                ea[ne], eb[ne] = lx, ly
+                ne += 1
+                if plan[x] != plan[y]:
+                    now += 1
+        for j in range(m):
+            values[lx, j] = weights[x, j]
+        for p in range(n_parts):
+            ok = _allowed(x, parts[p], locked, unit_group, part_group)
+            values[lx, m + p] = 0.0 if ok else 1.0
+    return size, ne, now
+
+
+@njit(cache=True)
+def _third_part(plan, s, t, indptr, indices, mt, ist, scratch):  # pragma: no cover - compiled
+    """A part across a uniformly drawn edge leaving ``s ∪ t``, or −1 when none does."""
+    n_out = 0
+    for x in range(len(plan)):
+        if plan[x] == s or plan[x] == t:
+            for q in range(indptr[x], indptr[x + 1]):
+                y = plan[indices[q]]
+                if y != s and y != t:
+                    scratch[n_out] = y
+                    n_out += 1
+    if n_out == 0:
+        return -1
+    return scratch[mt_randbelow(mt, ist, n_out)]
+
+
+@njit(cache=True)
+def _split_pair(
+    ea,
+    eb,
+    ne,
+    size,
+    values,
+    m,
+    lo_s,
+    hi_s,
+    lo_t,
+    hi_t,
+    s,
+    t,
+    bound,
+    trees,
+    mt,
+    ist,
+    parent,
+    order,
+    depth,
+    side,
+    chosen,
+):  # pragma: no cover - compiled
+    """Best balanced split of a region between ``s`` and ``t`` over ``trees`` random trees.
+
+    Writes the part of every local unit to ``chosen`` and returns the edges
+    between the sides, or returns ``bound`` (``chosen`` untouched) when no
+    admissible split has fewer.
+    """
+    for _tree in range(trees):
+        if not random_tree(ea, eb, ne, size, mt, ist, parent, order, depth):
+            break
+        c, to_s, between = best_tree_split(
+            ea, eb, ne, size, parent, order, depth, values, m, lo_s, hi_s, lo_t, hi_t, bound
+        )
+        if c >= 0:
+            bound = between
+            _mark_subtree(c, size, parent, order, side)
+            for lx in range(size):
+                chosen[lx] = s if side[lx] == to_s else t
+    return bound
+
+
+@njit(cache=True)
+def _split_three(
+    ea,
+    eb,
+    ne,
+    size,
+    values,
+    m,
+    parts,
+    lower,
+    upper,
+    bound,
+    trees,
+    mt,
+    ist,
+    parent,
+    order,
+    depth,
+    side,
+    cand,
+    chosen,
+    sub_edges_a,
+    sub_edges_b,
+    local2,
+    rest_units,
+    values2,
+    parent2,
+    order2,
+    depth2,
+):  # pragma: no cover - compiled
+    """Best split of a region among ``parts[:3]``: a piece cut off, the rest split in two.
+
+    For each of ``trees`` random trees: the piece of :func:`_first_cut`, then
+    :func:`_split_pair` of the rest (a connected subtree complement) between
+    the two other parts. Writes ``chosen`` and returns the edges between the
+    three parts, or returns ``bound`` when nothing beats it.
+    """
+    for _tree in range(trees):
+        if not random_tree(ea, eb, ne, size, mt, ist, parent, order, depth):
+            break
+        below, diff = _subtree_sums(ea, eb, ne, size, parent, order, depth, values)
+        c, is_sub, p = _first_cut(below, diff, order, size, m, parts, lower, upper, bound)
+        if c < 0:
+            continue
+        _mark_subtree(c, size, parent, order, side)
+        q, r = parts[(p + 1) % 3], parts[(p + 2) % 3]
+        rest_n = 0
+        for lx in range(size):
+            if side[lx] == is_sub:
+                cand[lx] = parts[p]
+                local2[lx] = -1
+            else:
+                local2[lx] = rest_n
+                rest_units[rest_n] = lx
+                rest_n += 1
+        ne2 = 0
+        for e in range(ne):
+            a2, b2 = local2[ea[e]], local2[eb[e]]
+            if a2 >= 0 and b2 >= 0:
+                sub_edges_a[ne2], sub_edges_b[ne2] = a2, b2
+                ne2 += 1
+        for l2 in range(rest_n):
+            lx = rest_units[l2]
+            for j in range(m):
+                values2[l2, j] = values[lx, j]
+            values2[l2, m] = values[lx, m + (p + 1) % 3]
+            values2[l2, m + 1] = values[lx, m + (p + 2) % 3]
+        pair = np.empty(rest_n, dtype=np.int64)
+        inner = _split_pair(
+            sub_edges_a, sub_edges_b, ne2, rest_n, values2, m, lower[q], upper[q],
+            lower[r], upper[r], q, r, bound - diff[c], trees, mt, ist, parent2, order2,
+            depth2, side[size:], pair,
+        )  # fmt: skip
+        if inner < bound - diff[c]:
+            for l2 in range(rest_n):
+                cand[rest_units[l2]] = pair[l2]
+            bound = diff[c] + inner
+            chosen[:size] = cand[:size]
+    return bound
+
+
+@njit(cache=True)
+def recombine_block(
     indptr,
     indices,
     src,
@@ -359,40 +444,42 @@ def recombine3_block(
     steps,
     trees,
     temperature,
+    n_parts,
 ):  # pragma: no cover - compiled
-    """Recombination of three parts: as :func:`recombine_block`, with a third part ``u``.
+    """Run ``steps`` recombination steps on ``plan`` in place; ``best`` keeps the least cut.
 
-    One step draws a cut edge ``(s, t)`` and a part ``u`` across a random edge
-    leaving ``s ∪ t``, merges the three, and for each of ``trees`` random
-    spanning trees cuts off the piece of one part with fewest edges
-    (:func:`_first_cut`), then splits what is left between the other two by
-    the best of ``trees`` trees of it (:func:`best_tree_split`). Accepted as
-    in :func:`recombine_block` on the change of cut edges inside the region.
+    One step draws a cut edge uniformly (rejection over the edge list) and merges
+    its two parts ``s, t`` (with ``n_parts = 3`` also a part ``u`` across a random
+    edge leaving them, :func:`_third_part`). It takes the best admissible split
+    over ``trees`` random spanning trees (:func:`_split_pair` or
+    :func:`_split_three`) and accepts it when the cut does not grow or, at
+    ``temperature > 0``, by Metropolis. ``ist`` holds the counters (``R_*``):
+    steps, accepted, current and best cut, the Twister's index, steps without
+    an admissible split. Returns the steps run (fewer when no edge is cut).
     """
     n = len(plan)
     m = weights.shape[1]
     n_edges = len(src)
     local = np.full(n, -1, dtype=np.int64)
     region = np.empty(n, dtype=np.int64)
-    ea = np.empty(len(indices), dtype=np.int64)
-    eb = np.empty(len(indices), dtype=np.int64)
-    ea2 = np.empty(len(indices), dtype=np.int64)
-    eb2 = np.empty(len(indices), dtype=np.int64)
-    out_edges = np.empty(len(indices), dtype=np.int64)
     parent = np.empty(n, dtype=np.int64)
     order = np.empty(n, dtype=np.int64)
     depth = np.empty(n, dtype=np.int64)
     parent2 = np.empty(n, dtype=np.int64)
     order2 = np.empty(n, dtype=np.int64)
     depth2 = np.empty(n, dtype=np.int64)
-    values = np.empty((n, m + 3))
-    values2 = np.empty((n, m + 2))
-    side = np.empty(n, dtype=np.bool_)
-    side2 = np.empty(n, dtype=np.bool_)
-    local2 = np.empty(n, dtype=np.int64)
-    rest_units = np.empty(n, dtype=np.int64)
     cand = np.empty(n, dtype=np.int64)
     chosen = np.empty(n, dtype=np.int64)
+    rest_units = np.empty(n, dtype=np.int64)
+    local2 = np.empty(n, dtype=np.int64)
+    ea = np.empty(len(indices), dtype=np.int64)
+    eb = np.empty(len(indices), dtype=np.int64)
+    ea2 = np.empty(len(indices), dtype=np.int64)
+    eb2 = np.empty(len(indices), dtype=np.int64)
+    scratch = np.empty(len(indices), dtype=np.int64)
+    values = np.empty((n, m + 3))
+    values2 = np.empty((n, m + 2))
+    side = np.empty(2 * n, dtype=np.bool_)
     parts = np.empty(3, dtype=np.int64)
     done = 0
     for _ in range(steps):
@@ -403,96 +490,32 @@ def recombine3_block(
         e = mt_randbelow(mt, ist, n_edges)
         while plan[src[e]] == plan[dst[e]]:
             e = mt_randbelow(mt, ist, n_edges)
-        s, t = plan[src[e]], plan[dst[e]]
-        n_out = 0
-        for x in range(n):
-            if plan[x] == s or plan[x] == t:
-                for q in range(indptr[x], indptr[x + 1]):
-                    y = plan[indices[q]]
-                    if y != s and y != t:
-                        out_edges[n_out] = y
-                        n_out += 1
-        if n_out == 0:
-            ist[R_NO_SPLIT] += 1
-            continue
-        u = out_edges[mt_randbelow(mt, ist, n_out)]
-        parts[0], parts[1], parts[2] = s, t, u
-        size = 0
-        for x in range(n):
-            if plan[x] == s or plan[x] == t or plan[x] == u:
-                local[x] = size
-                region[size] = x
-                size += 1
-        ne = 0
-        now = 0
-        for lx in range(size):
-            x = region[lx]
-            for q in range(indptr[x], indptr[x + 1]):
-                y = indices[q]
-                ly = local[y]
-                if ly > lx:
-                    ea[ne], eb[ne] = lx, ly
-                    ne += 1
-                    if plan[x] != plan[y]:
-                        now += 1
-            for j in range(m):
-                values[lx, j] = weights[x, j]
-            for p in range(3):
-                ok = _allowed(x, parts[p], locked, unit_group, part_group)
-                values[lx, m + p] = 0.0 if ok else 1.0
-        best_total = ne + 1
-        for _tree in range(trees):
-            if not random_tree(ea, eb, ne, size, mt, ist, parent, order, depth):
-                break
-            below, diff = _subtree_sums(ea, eb, ne, size, parent, order, depth, values)
-            c, is_sub, p = _first_cut(below, diff, order, size, m, parts, lower, upper, best_total)
-            if c < 0:
+        parts[0], parts[1] = plan[src[e]], plan[dst[e]]
+        if n_parts == 3:
+            parts[2] = _third_part(plan, parts[0], parts[1], indptr, indices, mt, ist, scratch)
+            if parts[2] < 0:
+                ist[R_NO_SPLIT] += 1
                 continue
-            _mark_subtree(c, size, parent, order, side)
-            q, r = parts[(p + 1) % 3], parts[(p + 2) % 3]
-            rest_n = 0
-            for lx in range(size):
-                if side[lx] == is_sub:
-                    cand[lx] = parts[p]
-                    local2[lx] = -1
-                else:
-                    local2[lx] = rest_n
-                    rest_units[rest_n] = lx
-                    rest_n += 1
-            ne2 = 0
-            for k2 in range(ne):
-                a2, b2 = local2[ea[k2]], local2[eb[k2]]
-                if a2 >= 0 and b2 >= 0:
-                    ea2[ne2], eb2[ne2] = a2, b2
-                    ne2 += 1
-            for l2 in range(rest_n):
-                lx = rest_units[l2]
-                for j in range(m):
-                    values2[l2, j] = values[lx, j]
-                values2[l2, m] = values[lx, m + (p + 1) % 3]
-                values2[l2, m + 1] = values[lx, m + (p + 2) % 3]
-            bound2 = best_total - diff[c]
-            found2 = False
-            for _tree2 in range(trees):
-                if not random_tree(ea2, eb2, ne2, rest_n, mt, ist, parent2, order2, depth2):
-                    break
-                c2, to_q, between = best_tree_split(
-                    ea2, eb2, ne2, rest_n, parent2, order2, depth2, values2, m,
-                    lower[q], upper[q], lower[r], upper[r], bound2,
-                )  # fmt: skip
-                if c2 >= 0:
-                    bound2 = between
-                    _mark_subtree(c2, rest_n, parent2, order2, side2)
-                    for l2 in range(rest_n):
-                        cand[rest_units[l2]] = q if side2[l2] == to_q else r
-                    found2 = True
-            if found2:
-                best_total = diff[c] + bound2
-                chosen[:size] = cand[:size]
-        if best_total > ne:
+        size, ne, now = _gather(
+            plan, parts, n_parts, indptr, indices, weights, locked, unit_group, part_group,
+            local, region, ea, eb, values,
+        )  # fmt: skip
+        s, t = parts[0], parts[1]
+        if n_parts == 3:
+            total = _split_three(
+                ea, eb, ne, size, values, m, parts, lower, upper, ne + 1, trees, mt, ist,
+                parent, order, depth, side, cand, chosen, ea2, eb2, local2, rest_units,
+                values2, parent2, order2, depth2,
+            )  # fmt: skip
+        else:
+            total = _split_pair(
+                ea, eb, ne, size, values[:, : m + 2], m, lower[s], upper[s], lower[t],
+                upper[t], s, t, ne + 1, trees, mt, ist, parent, order, depth, side, chosen,
+            )  # fmt: skip
+        if total > ne:
             ist[R_NO_SPLIT] += 1
         else:
-            delta = best_total - now
+            delta = total - now
             accept = delta <= 0
             if not accept and temperature > 0:
                 accept = mt_random(mt, ist) < math.exp(-delta / temperature)
