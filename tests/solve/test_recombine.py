@@ -270,3 +270,9 @@ def test_first_cut_of_three_parts_matches_brute_force(seed):
             assert values[piece, m + p].sum() == 0
         found += c >= 0
     assert found > 0
+
+
+def test_parts_other_than_two_or_three_are_refused():
+    p = grid_problem(4, 4, n_territories=2, tolerance=0.0, contiguity=True)
+    with pytest.raises(ValueError, match="parts must be 2 or 3"):
+        recombine_descent(p, _snake(4, 4, 2), iterations=10, parts=4)

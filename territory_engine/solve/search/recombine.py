@@ -92,6 +92,8 @@ def recombine_descent(
     """
     from territory_engine.solve.search import recombine_kernel as rk
 
+    if parts not in (2, 3):
+        raise ValueError(f"parts must be 2 or 3, not {parts}")
     plan = np.ascontiguousarray(assign, dtype=np.int64).copy()
     adjacency = sp.csr_matrix(problem.adjacency)
     indptr = adjacency.indptr.astype(np.int64)
@@ -129,7 +131,7 @@ def recombine_descent(
             cut_short = True
             break
         want = min(BLOCK, iterations - int(ist[rk.R_STEPS]))
-        ran = rk.recombine_block(*args, want, trees, float(temperature), 3 if parts == 3 else 2)
+        ran = rk.recombine_block(*args, want, trees, float(temperature), parts)
         if ran < want:  # no cut edge left
             break
     stats = {

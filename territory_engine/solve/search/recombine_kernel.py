@@ -207,26 +207,28 @@ def _first_cut(below, diff, order, size, m, parts, lower, upper, bound):  # prag
     """
     piece = np.empty(m)
     rest = np.empty(m)
-    lo2 = np.empty(m)
-    hi2 = np.empty(m)
+    # The sums of the two other parts' bands depend on p only.
+    lo2 = np.empty((3, m))
+    hi2 = np.empty((3, m))
+    for p in range(3):
+        q, r = parts[(p + 1) % 3], parts[(p + 2) % 3]
+        for j in range(m):
+            lo2[p, j] = lower[q, j] + lower[r, j]
+            hi2[p, j] = upper[q, j] + upper[r, j]
     best_c, best_sub, best_p, best_d = -1, False, -1, bound
     for i in range(1, size):
         c = order[i]
         if diff[c] >= best_d:
             continue
         for is_sub in (True, False):
+            for j in range(m):
+                piece[j] = below[c, j] if is_sub else below[0, j] - below[c, j]
+                rest[j] = below[0, j] - piece[j]
             for p in range(3):
-                q, r = (p + 1) % 3, (p + 2) % 3
-                for j in range(m):
-                    sub = below[c, j]
-                    piece[j] = sub if is_sub else below[0, j] - sub
-                    rest[j] = below[0, j] - piece[j]
-                    lo2[j] = lower[parts[q], j] + lower[parts[r], j]
-                    hi2[j] = upper[parts[q], j] + upper[parts[r], j]
                 flag = below[c, m + p] if is_sub else below[0, m + p] - below[c, m + p]
                 if flag > 0 or not _fits(piece, lower[parts[p]], upper[parts[p]], m):
                     continue
-                if _fits(rest, lo2, hi2, m):
+                if _fits(rest, lo2[p], hi2[p], m):
                     best_c, best_sub, best_p, best_d = c, is_sub, p, diff[c]
     return best_c, best_sub, best_p
 
