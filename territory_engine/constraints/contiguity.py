@@ -10,8 +10,6 @@ relationship, ``relationships.follow_min_proximity``, are exceptions to geograph
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -22,32 +20,22 @@ from territory_engine.constraints.view import PlanView
 from territory_engine.geo.adjacency import join_islands, polygon_adjacency
 from territory_engine.geo.pieces import pieces_per_territory
 from territory_engine.problem.build import relationship_followers
+from territory_engine.problem.memo import per_object
 
 MAX_LISTED = 10
 
-# The unit graph of a units table, kept while that table object lives: it depends on
-# the polygons only, and the studio validates every edit preview of one plan against
-# the same table (the polygons' adjacency was about 28 ms of each preview).
-_GRAPHS: dict[int, tuple[weakref.ref, sp.spmatrix]] = {}
-_GRAPHS_KEPT = 8
 
-
+@per_object(kept=8)
 def unit_graph(units) -> sp.spmatrix:
     """The queen adjacency of ``units``' polygons with islands joined (cached per table).
 
-    The tables are read-only once loaded, so the cache is keyed by the table object
-    itself (a weak reference: a new table, even an equal one, is computed afresh).
+    The tables are read-only once loaded, so the graph is kept while the table object
+    lives (:func:`~territory_engine.problem.memo.per_object`): it depends on the
+    polygons only, and the studio validates every edit preview of one plan against
+    the same table (the polygons' adjacency was about 28 ms of each preview).
     """
-    kept = _GRAPHS.get(id(units))
-    if kept is not None and kept[0]() is units:
-        return kept[1]
     points = units.geometry.representative_point()
     adj, _ = join_islands(polygon_adjacency(units), np.column_stack([points.x, points.y]))
-    for key in [k for k, (ref, _) in _GRAPHS.items() if ref() is None]:
-        del _GRAPHS[key]
-    while len(_GRAPHS) >= _GRAPHS_KEPT:
-        del _GRAPHS[next(iter(_GRAPHS))]
-    _GRAPHS[id(units)] = (weakref.ref(units), adj)
     return adj
 
 

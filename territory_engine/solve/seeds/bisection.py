@@ -28,8 +28,8 @@ those whose homes lie lowest along the same axis, so homes stay on their
 side, and once drawn the parts are re-matched to the homes by a min-cost
 assignment (:func:`match_homes`). Trees are minimum spanning trees of the
 unit graph under edge lengths times seeded lognormal noise (more per split
-for small regions, :data:`TREE_WORK`; the best cut kept); the cut of a small
-region is then refined by boundary moves
+for small regions, :data:`TREE_WORK`; the best cut kept); every cut is then
+refined by boundary moves
 (:func:`~territory_engine.solve.seeds.bisection_kernel.refine_split`). The tree
 and cut search is compiled (:mod:`territory_engine.solve.seeds.bisection_kernel`):
 about 5 s for 27,000 units in 250 parts on our 2-core machine.
@@ -46,6 +46,7 @@ import numpy as np
 from scipy.sparse.csgraph import connected_components
 
 from territory_engine.problem.data import ProblemData
+from territory_engine.problem.memo import per_object
 from territory_engine.solve.seeds.power import combined_weights, relative_weights
 
 TREE_WORK = 200_000
@@ -58,12 +59,19 @@ TREES_PER_SPLIT = (4, 48)
 SPLIT_SLACK = 0.005
 """Relative deviation of a half's combined weight that costs nothing (``ε``)."""
 
-REFINE_MAX_UNITS = 3_000
-"""Cuts of regions up to this many units are refined by boundary moves
-(:func:`~territory_engine.solve.seeds.bisection_kernel.refine_split`)."""
-
 REFINE_MOVES = 200
-"""Boundary moves a refinement may make."""
+"""Boundary moves a refinement may make at least ..."""
+
+REFINE_MOVES_PER_UNIT = 0.05
+"""... and per unit of the region, up to :data:`REFINE_MAX_MOVES`: the top cuts of a
+national graph (100,000 units a half, a weighted unit worth about 1 % of a territory)
+need thousands of moves to come within the slack. Refining every cut, not only those
+of regions up to 3,000 units, took the bisection seed of the 1m class (200,737 units,
+1,000 territories, ±5 %) from 352 and 537 territories out of band (seeds 0, 1) to 184
+and 122, at the same seconds."""
+
+REFINE_MAX_MOVES = 10_000
+"""Most boundary moves of one refinement (each scans the region once)."""
 
 TREE_NOISE = 0.5
 """Spread of the lognormal noise on edge lengths that makes each tree different."""
@@ -205,11 +213,16 @@ def match_homes(
     return remap[part]
 
 
+@per_object()
 def _plane(problem: ProblemData) -> np.ndarray:
-    """Unit coordinates in a local plane (lon scaled by the cosine of the mean latitude)."""
+    """Unit coordinates in a local plane (lon scaled by the cosine of the mean latitude).
+
+    Once per problem, read-only (every regional re-draw bisects with them).
+    """
     xy = np.asarray(problem.xy, dtype=float).copy()
     if not problem.planar:
         xy[:, 0] *= np.cos(np.radians(np.mean(xy[:, 1])))
+    xy.setflags(write=False)
     return xy
 
 
@@ -270,17 +283,17 @@ def _split(
     )
     if not np.isfinite(score):
         return None
-    if n <= REFINE_MAX_UNITS:
-        csr = sub.tocsr()
-        inside = refine_split(
-            csr.indptr.astype(np.int64),
-            csr.indices.astype(np.int64),
-            inside,
-            mass,
-            float(share_a),
-            SPLIT_SLACK,
-            REFINE_MOVES,
-        )
+    csr = sub.tocsr()
+    moves = int(np.clip(REFINE_MOVES_PER_UNIT * n, REFINE_MOVES, REFINE_MAX_MOVES))
+    inside = refine_split(
+        csr.indptr.astype(np.int64),
+        csr.indices.astype(np.int64),
+        inside,
+        mass,
+        float(share_a),
+        SPLIT_SLACK,
+        moves,
+    )
     return [(nodes[inside], side_a), (nodes[~inside], side_b)]
 
 

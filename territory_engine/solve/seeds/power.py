@@ -38,6 +38,7 @@ from scipy.spatial import cKDTree
 from scipy.special import logsumexp
 
 from territory_engine.problem.data import ProblemData
+from territory_engine.problem.memo import per_object
 
 SMOOTHING = 0.003
 """``ε`` relative to the median candidate-distance spread: small, so rounding barely moves loads."""
@@ -54,8 +55,19 @@ JITTER = 0.25
 """Restart noise: centres are shifted by this share of the typical centre spacing."""
 
 
+def _read_only(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two arrays, no longer writable (they are shared through the cache)."""
+    a.setflags(write=False)
+    b.setflags(write=False)
+    return a, b
+
+
+@per_object()
 def relative_weights(problem: ProblemData) -> tuple[np.ndarray, np.ndarray]:
     """``(r, R)``: units' and territories' measures relative to each measure's mean target.
+
+    Computed once per problem (the regional re-draws of a national plan ask for them
+    thousands of times) and read-only.
 
     Only measures with a positive mean target are kept (``(n, m')`` and
     ``(k, m')``); a territory's target is the middle of its band (its low when
@@ -67,17 +79,21 @@ def relative_weights(problem: ProblemData) -> tuple[np.ndarray, np.ndarray]:
     mu = target.mean(axis=0)
     used = mu > 0
     if not used.any():
-        return np.ones((problem.n_units, 1)), np.ones((problem.n_territories, 1))
-    return (
+        return _read_only(np.ones((problem.n_units, 1)), np.ones((problem.n_territories, 1)))
+    return _read_only(
         np.ascontiguousarray(problem.weights[:, used] / mu[used]),
         target[:, used] / mu[used],
     )
 
 
+@per_object()
 def combined_weights(problem: ProblemData) -> tuple[np.ndarray, np.ndarray]:
-    """``(s, S)``: each unit's combined relative weight and each territory's target (unscaled)."""
+    """``(s, S)``: each unit's combined relative weight and each territory's target (unscaled).
+
+    Computed once per problem and read-only, as :func:`relative_weights`.
+    """
     rel, rel_target = relative_weights(problem)
-    return rel.mean(axis=1), rel_target.mean(axis=1)
+    return _read_only(rel.mean(axis=1), rel_target.mean(axis=1))
 
 
 def power_seed(
