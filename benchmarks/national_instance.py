@@ -77,6 +77,7 @@ CLASSES = {
     # The same accounts and reps, city-core cells split one resolution finer.
     "100k-split": InstanceClass("100k-split", 100_000, 250, 5, 0.03, split_share=0.1),
     "1m": InstanceClass("1m", 1_000_000, 1_000, 6, 0.05),
+    "1m-split": InstanceClass("1m-split", 1_000_000, 1_000, 6, 0.05, split_share=0.1),
 }
 
 # Jitter: sigma_km = max(JITTER_MIN_KM, JITTER_KM_PER_SQRT_POP * sqrt(metro population)),
