@@ -73,6 +73,64 @@ def stays_connected_without(nbrs: list[list[int]], assign: list[int], i: int) ->
     return False
 
 
+def stays_connected_without_chunk(
+    nbrs: list[list[int]], assign: list[int], chunk: set[int]
+) -> bool:
+    """Whether the territory of the units ``chunk`` keeps its other units together without them.
+
+    When a territory is connected, it stays so without ``chunk`` exactly when
+    the chunk's neighbours inside it (the *anchors*) lie in one component of
+    the rest: every rest unit's path to the chunk ends at an anchor. So one
+    breadth-first search per anchor grows in lockstep, searches merge when
+    they meet (union-find), and the answer comes when one search remains
+    (connected) or one closes without meeting the others (a cut-off piece).
+    The cost is that of the smallest piece times the anchors, not the
+    territory's size: at a million accounts rural territories hold thousands
+    of units and the chunk moves of the transfers test hundreds of chunks.
+    """
+    s = assign[next(iter(chunk))]
+    anchors = sorted({v for c in chunk for v in nbrs[c] if assign[v] == s and v not in chunk})
+    if len(anchors) <= 1:
+        return True
+    owner = {v: q for q, v in enumerate(anchors)}
+    root = list(range(len(anchors)))
+    queues = {q: deque([v]) for q, v in enumerate(anchors)}
+
+    def find(q: int) -> int:
+        while root[q] != q:
+            root[q] = root[root[q]]
+            q = root[q]
+        return q
+
+    while True:
+        for q in list(queues):
+            if q not in queues:
+                continue  # merged into another search during this sweep
+            queue = queues[q]
+            if not queue:
+                return False
+            u = queue.popleft()
+            for v in nbrs[u]:
+                seen = owner.get(v, -1)
+                if seen == q or assign[v] != s or v in chunk:
+                    continue
+                if seen < 0:
+                    owner[v] = q
+                    queue.append(v)
+                    continue
+                a, b = find(seen), find(q)
+                if a == b:
+                    owner[v] = q  # later visits take the fast path above
+                    continue
+                keep, drop = (a, b) if len(queues[a]) >= len(queues[b]) else (b, a)
+                root[drop] = keep
+                queues[keep].extend(queues.pop(drop))
+                if len(queues) == 1:
+                    return True
+                if drop == q:
+                    q, queue = keep, queues[keep]
+
+
 class LocalSearch:
     """Unit-move local search; see the module docstring for the model.
 
@@ -118,6 +176,11 @@ class LocalSearch:
         # while the regional re-draws, cheaper, have not been tried yet).
         self.repair_passes = True
         self.tabu = True
+        # Territories whose units the descent scans and whose violation the repairs
+        # treat (None: all). A repair of one region of a national plan scopes its
+        # search to the region and its ring: a search of the whole plan per try
+        # cost minutes at a million accounts (see territory_engine.solve.search.transfers).
+        self.scope: list[int] | None = None
         # Descent passes in the compiled kernel (territory_engine.solve.search.kernels,
         # the same moves as the Python loop): True, False, or None for "from
         # compile_from_units units" (below, importing numba and loading the
@@ -355,7 +418,11 @@ class LocalSearch:
         """
         contiguity = self.p.contiguity
         improved = 0
-        order = rng.permutation(self.n)
+        if self.scope is None:
+            order = rng.permutation(self.n)
+        else:
+            units = np.array(sorted(i for t in self.scope for i in self.members[t]), dtype=int)
+            order = units[rng.permutation(len(units))]
         if self._use_kernel(compiled):
             return self._single_pass_compiled(order, deadline, lam)
         if contiguity and self.n >= BORDER_SCAN_FROM_UNITS:
@@ -555,7 +622,8 @@ class LocalSearch:
         chain found around the first violating territory that has one.
         """
         contiguity = self.p.contiguity
-        bad = sorted(range(self.k), key=lambda t: -self.viol_t[t])
+        bad = sorted(self._scoped(), key=lambda t: -self.viol_t[t])
+        border: dict[int, set[int]] = {}
         for s in bad:
             if self.viol_t[s] <= EPS:
                 break
@@ -575,11 +643,10 @@ class LocalSearch:
                     continue
                 a = self.assign[i]
                 dv1, df1 = self.delta(i, t)
+                seconds = {tt: self._second_movers(tt, border) for tt in (t, a) if tt != s}
                 self.apply(i, t)
-                for tt in (t, a):
-                    if tt == s:
-                        continue
-                    for j in sorted(self.members[tt]):
+                for tt, movers in seconds.items():
+                    for j in sorted(movers | {j for j in self.nbrs[i] if self.assign[j] == tt}):
                         if j == i or self.locked[j] >= 0:
                             continue
                         for u in self.targets(j, contiguity):
@@ -601,6 +668,29 @@ class LocalSearch:
                 self.apply(j, u)
                 return True
         return False
+
+    def _second_movers(self, t: int, border: dict[int, set[int]]) -> set[int]:
+        """Units of ``t`` that may have a move after a first move (:meth:`chain_pass`).
+
+        With contiguity only border units (and units without neighbours) have
+        targets, and a first move of unit ``i`` adds only ``i``'s neighbours to
+        a border, so the caller adds those: at a million accounts a rural territory holds
+        thousands of units and scanning them all per first move took minutes.
+        ``border`` caches each territory's border of the unchanged plan.
+        """
+        if not self.p.contiguity:
+            return set(self.members[t])
+        if t not in border:
+            border[t] = {
+                j
+                for j in self.members[t]
+                if not self.nbrs[j] or any(self.assign[v] != t for v in self.nbrs[j])
+            }
+        return border[t]
+
+    def _scoped(self) -> Iterable[int]:
+        """The territories in :attr:`scope` (all when it is ``None``)."""
+        return range(self.k) if self.scope is None else self.scope
 
     def territory_neighbours(self, t: int) -> set[int]:
         """Territories sharing an adjacency edge with territory ``t``."""
@@ -678,7 +768,13 @@ class LocalSearch:
         return chunks
 
     def _stays_connected(self, src: int, chunk: set[int]) -> bool:
-        """Whether ``src`` minus ``chunk`` is non-empty and connected."""
+        """Whether ``src`` minus ``chunk`` is non-empty and connected (exception units aside)."""
+        # The lockstep test is exact when it says "cut" (two anchors apart), and on
+        # connected territories also when it says "connected"; a territory already in
+        # pieces (locks) must stay unable to give chunks, so a "connected" is confirmed
+        # by the full search. Most tested chunks cut their territory: those end early.
+        if not stays_connected_without_chunk(self.nbrs, self.assign, chunk):
+            return False
         return self._connected(self.members[src] - chunk)
 
     def _connected(self, rest: set[int]) -> bool:
@@ -705,7 +801,7 @@ class LocalSearch:
         bands (the callers stop after one fix anyway); with ``sweep`` such a
         territory is skipped, since an earlier fix may have repaired it.
         """
-        order = sorted(range(self.k), key=lambda t: (-self.viol_t[t], t))
+        order = sorted(self._scoped(), key=lambda t: (-self.viol_t[t], t))
         for s in order:
             if time.perf_counter() > deadline:
                 return
@@ -898,7 +994,7 @@ class LocalSearch:
 
     def _region(self) -> set[int]:
         """Violating territories and their neighbours (in the territory graph)."""
-        bad = {t for t in range(self.k) if self.viol_t[t] > EPS}
+        bad = {t for t in self._scoped() if self.viol_t[t] > EPS}
         region = set(bad)
         for t in bad:
             for i in self.members[t]:
@@ -1025,7 +1121,7 @@ class LocalSearch:
                 continue
             if not self.repair_passes:
                 return "stalled_infeasible"
-            if sum(v > EPS for v in self.viol_t) >= SWEEP_MIN_TERRITORIES:
+            if sum(self.viol_t[t] > EPS for t in self._scoped()) >= SWEEP_MIN_TERRITORIES:
                 # Many violating territories (a large instance after its seed):
                 # fixes far apart do not interact, so one sweep repairs each of
                 # them before the next descent instead of one per descent.
