@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -123,3 +125,25 @@ def test_a_large_cut_is_refined_within_the_slack():
         deviation = np.abs(loads / (w.sum(axis=0) / 2) - 1)
         assert deviation.max() <= SPLIT_SLACK + 1e-9, (seed, deviation)
         assert pieces_per_territory(p.adjacency, assign, 2).tolist() == [1, 1]
+
+
+def test_redraw_rounds_of_a_large_plan_end_on_small_gains(monkeypatch):
+    # Seven cities on a 40 x 40 grid, 16 territories at ±0.5 % from the bisection:
+    # the rounds keep re-draws for a while. When every round must remove the whole
+    # violation to count as a gain, the rounds end after PATIENCE of them.
+    redraw = importlib.import_module("territory_engine.solve.search.redraw")
+    p = grid_problem(40, 40, weights=_cities_weights(40, 40, seed=1), n_territories=16,
+                     tolerance=0.005, contiguity=True)  # fmt: skip
+    seeded = bisection_seed(p, np.random.default_rng(0))
+    assert seeded is not None
+    start = seeded[0]
+    rounds = {}
+    for name, gain in (("any", 0.0), ("all", 1.0)):
+        monkeypatch.setattr(redraw, "MIN_GAIN_FROM_UNITS", 0)
+        monkeypatch.setattr(redraw, "MIN_ROUND_GAIN", gain)
+        centres = np.array([p.xy[start == t].mean(axis=0) for t in range(16)])
+        search = LocalSearch(p, CostModel(p, centres), start, nearest_candidates(p, centres, 8))
+        search.repair_passes = False
+        rounds[name], _, _ = redraw.redraw_rounds(search, np.random.default_rng(0), float("inf"))
+    assert rounds["all"] == redraw.PATIENCE
+    assert rounds["any"] > redraw.PATIENCE
