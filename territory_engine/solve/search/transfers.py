@@ -67,8 +67,8 @@ FIT_MARGIN = 0.5
 MAX_REGION_TERRITORIES = 64
 """Territories a grown region may hold.
 
-A regional deficit at a million accounts (Utah, Idaho and Montana, 30 territories
-at the low edge of their bands) fits only in regions of 30 to 90 territories:
+A regional deficit at a million accounts (Utah, Idaho and Montana, 28 territories
+at the low edge of their bands) fits only in regions of 10 to 91 territories:
 with 24 at most, 1 grown region of the 23 tried was found."""
 
 MAX_REGION_UNITS = 24_000
