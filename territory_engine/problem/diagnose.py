@@ -13,6 +13,10 @@ import numpy as np
 from scipy.sparse.csgraph import connected_components
 
 from territory_engine.problem.data import ProblemData
+from territory_engine.problem.pendants import impossible_pendants
+
+PENDANTS_NAMED = 3
+"""Impossible pendants a message names (nested ones of equal weight count once)."""
 
 
 def diagnose(problem: ProblemData) -> list[str]:
@@ -22,7 +26,9 @@ def diagnose(problem: ProblemData) -> list[str]:
     break a band; a group whose total cannot fit the sum of its bands; a
     group of units with no eligible territory; contiguity on a split graph
     (more pieces than territories, or pieces that cannot each hold a whole
-    number of territories: :func:`component_message`).
+    number of territories: :func:`component_message`); with contiguity on,
+    units beyond one cut vertex whose measures fit no count of territories
+    at once (:mod:`territory_engine.problem.pendants`).
 
     Parameters
     ----------
@@ -63,6 +69,8 @@ def _group_reasons(problem: ProblemData, g: int) -> list[str]:
         out += _heavy_unit_reasons(problem, units, terr, j)
         out += _band_sum_reasons(problem, units, terr, j, gname)
     out += _split_graph_reasons(problem, units, terr, gname)
+    if not out:
+        out += _pendant_reasons(problem, units, terr, gname)
     return out
 
 
@@ -148,6 +156,68 @@ def _split_graph_reasons(
         f"{n_comp} pieces for {len(terr)} territories; join the pieces (adjacency) "
         "or turn contiguity off"
     ]
+
+
+def _pendant_reasons(
+    problem: ProblemData, units: np.ndarray, terr: np.ndarray, gname: str
+) -> list[str]:
+    """With contiguity on, units beyond one cut vertex that fit no whole number of territories.
+
+    See :mod:`territory_engine.problem.pendants`. Only for a connected group
+    graph without units outside it (those could fill any gap).
+    """
+    if not problem.contiguity or len(units) < 3:
+        return []
+    if (np.diff(problem.adjacency.indptr)[units] == 0).any():
+        return []
+    sub = problem.adjacency[units][:, units]
+    if connected_components(sub, directed=False)[0] > 1:
+        return []
+    lower = problem.lower[terr].min(axis=0)
+    upper = problem.upper[terr].max(axis=0)
+    found = impossible_pendants(sub, problem.weights[units], lower, upper)
+    named: list[str] = []
+    weights_seen: list[np.ndarray] = []
+    mean = problem.weights[units].sum(axis=0) / len(terr)
+    for pendant in found:
+        if any(np.allclose(pendant.weight, w) for w in weights_seen):
+            continue
+        weights_seen.append(pendant.weight)
+        ids = [str(problem.unit_ids[units[i]]) for i in pendant.units[:3]]
+        sample = ", ".join(ids) + (", …" if len(pendant.units) > 3 else "")
+        held = ", ".join(
+            f"{name} {pendant.weight[j]:,.0f} ({pendant.weight[j] / mean[j]:.3f} of a "
+            f"territory's mean: {_count_text(*pendant.counts[j])})"
+            for j, name in enumerate(problem.measure_names)
+            if mean[j] > 0
+        )
+        named.append(
+            f"the {len(pendant.units):,} units ({sample}) joined to the rest only through "
+            f"unit {problem.unit_ids[units[pendant.cut]]} hold {held}"
+        )
+        if len(named) == PENDANTS_NAMED:
+            break
+    if not named:
+        return []
+    distinct = len({tuple(np.round(p.weight, 6)) for p in found})
+    more = f" ({distinct} such sides in all)" if distinct > len(named) else ""
+    return [
+        f"contiguity is on but in segment '{gname}' "
+        + "; ".join(named)
+        + f"{more}: a territory crossing a cut unit holds it, so such units are whole "
+        f"territories plus part of one, and no count of territories fits every measure "
+        f"within {_band_text(problem, terr)}; widen the bands or join these units to the "
+        "rest by more edges"
+    ]
+
+
+def _count_text(low: int, high: int) -> str:
+    """``1 whole territory plus part of one``, ``1–3 whole territories …`` or ``no count``."""
+    if low > high:
+        return "no count of territories"
+    if low == high:
+        return f"{low} whole {'territory' if low == 1 else 'territories'} plus part of one"
+    return f"{low}–{high} whole territories plus part of one"
 
 
 @dataclass(frozen=True)
