@@ -17,6 +17,7 @@ Usage::
 
     python benchmarks/national.py --class 100k --seeds 0,1,2,3,4 --time-limit 30 \\
         [--mode partition|run|both] [--instance-seed 0] [--out DIR] [--engine SRC]
+        [--tolerance T]
 
 ``--engine SRC`` puts a source checkout (a folder holding ``territory_engine/``)
 first on the children's ``PYTHONPATH``, to measure a fixed commit while the
@@ -160,6 +161,19 @@ def fmt_dev(dev: dict[str, float], name: str) -> str:
     return f"{100 * dev[name]:.1f} %" if name in dev else "-"
 
 
+def scenario_at(scenario: Path, class_tol: float, tol: float) -> Path:
+    """The instance's scenario with both bands at ``tol`` (a sibling file when it differs)."""
+    if tol == class_tol:
+        return scenario
+    text = scenario.read_text(encoding="utf-8")
+    old = f"{{tolerance: {class_tol}}}"
+    if text.count(old) != 2:
+        raise SystemExit(f"{scenario}: expected two bands '{old}' to re-set")
+    other = scenario.with_name(f"scenario_tol{tol}.yaml")
+    other.write_text(text.replace(old, f"{{tolerance: {tol}}}"), encoding="utf-8")
+    return other
+
+
 def main(argv: list[str] | None = None) -> int:
     """Generate or reuse the instance, run each seed, print one Markdown row per run."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -174,6 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", type=Path, default=None, help="source checkout to run")
     parser.add_argument("--rebuild", action="store_true", help="regenerate the instance")
     parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=None,
+        help="band tolerance of both measures (default: the class's)",
+    )
+    parser.add_argument(
         "--kill-after",
         type=float,
         default=None,
@@ -184,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     out = (args.out or ROOT / "benchmarks" / "instances" / args.cls).resolve()
     stats = ensure_instance(args.cls, args.instance_seed, out, args.rebuild)
     k = spec.parts
-    tol = spec.tolerance
+    tol = spec.tolerance if args.tolerance is None else args.tolerance
+    scenario = scenario_at(out / "scenario" / "scenario.yaml", spec.tolerance, tol)
     kill_after = args.kill_after or 4 * args.time_limit + 60
     print(
         f"instance {args.cls}: {stats['accounts']:,} accounts, {stats['units']:,} units "
@@ -233,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
                 argv_ = [
                     *cli(),
                     "run",
-                    str(out / "scenario" / "scenario.yaml"),
+                    str(scenario),
                     "--seed",
                     str(seed),
                     "--time-limit",
