@@ -13,7 +13,7 @@ import numpy as np
 from scipy.sparse.csgraph import connected_components
 
 from territory_engine.problem.data import ProblemData
-from territory_engine.problem.pendants import impossible_pendants
+from territory_engine.problem.pendants import Pendant, impossible_pendants
 
 PENDANTS_NAMED = 3
 """Impossible pendants a message names (nested ones of equal weight count once)."""
@@ -177,12 +177,12 @@ def _pendant_reasons(
     upper = problem.upper[terr].max(axis=0)
     found = impossible_pendants(sub, problem.weights[units], lower, upper)
     named: list[str] = []
-    weights_seen: list[np.ndarray] = []
-    mean = problem.weights[units].sum(axis=0) / len(terr)
+    # Nested sides along a chain of empty units hold the same weight: name one of them.
+    distinct: dict[tuple, Pendant] = {}
     for pendant in found:
-        if any(np.allclose(pendant.weight, w) for w in weights_seen):
-            continue
-        weights_seen.append(pendant.weight)
+        distinct.setdefault(tuple(np.round(pendant.weight, 6)), pendant)
+    mean = problem.weights[units].sum(axis=0) / len(terr)
+    for pendant in list(distinct.values())[:PENDANTS_NAMED]:
         ids = [str(problem.unit_ids[units[i]]) for i in pendant.units[:3]]
         sample = ", ".join(ids) + (", …" if len(pendant.units) > 3 else "")
         held = ", ".join(
@@ -195,12 +195,9 @@ def _pendant_reasons(
             f"the {len(pendant.units):,} units ({sample}) joined to the rest only through "
             f"unit {problem.unit_ids[units[pendant.cut]]} hold {held}"
         )
-        if len(named) == PENDANTS_NAMED:
-            break
     if not named:
         return []
-    distinct = len({tuple(np.round(p.weight, 6)) for p in found})
-    more = f" ({distinct} such sides in all)" if distinct > len(named) else ""
+    more = f" ({len(distinct)} such sides in all)" if len(distinct) > len(named) else ""
     return [
         f"contiguity is on but in segment '{gname}' "
         + "; ".join(named)
